@@ -1,0 +1,3 @@
+from nuanxin.cli import main
+
+main()

@@ -1,0 +1,112 @@
+from django.contrib.auth import login, logout
+from django.utils.translation import gettext_lazy as _
+from ninja import Router, Schema
+from ninja.security import django_auth
+from pydantic import Field
+
+from nuanxin.accounts import services
+from nuanxin.accounts.models import User
+from nuanxin.common.errors import ServiceError
+
+router = Router(tags=["accounts"])
+
+
+def client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+class PhoneIn(Schema):
+    phone: str = Field(..., max_length=20)
+
+
+class SmsRequested(Schema):
+    expires_in: int
+    resend_after: int
+    message: str
+
+
+@router.post("/auth/sms-codes", response={202: SmsRequested}, summary="Send a login code by SMS")
+def request_sms_code(request, body: PhoneIn):
+    services.sms_code_request(phone=body.phone, ip=client_ip(request))
+    return 202, {
+        "expires_in": int(services.SMS_CODE_TTL.total_seconds()),
+        "resend_after": int(services.SMS_RESEND_INTERVAL.total_seconds()),
+        "message": str(_("验证码已发送。")),
+    }
+
+
+class SmsLoginIn(Schema):
+    phone: str = Field(..., max_length=20)
+    code: str = Field(..., max_length=10)
+    consent_version: str | None = Field(
+        None, description="the privacy notice version the person accepted (first login)"
+    )
+    occupation: str | None = None
+
+
+class MeOut(Schema):
+    id: int
+    kind: str
+    phone_masked: str
+    display_name: str
+    occupation: str | None = None
+    platforms: list[str] = []
+    home_region: dict | None = None
+    consent_version: str | None = None
+
+
+def _me(user: User) -> dict:
+    profile = getattr(user, "worker_profile", None)
+    return {
+        "id": user.pk,
+        "kind": user.kind,
+        "phone_masked": user.masked_phone,
+        "display_name": user.display_name,
+        "occupation": profile.occupation if profile else None,
+        "platforms": profile.platforms if profile else [],
+        "home_region": (
+            {"code": profile.home_region.code, "name": profile.home_region.name}
+            if profile and profile.home_region else None
+        ),
+        "consent_version": profile.consent_version if profile else None,
+    }
+
+
+@router.post("/auth/sms-login", response=MeOut, summary="Log in (or sign up) with the SMS code")
+def sms_login(request, body: SmsLoginIn):
+    user = services.worker_login_with_sms(
+        phone=body.phone, code=body.code, consent_version=body.consent_version,
+        ip=client_ip(request), occupation=body.occupation,
+    )
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    return _me(user)
+
+
+@router.post("/auth/logout", auth=django_auth, response={204: None})
+def api_logout(request):
+    logout(request)
+    return 204, None
+
+
+@router.get("/me", auth=django_auth, response=MeOut, summary="The logged-in person")
+def me(request):
+    return _me(request.user)
+
+
+class ProfileIn(Schema):
+    occupation: str | None = None
+    platforms: list[str] | None = None
+    home_region: str | None = Field(None, description="community code, or empty to clear")
+    display_name: str | None = Field(None, max_length=40)
+
+
+@router.patch("/me", auth=django_auth, response=MeOut, summary="Change my profile")
+def update_me(request, body: ProfileIn):
+    if not hasattr(request.user, "worker_profile"):
+        raise ServiceError("workers_only", _("只有骑手、快递员和司机有个人档案。"), status=403)
+    services.worker_profile_update(
+        user=request.user, occupation=body.occupation, platforms=body.platforms,
+        home_region_code=body.home_region, display_name=body.display_name,
+    )
+    request.user.refresh_from_db()
+    return _me(request.user)

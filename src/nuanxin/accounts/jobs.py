@@ -1,0 +1,21 @@
+from datetime import timedelta
+
+from django.utils import timezone
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, task
+
+from nuanxin.accounts.sms import send_sms
+
+
+@task(retries=3, retry_delay=10)
+def deliver_sms(phone: str, text: str) -> None:
+    send_sms(phone, text)
+
+
+@db_periodic_task(crontab(minute="17", hour="3"))
+def purge_old_sms_codes() -> int:
+    """Codes are useless after 5 minutes; keep a day for the resend limits, then drop them."""
+    from nuanxin.accounts.models import SmsCode
+
+    deleted, _ = SmsCode.objects.filter(created_at__lt=timezone.now() - timedelta(days=2)).delete()
+    return deleted

@@ -1,0 +1,206 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from nuanxin.accounts.phones import mask_phone
+from nuanxin.geo.models import RegionLevel
+
+
+class UserKind(models.TextChoices):
+    WORKER = "worker", _("新就业群体")
+    STAFF = "staff", _("工作人员")
+    PARTNER = "partner", _("联盟单位")
+
+
+class User(AbstractUser):
+    kind = models.CharField(_("类型"), max_length=10, choices=UserKind.choices,
+                            default=UserKind.WORKER)
+    phone = models.CharField(_("手机号"), max_length=11, unique=True, null=True, blank=True)
+    display_name = models.CharField(_("称呼"), max_length=40, blank=True)
+    totp_secret = models.CharField(max_length=64, blank=True)
+    totp_confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["worker", "staff", "partner"]), name="user_kind_known"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="worker") | models.Q(phone__isnull=False),
+                name="worker_has_phone",
+            ),
+        ]
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
+    def __str__(self) -> str:
+        return self.display_name or self.masked_phone or self.username
+
+
+class Occupation(models.TextChoices):
+    FOOD_DELIVERY = "food_delivery", _("外卖骑手")
+    COURIER = "courier", _("快递员")
+    RIDE_HAILING = "ride_hailing", _("网约车司机")
+    TRUCK = "truck", _("货车司机")
+    DESIGNATED_DRIVER = "designated_driver", _("代驾")
+    OTHER = "other", _("其他")
+
+
+class WorkerProfile(models.Model):
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="worker_profile")
+    occupation = models.CharField(_("职业"), max_length=20, choices=Occupation.choices,
+                                  default=Occupation.FOOD_DELIVERY)
+    platforms = models.JSONField(_("平台"), default=list, blank=True)
+    home_region = models.ForeignKey("geo.Region", null=True, blank=True,
+                                    on_delete=models.SET_NULL, verbose_name=_("常驻社区"))
+    consent_version = models.CharField(max_length=20)
+    consented_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("骑手/司机档案")
+        verbose_name_plural = _("骑手/司机档案")
+
+
+class ConsentRecord(models.Model):
+    """Append-only: every acceptance of a privacy-notice version, with when and from where."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="consents")
+    version = models.CharField(max_length=20)
+    accepted_at = models.DateTimeField(auto_now_add=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "version"], name="consent_once_per_version")
+        ]
+
+
+class StaffRole(models.TextChoices):
+    STATION_KEEPER = "station_keeper", _("站点管理员")
+    COMMUNITY_STAFF = "community_staff", _("社区工作人员")
+    STREET_ADMIN = "street_admin", _("街道管理员")
+    DISTRICT_ADMIN = "district_admin", _("区县管理员")
+    CITY_ADMIN = "city_admin", _("市级管理员")
+    PROVINCE_ADMIN = "province_admin", _("省级管理员")
+
+
+# The organisation level each role sits at.
+ROLE_LEVELS = {
+    StaffRole.STATION_KEEPER: {RegionLevel.COMMUNITY, RegionLevel.STREET},
+    StaffRole.COMMUNITY_STAFF: {RegionLevel.COMMUNITY},
+    StaffRole.STREET_ADMIN: {RegionLevel.STREET},
+    StaffRole.DISTRICT_ADMIN: {RegionLevel.DISTRICT},
+    StaffRole.CITY_ADMIN: {RegionLevel.CITY},
+    StaffRole.PROVINCE_ADMIN: {RegionLevel.PROVINCE},
+}
+ADMIN_ROLES = {
+    StaffRole.STREET_ADMIN,
+    StaffRole.DISTRICT_ADMIN,
+    StaffRole.CITY_ADMIN,
+    StaffRole.PROVINCE_ADMIN,
+}
+# Roles whose work needs a worker's full phone number (calling back); each view is audited.
+FULL_PHONE_ROLES = {StaffRole.COMMUNITY_STAFF} | ADMIN_ROLES
+# Roles that may change stations, hours and exceptions in their region.
+STATION_EDITOR_ROLES = {StaffRole.STATION_KEEPER, StaffRole.COMMUNITY_STAFF} | ADMIN_ROLES
+
+
+class OrgUnit(models.Model):
+    """A party-mass service centre or office at one level, responsible for one region."""
+
+    name = models.CharField(_("名称"), max_length=80)
+    region = models.ForeignKey("geo.Region", on_delete=models.PROTECT, verbose_name=_("辖区"))
+
+    class Meta:
+        verbose_name = _("组织单位")
+        verbose_name_plural = _("组织单位")
+        constraints = [
+            models.UniqueConstraint(fields=["region", "name"], name="org_unit_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StaffProfile(models.Model):
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="staff_profile")
+    org_unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="staff")
+    role = models.CharField(_("角色"), max_length=20, choices=StaffRole.choices)
+
+    class Meta:
+        verbose_name = _("工作人员")
+        verbose_name_plural = _("工作人员")
+
+    @property
+    def scope_prefix(self) -> str:
+        return self.org_unit.region.prefix
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role in ADMIN_ROLES
+
+
+class PartnerKind(models.TextChoices):
+    COMPANY = "company", _("企业")
+    SOCIAL_ORG = "social_org", _("社会组织")
+    FINANCIAL = "financial", _("金融机构")
+    PROFESSIONAL = "professional", _("专业团队")
+    OPERATOR = "operator", _("运营商")
+    MERCHANT = "merchant", _("商户")
+
+
+class Partner(models.Model):
+    name = models.CharField(_("名称"), max_length=80, unique=True)
+    kind = models.CharField(_("类型"), max_length=20, choices=PartnerKind.choices)
+    region = models.ForeignKey("geo.Region", on_delete=models.PROTECT, verbose_name=_("服务区域"))
+
+    class Meta:
+        verbose_name = _("联盟单位")
+        verbose_name_plural = _("联盟单位")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PartnerMember(models.Model):
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="partner_member")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="members")
+
+
+class SmsCode(models.Model):
+    """One issued login code. Only its keyed hash is stored."""
+
+    phone = models.CharField(max_length=11, db_index=True)
+    code_hash = models.CharField(max_length=64)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    consumed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["ip", "created_at"])]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(attempts__lte=5), name="sms_code_max_tries")
+        ]
+
+
+class AuditLog(models.Model):
+    """Append-only record of staff access to personal data and other sensitive acts."""
+
+    actor = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=60)  # dotted code, e.g. accounts.phone.revealed
+    object_type = models.CharField(max_length=40)
+    object_id = models.CharField(max_length=40)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("审计日志")
+        verbose_name_plural = _("审计日志")

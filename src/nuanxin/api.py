@@ -1,0 +1,81 @@
+"""The JSON API: one NinjaAPI, one router per app, one error shape."""
+
+from django.conf import settings
+from django.db import connection
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from nuanxin.accounts.api import router as accounts_router
+from nuanxin.common.errors import ServiceError, error_body
+from nuanxin.geo.api import router as geo_router
+from nuanxin.stations.api import feeds as station_feeds
+from nuanxin.stations.api import router as stations_router
+
+api = NinjaAPI(
+    title="暖新 Nuanxin API",
+    version="1",
+    description="Service-centre network for delivery riders, couriers and drivers. "
+    "Errors are always JSON: {code, message, message_en}.",
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+api.add_router("/v1/regions", geo_router)
+api.add_router("/v1/stations", stations_router)
+api.add_router("/v1", accounts_router)
+api.add_router("/v1", station_feeds)
+
+
+@api.get("/v1/ping", tags=["meta"], summary="A trivial endpoint (benchmark baseline)")
+def ping(request):
+    return {"status": "ok"}
+
+
+@api.exception_handler(ServiceError)
+def on_service_error(request, exc: ServiceError):
+    return api.create_response(request, exc.as_dict(), status=exc.status)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request, exc: ValidationError):
+    fields = []
+    for err in exc.errors:
+        loc = [str(part) for part in err.get("loc", ()) if part not in ("query", "body", "path")]
+        fields.append({"field": ".".join(loc), "problem": err.get("msg", "")})
+    body = error_body("invalid_input", _("请求参数不正确。"), fields=fields)
+    return api.create_response(request, body, status=400)
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request, exc):
+    body = error_body("not_authenticated", _("请先登录。"))
+    return api.create_response(request, body, status=401)
+
+
+@api.exception_handler(Http404)
+def on_not_found(request, exc):
+    return api.create_response(request, error_body("not_found", _("找不到。")), status=404)
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc: HttpError):
+    code = {405: "method_not_allowed", 403: "forbidden"}.get(exc.status_code, "bad_request")
+    return api.create_response(request, error_body(code, str(exc)), status=exc.status_code)
+
+
+@api.exception_handler(Exception)
+def on_unexpected(request, exc: Exception):
+    if settings.DEBUG:
+        raise exc
+    import logging
+
+    logging.getLogger("nuanxin.api").exception("unhandled error")
+    body = error_body("server_error", _("服务器出错了，请稍后再试。"))
+    return api.create_response(request, body, status=500)
+
+
+def database_vendor() -> str:
+    return connection.vendor

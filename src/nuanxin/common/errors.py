@@ -1,0 +1,52 @@
+"""One error type for every refusal a service makes, rendered the same way everywhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import translation
+from django.utils.functional import Promise
+
+
+class ServiceError(Exception):
+    """A refusal with a stable machine code and a translatable message.
+
+    Services raise it; the API turns it into `{"code", "message", "message_en"}` with
+    `status`, pages show `message` to the person.
+    """
+
+    status = 400
+
+    def __init__(
+        self,
+        code: str,
+        message: str | Promise,
+        *,
+        status: int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(code)
+        self.code = code
+        self.message = message
+        if status is not None:
+            self.status = status
+        self.details = details or {}
+
+    def as_dict(self) -> dict[str, Any]:
+        return error_body(self.code, self.message, **self.details)
+
+
+class NotFound(ServiceError):
+    status = 404
+
+
+class PermissionDenied(ServiceError):
+    status = 403
+
+
+def error_body(code: str, message: str | Promise, **details: Any) -> dict[str, Any]:
+    with translation.override("en"):
+        message_en = str(message)
+    body: dict[str, Any] = {"code": code, "message": str(message), "message_en": message_en}
+    body.update(details)
+    return body

@@ -1,0 +1,354 @@
+"""Deterministic demo data: regions, organisation units, staff, workers and stations.
+
+Everything comes from one seed number, sits inside real district boundaries and includes
+the places the source article names. Generated places are marked `is_demo`.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from shapely.geometry import Point, shape
+from shapely.prepared import prep
+
+from nuanxin.accounts.models import (
+    ConsentRecord,
+    OrgUnit,
+    Partner,
+    PartnerKind,
+    PartnerMember,
+    StaffProfile,
+    StaffRole,
+    User,
+    UserKind,
+    WorkerProfile,
+)
+from nuanxin.accounts.services import current_notice_version
+from nuanxin.geo.models import Region, RegionLevel
+from nuanxin.geo.named_places import NAMED_STATIONS
+from nuanxin.geo.selectors import reset_locate_index
+from nuanxin.geo.services import regions_load_zhejiang
+from nuanxin.geo.spatial import cell_of
+from nuanxin.stations.amenities import AMENITIES, bits_for
+from nuanxin.stations.models import HolidayCampaign, OpeningSpan, Station, StationType
+from nuanxin.stations.services import bump_index_version
+
+DEMO_PASSWORD = "nuanxin-demo-2026"  # noqa: S105 - printed for the demo on purpose
+DEMO_WORKER_PHONE = "13800000001"
+
+STREET_WORDS = ["城东", "城西", "城南", "城北", "新城", "江滨", "湖畔", "东湖", "西山", "南苑",
+                "北岸", "文昌", "兴华", "振兴", "和平", "高新", "临江", "龙山", "金桥", "凤凰"]
+COMMUNITY_WORDS = ["幸福", "和谐", "阳光", "锦绣", "翠苑", "春晖", "银湖", "桂花", "丽景",
+                   "枫林", "瑞安", "清风", "明月", "紫荆", "长乐", "永宁", "嘉禾", "康乐"]
+PLATFORMS = ["美团", "饿了么", "顺丰", "中通", "京东", "滴滴", "高德打车", "曹操出行", "货拉拉"]
+OCCUPATION_WEIGHTS = [("food_delivery", 50), ("courier", 25), ("ride_hailing", 15),
+                      ("truck", 4), ("designated_driver", 3), ("other", 3)]
+
+CENTER_AMENITIES = ["hot_water", "phone_charging", "seating", "toilet", "climate",
+                    "first_aid", "reading", "wifi"]
+OPTIONAL_AMENITIES = ["microwave", "ebike_charging", "battery_swap", "rain_gear", "toolbox",
+                      "fridge", "parking"]
+
+
+@dataclass
+class DemoLogin:
+    role: str
+    username: str
+    password: str
+    note: str
+
+
+def _sampler(geometry: dict, rng: random.Random):
+    polygon = shape(geometry)
+    prepared = prep(polygon)
+    minx, miny, maxx, maxy = polygon.bounds
+
+    def sample(near: tuple[float, float] | None = None, spread_deg: float = 0.0):
+        for _ in range(200):
+            if near:
+                lat = near[0] + rng.gauss(0, spread_deg)
+                lng = near[1] + rng.gauss(0, spread_deg)
+            else:
+                lat, lng = rng.uniform(miny, maxy), rng.uniform(minx, maxx)
+            if prepared.contains(Point(lng, lat)):
+                return round(lat, 6), round(lng, 6)
+        point = polygon.representative_point()
+        return round(point.y, 6), round(point.x, 6)
+
+    return sample
+
+
+def _is_urban(district: Region) -> bool:
+    return district.name.endswith("区")
+
+
+def generate_places(rng: random.Random) -> list[Region]:
+    """Demo streets and communities in every district that has none from the article."""
+    communities = []
+    for district in Region.objects.filter(level=RegionLevel.DISTRICT).order_by("code"):
+        sample = _sampler(district.boundary, rng)
+        existing = list(Region.objects.filter(parent=district, level=RegionLevel.STREET))
+        n_streets = (5 if _is_urban(district) else 3) - len(existing)
+        used = {s.code[-3:] for s in existing}
+        suffix = 1
+        for i in range(max(n_streets, 0)):
+            while f"{suffix:03d}" in used:
+                suffix += 1
+            used.add(f"{suffix:03d}")
+            lat, lng = sample()
+            street = Region(code=f"{district.code}{suffix:03d}",
+                            name=f"{STREET_WORDS[(i + int(district.code)) % len(STREET_WORDS)]}街道",
+                            level=RegionLevel.STREET, parent=district, is_demo=True,
+                            center_lat=lat, center_lng=lng)
+            street.save()
+            existing.append(street)
+        for street in existing:
+            have = Region.objects.filter(parent=street).count()
+            for j in range(have + 1, 5):
+                lat, lng = sample((street.center_lat, street.center_lng), 0.02)
+                name = COMMUNITY_WORDS[(j * 7 + int(street.code[-3:]) + int(district.code))
+                                       % len(COMMUNITY_WORDS)] + "社区"
+                community = Region(code=f"{street.code}{j:03d}", name=name,
+                                   level=RegionLevel.COMMUNITY, parent=street, is_demo=True,
+                                   center_lat=lat, center_lng=lng)
+                community.save()
+        communities.extend(Region.objects.filter(parent__parent=district,
+                                                 level=RegionLevel.COMMUNITY))
+    return communities
+
+
+def org_unit_for(region: Region) -> OrgUnit:
+    suffix = {
+        RegionLevel.PROVINCE: "党群服务中心（省）",
+        RegionLevel.CITY: "党群服务中心",
+        RegionLevel.DISTRICT: "党群服务中心",
+        RegionLevel.STREET: "党群服务中心",
+        RegionLevel.COMMUNITY: "党群服务中心",
+    }[RegionLevel(region.level)]
+    unit, _ = OrgUnit.objects.get_or_create(region=region, name=f"{region.name}{suffix}")
+    return unit
+
+
+def ensure_org_units() -> dict[str, OrgUnit]:
+    units = {}
+    existing = {u.region_id: u for u in OrgUnit.objects.all()}
+    new = []
+    for region in Region.objects.all().only("code", "name", "level"):
+        if region.code in existing:
+            units[region.code] = existing[region.code]
+            continue
+        new.append(OrgUnit(region=region, name=f"{region.name}党群服务中心"))
+    OrgUnit.objects.bulk_create(new, batch_size=2000)
+    for unit in OrgUnit.objects.all():
+        units[unit.region_id] = unit
+    return units
+
+
+def _hours_for(kind: str, rng: random.Random) -> list[tuple[int, int, int]]:
+    if kind == "24h":
+        return [(w, 0, 1440) for w in range(7)]
+    if kind == "night":  # open into the small hours for night drivers
+        return [(w, 16 * 60, 2 * 60) for w in range(7)]
+    opens = rng.choice([7 * 60, 8 * 60, 8 * 60 + 30, 9 * 60])
+    closes = rng.choice([18 * 60, 20 * 60, 21 * 60, 22 * 60])
+    days = range(7) if kind == "daily" else range(5)
+    return [(w, opens, closes) for w in days]
+
+
+def _station_rows(communities, count, rng, *, first_id=1):
+    """Yield (Station, hours) pairs spread over communities, denser in urban districts."""
+    weights = []
+    samplers = {}
+    for community in communities:
+        district_code = community.code[:6]
+        weights.append(4.0 if community.parent.parent.name.endswith("区") else 1.0)
+        if district_code not in samplers:
+            samplers[district_code] = _sampler(community.parent.parent.boundary, rng)
+    chosen = rng.choices(communities, weights=weights, k=count)
+    for i, community in enumerate(chosen):
+        sampler = samplers[community.code[:6]]
+        lat, lng = sampler((community.center_lat, community.center_lng), 0.015)
+        roll = rng.random()
+        if roll < 0.45:
+            stype, prefix = StationType.CENTER, community.name
+            name = f"{prefix}党群服务中心" if i % 3 == 0 else f"{prefix}新就业群体服务站{i}"
+        elif roll < 0.9:
+            stype = StationType.POST
+            name = f"{community.name}暖新驿站{i}"
+        else:
+            stype = StationType.PARTNER_POINT
+            name = f"{community.name}爱心服务点{i}"
+        amenities = set(CENTER_AMENITIES[: rng.randint(3, len(CENTER_AMENITIES))])
+        amenities |= set(rng.sample(OPTIONAL_AMENITIES, rng.randint(0, 4)))
+        hours_kind = rng.choices(["daily", "weekdays", "24h", "night"], [60, 15, 15, 10])[0]
+        station = Station(
+            name=name, type=stype, region=community, address=f"{community.parent.parent.name}"
+            f"{community.parent.name}{community.name}{rng.randint(1, 300)}号",
+            lat=lat, lng=lng, h3_cell=cell_of(lat, lng),
+            contact_name="", contact_phone=f"0579-{rng.randint(80000000, 89999999)}",
+            amenity_bits=bits_for(sorted(amenities)),
+            night_light=hours_kind in ("24h", "night") or rng.random() < 0.3,
+            is_active=True, is_demo=True,
+        )
+        yield station, _hours_for(hours_kind, rng)
+
+
+def _create_stations(pairs, batch=2000) -> list[Station]:
+    created = []
+    buffer = []
+
+    def flush():
+        stations = Station.objects.bulk_create([s for s, _h in buffer])
+        if stations and stations[0].pk is None:  # backends without RETURNING on bulk insert
+            raise RuntimeError("bulk_create must return primary keys")
+        OpeningSpan.objects.bulk_create(
+            [OpeningSpan(station=s, weekday=w, opens=o, closes=c)
+             for s, (_s, hours) in zip(stations, buffer, strict=True) for w, o, c in hours],
+            batch_size=5000,
+        )
+        created.extend(stations)
+        buffer.clear()
+
+    for pair in pairs:
+        buffer.append(pair)
+        if len(buffer) >= batch:
+            flush()
+    if buffer:
+        flush()
+    return created
+
+
+def create_named_stations(units) -> list[Station]:
+    pairs = []
+    for region_code, name, stype, lat, lng in NAMED_STATIONS:
+        region = Region.objects.get(code=region_code)
+        station = Station(
+            name=name, type=stype, region=region, org_unit=units.get(region_code),
+            address=f"{region.parent.name if region.parent else ''}{region.name}",
+            lat=lat, lng=lng, h3_cell=cell_of(lat, lng),
+            contact_name="值班社工", contact_phone="0579-85550000",
+            amenity_bits=bits_for(list(AMENITIES)[:9]), night_light=True, is_active=True,
+        )
+        pairs.append((station, [(w, 0, 1440) for w in range(7)] if stype == "post"
+                      else [(w, 8 * 60, 21 * 60) for w in range(7)]))
+    return _create_stations(pairs)
+
+
+def create_workers(communities, count, rng, *, phone_base=13900000000, batch=5000) -> int:
+    now = timezone.now()
+    version = current_notice_version()
+    occupations, weights = zip(*OCCUPATION_WEIGHTS, strict=True)
+    made = 0
+    while made < count:
+        n = min(batch, count - made)
+        users = []
+        for i in range(made, made + n):
+            phone = str(phone_base + i)
+            users.append(User(username=phone, phone=phone, kind=UserKind.WORKER,
+                              password="!", date_joined=now))
+        users = User.objects.bulk_create(users)
+        WorkerProfile.objects.bulk_create([
+            WorkerProfile(user=u, occupation=rng.choices(occupations, weights)[0],
+                          platforms=rng.sample(PLATFORMS, rng.randint(1, 2)),
+                          home_region=rng.choice(communities), consent_version=version,
+                          consented_at=now)
+            for u in users
+        ])
+        ConsentRecord.objects.bulk_create(
+            [ConsentRecord(user=u, version=version) for u in users]
+        )
+        made += n
+    return made
+
+
+STAFF = [
+    # username, role, region code, display name
+    ("province.admin", StaffRole.PROVINCE_ADMIN, "330000", "省委组织部 王处长"),
+    ("jinhua.admin", StaffRole.CITY_ADMIN, "330700", "金华市 李科长"),
+    ("yiwu.admin", StaffRole.DISTRICT_ADMIN, "330782", "义乌市 陈主任"),
+    ("choucheng.admin", StaffRole.STREET_ADMIN, "330782001", "稠城街道 周主任"),
+    ("yijiashan.staff", StaffRole.COMMUNITY_STAFF, "330782001001", "义驾山社区 何书记"),
+    ("yijiashan.keeper", StaffRole.STATION_KEEPER, "330782001001", "义驾山社区 站长"),
+    ("chuitai.staff", StaffRole.COMMUNITY_STAFF, "330304001001", "吹台社区 李书记"),
+    ("sijiqing.admin", StaffRole.STREET_ADMIN, "330102001", "四季青街道 张委员"),
+]
+
+PARTNERS = [
+    ("中国铁塔义乌分公司", PartnerKind.OPERATOR, "330782"),
+    ("吹台暖新联盟·美妆企业", PartnerKind.COMPANY, "330304"),
+    ("新连心调解团", PartnerKind.PROFESSIONAL, "330212"),
+    ("舟山市驻点医生团队", PartnerKind.PROFESSIONAL, "330902"),
+]
+
+
+def seed_people(units, communities, rng, *, workers: int) -> list[DemoLogin]:
+    logins = []
+    for username, role, code, name in STAFF:
+        user = User(username=username, kind=UserKind.STAFF, display_name=name)
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+        StaffProfile.objects.create(user=user, org_unit=units[code], role=role)
+        logins.append(DemoLogin(str(role.label), username, DEMO_PASSWORD, name))
+    for name, kind, code in PARTNERS:
+        partner = Partner.objects.create(name=name, kind=kind, region=Region.objects.get(code=code))
+        if kind == PartnerKind.OPERATOR:
+            user = User(username="tower.yiwu", kind=UserKind.PARTNER, display_name=name)
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+            PartnerMember.objects.create(user=user, partner=partner)
+            logins.append(DemoLogin("联盟单位", user.username, DEMO_PASSWORD, name))
+    admin = User(username="admin", kind=UserKind.STAFF, is_staff=True, is_superuser=True,
+                 display_name="系统管理员")
+    admin.set_password(DEMO_PASSWORD)
+    admin.save()
+    logins.append(DemoLogin("superuser", "admin", DEMO_PASSWORD, "Django admin"))
+    home = Region.objects.get(code="330782001001")
+    worker = User.objects.create(username=DEMO_WORKER_PHONE, phone=DEMO_WORKER_PHONE,
+                                 kind=UserKind.WORKER, display_name="丁建", password="!")
+    WorkerProfile.objects.create(user=worker, occupation="food_delivery", platforms=["美团"],
+                                 home_region=home, consent_version=current_notice_version(),
+                                 consented_at=timezone.now())
+    logins.append(DemoLogin("骑手 (SMS)", DEMO_WORKER_PHONE, "", "丁建: the code is printed"))
+    create_workers(communities, workers, rng)
+    return logins
+
+
+def spring_festival_campaigns(stations: list[Station], rng: random.Random) -> None:
+    province = Region.objects.get(code="330000")
+    for name, start in (("2026 春节“不打烊”", date(2026, 2, 14)),
+                        ("2027 春节“不打烊”", date(2027, 2, 4))):
+        campaign = HolidayCampaign.objects.create(
+            name=name, region=province, starts_on=start, ends_on=start + timedelta(days=9),
+            opens=0, closes=1440,
+        )
+        chosen = [s for s in stations if s.type == StationType.CENTER or rng.random() < 0.5]
+        through = HolidayCampaign.stations.through
+        through.objects.bulk_create(
+            [through(holidaycampaign_id=campaign.pk, station_id=s.pk) for s in chosen],
+            batch_size=5000,
+        )
+
+
+@transaction.atomic
+def seed(*, seed_number: int = 2026, stations: int = 2000, workers: int = 500) -> list[DemoLogin]:
+    rng = random.Random(seed_number)
+    regions_load_zhejiang()
+    reset_locate_index()
+    communities = generate_places(rng)
+    units = ensure_org_units()
+    named = create_named_stations(units)
+    communities = list(Region.objects.filter(level=RegionLevel.COMMUNITY)
+                       .select_related("parent__parent").order_by("code"))
+    generated = _create_stations(_station_rows(communities, stations - len(named), rng))
+    spring_festival_campaigns(named + generated, rng)
+    logins = seed_people(units, communities, rng, workers=workers)
+    bump_index_version()
+    return logins
+
+
+def is_seeded() -> bool:
+    return Region.objects.exists()

@@ -1,0 +1,125 @@
+from django.http import HttpResponse
+from django.utils.translation import gettext_lazy as _
+from ninja import Query, Router, Schema
+from ninja.security import django_auth
+from pydantic import Field
+
+from nuanxin.common.errors import ServiceError
+from nuanxin.geo.datum import CRS, from_wgs84, to_wgs84
+from nuanxin.geo.schemas import CrsParam, Latitude, Longitude
+from nuanxin.stations import selectors, services
+from nuanxin.stations.amenities import bits_for, unknown_codes
+from nuanxin.stations.presenters import amenities_out, aware, station_detail_out
+
+router = Router(tags=["stations"])
+# Mounted at /v1 so the feed lives at /api/v1/stations.geojson, a file-like address.
+feeds = Router(tags=["stations"])
+
+
+class NearbyQuery(Schema):
+    lat: float = Latitude
+    lng: float = Longitude
+    limit: int = Field(10, ge=1, le=50)
+    radius_m: int = Field(20_000, ge=1, le=100_000, description="search radius in metres")
+    amenity: list[str] = Field(default_factory=list, description="repeat; all must match")
+    open_now: bool = False
+    crs: CRS = CrsParam
+
+
+class NearbyStation(Schema):
+    id: int
+    name: str
+    type: str
+    lat: float
+    lng: float
+    distance_m: int
+    open_now: bool
+    next_change: str | None
+    amenities: list[dict]
+
+
+class NearbyOut(Schema):
+    results: list[NearbyStation]
+
+
+def _amenity_bits(codes: list[str]) -> int:
+    bad = unknown_codes(codes)
+    if bad:
+        raise ServiceError("unknown_amenity", _("未知的设施：%(codes)s") % {"codes": ", ".join(bad)},
+                           details={"unknown": bad})
+    return bits_for(codes)
+
+
+@router.get("/nearby", response=NearbyOut, summary="Nearest active stations, nearest first")
+def nearby(request, q: Query[NearbyQuery]):
+    bits = _amenity_bits(q.amenity)
+    lat, lng = to_wgs84(q.lat, q.lng, q.crs)
+    hits = selectors.stations_nearby(lat=lat, lng=lng, limit=q.limit, radius_m=q.radius_m,
+                                     required_bits=bits, open_now=q.open_now)
+    results = []
+    for hit in hits:
+        s = hit.station
+        out_lat, out_lng = from_wgs84(s.lat, s.lng, q.crs)
+        results.append({
+            "id": s.id, "name": s.name, "type": s.type, "lat": out_lat, "lng": out_lng,
+            "distance_m": round(hit.distance_m), "open_now": hit.status.open_now,
+            "next_change": aware(hit.status.next_change),
+            "amenities": amenities_out(s.amenity_bits),
+        })
+    return {"results": results}
+
+
+class CrsQuery(Schema):
+    crs: CRS = CrsParam
+
+
+@feeds.get("/stations.geojson", url_name="stations_geojson",
+           summary="Every active station as a GeoJSON FeatureCollection")
+def stations_geojson(request, q: Query[CrsQuery]):
+    import json
+
+    features = []
+    for s in selectors.stations_active_for_geojson().iterator(chunk_size=2000):
+        lat, lng = from_wgs84(s.lat, s.lng, q.crs)
+        features.append({
+            "type": "Feature",
+            "id": s.pk,
+            "geometry": {"type": "Point", "coordinates": [lng, lat]},
+            "properties": {"name": s.name, "type": s.type, "address": s.address,
+                           "amenities": s.amenities, "night_light": s.night_light},
+        })
+    body = {"type": "FeatureCollection", "crs_name": q.crs.value, "features": features}
+    return HttpResponse(json.dumps(body, ensure_ascii=False),
+                        content_type="application/geo+json; charset=utf-8")
+
+
+@router.get("/{int:station_id}", summary="One station with hours and today's schedule")
+def station_detail(request, station_id: int, q: Query[CrsQuery]):
+    station = selectors.station_get_public(station_id)
+    return station_detail_out(station, selectors.schedule_of(station), q.crs)
+
+
+class CheckInIn(Schema):
+    token: str = Field(..., min_length=1, max_length=500)
+
+
+class CheckInOut(Schema):
+    station_id: int
+    station_name: str
+    recorded: bool
+    checked_in_at: str
+    message: str
+
+
+@router.post("/checkins", response={200: CheckInOut, 201: CheckInOut}, auth=django_auth,
+             summary="Check in at a station with the token from its QR code")
+def checkin(request, body: CheckInIn):
+    result = services.checkin_record(worker=request.user, token=body.token)
+    message = _("签到成功，欢迎歇歇脚！") if result.recorded else _("一小时内已经签到过了，不重复记录。")
+    return (201 if result.recorded else 200), {
+        "station_id": result.station.pk,
+        "station_name": result.station.name,
+        "recorded": result.recorded,
+        "checked_in_at": result.checkin.at.isoformat(),
+        "message": str(message),
+    }

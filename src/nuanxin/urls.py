@@ -1,0 +1,31 @@
+from django.conf import settings
+from django.contrib import admin
+from django.db import connection
+from django.http import JsonResponse
+from django.urls import include, path
+from django.views.static import serve
+
+from nuanxin.api import api
+
+
+def healthz(request):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok", "database": connection.vendor})
+
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("api/", api.urls),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("nuanxin.accounts.urls")),
+    path("console/", include("nuanxin.stations.console_urls")),
+    path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
+    path("", include("nuanxin.stations.urls")),
+]
+
+handler404 = "nuanxin.common.views.not_found"
+handler500 = "nuanxin.common.views.server_error"
+handler403 = "nuanxin.common.views.forbidden"
+handler400 = "nuanxin.common.views.bad_request"
