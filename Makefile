@@ -1,0 +1,44 @@
+# The two commands: `make run` and `make test`. Everything else supports them.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint browser-deps messages bench clean
+
+run: $(VENV)/.installed
+	$(BIN)/nuanxin run
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+# Debian's chromium drives the browser tests; fonts-noto-cjk renders the Chinese.
+browser-deps:
+	@if ! command -v chromium >/dev/null || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium chromium-driver fonts-noto-cjk >/dev/null; \
+	fi
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
+
+test: $(VENV)/.installed-test browser-deps lint
+	$(BIN)/nuanxin compilemessages --ignore=.venv -v0
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+messages: $(VENV)/.installed
+	cd src/nuanxin && ../../$(BIN)/nuanxin makemessages -l en --no-obsolete
+	$(BIN)/nuanxin compilemessages --ignore=.venv
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python bench/nearby.py
+
+clean:
+	rm -rf $(VENV) var
