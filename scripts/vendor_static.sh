@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Refresh the front-end libraries in src/nuanxin/static/vendor/ from the npm registry.
+# Versions are pinned here; the files are committed so `make run` needs no Node.js.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=src/nuanxin/static/vendor
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+(cd "$tmp" && npm pack --silent htmx.org@2.0.11 leaflet@1.9.4 >/dev/null)
+mkdir -p "$out/leaflet/images"
+tar -xzf "$tmp"/htmx.org-2.0.11.tgz -C "$tmp" package/dist/htmx.min.js
+cp "$tmp/package/dist/htmx.min.js" "$out/htmx.min.js"
+rm -rf "$tmp/package"
+tar -xzf "$tmp"/leaflet-1.9.4.tgz -C "$tmp" package/dist
+cp "$tmp/package/dist/leaflet.js" "$tmp/package/dist/leaflet.css" "$out/leaflet/"
+cp "$tmp"/package/dist/images/*.png "$out/leaflet/images/"
+( cd "$out" && sha256sum htmx.min.js leaflet/leaflet.js leaflet/leaflet.css > SHA256SUMS )
+echo "vendored into $out"
