@@ -8,6 +8,7 @@ app_name = "accounts"
 urlpatterns = [
     path("login/", TemplateView.as_view(template_name="base.html"), name="login"),
     path("staff/login/", TemplateView.as_view(template_name="base.html"), name="staff_login"),
+    path("staff/totp/", TemplateView.as_view(template_name="base.html"), name="staff_totp"),
     path("me/", TemplateView.as_view(template_name="base.html"), name="profile"),
     path("logout/", LogoutView.as_view(), name="logout"),
 ]

@@ -5,4 +5,5 @@ app_name = "stations"
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="base.html"), name="home"),
+    path("c/<str:token>/", TemplateView.as_view(template_name="base.html"), name="checkin"),
 ]
