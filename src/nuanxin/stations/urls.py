@@ -1,9 +1,11 @@
 from django.urls import path
-from django.views.generic import TemplateView
+
+from nuanxin.stations import views
 
 app_name = "stations"
 
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="base.html"), name="home"),
-    path("c/<str:token>/", TemplateView.as_view(template_name="base.html"), name="checkin"),
+    path("", views.home, name="home"),
+    path("stations/<int:station_id>/", views.station_detail, name="detail"),
+    path("c/<str:token>/", views.checkin, name="checkin"),
 ]
