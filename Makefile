@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint browser-deps messages bench clean
+.PHONY: run test lint system-deps messages bench clean
 
 run: $(VENV)/.installed
 	$(BIN)/nuanxin run
@@ -18,18 +18,20 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-# Debian's chromium drives the browser tests; fonts-noto-cjk renders the Chinese.
-browser-deps:
-	@if ! command -v chromium >/dev/null || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
+# Debian's chromium drives the browser tests; fonts-noto-cjk renders the Chinese;
+# gettext compiles the translations.
+system-deps:
+	@if ! command -v chromium >/dev/null || ! command -v msgfmt >/dev/null \
+			|| ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			chromium chromium-driver fonts-noto-cjk >/dev/null; \
+			chromium chromium-driver fonts-noto-cjk gettext >/dev/null; \
 	fi
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench
 	$(BIN)/lint-imports
 
-test: $(VENV)/.installed-test browser-deps lint
+test: $(VENV)/.installed-test system-deps lint
 	$(BIN)/nuanxin compilemessages --ignore=.venv -v0
 	$(BIN)/pytest $(PYTEST_ARGS)
 
