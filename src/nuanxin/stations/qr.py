@@ -20,8 +20,11 @@ def station_id_from_token(token: str, *, max_age: int = MAX_AGE_SECONDS) -> int:
     try:
         data = signing.loads(token, salt=_SALT, max_age=max_age)
     except signing.SignatureExpired:
-        raise ServiceError("qr_expired", _("这个二维码已过期，请扫描站点张贴的新二维码。")) from None
-    except signing.BadSignature:
+        raise ServiceError("qr_expired",
+                           _("这个二维码已过期，请扫描站点张贴的新二维码。")) from None
+    except (signing.BadSignature, ValueError):
+        # ValueError: correctly signed with our key and salt but not by station_token
+        # (no timestamp, not JSON); not a check-in code either.
         raise ServiceError("qr_invalid", _("这不是暖新服务阵地的有效二维码。")) from None
     if not isinstance(data, dict) or not isinstance(data.get("s"), int):
         raise ServiceError("qr_invalid", _("这不是暖新服务阵地的有效二维码。"))

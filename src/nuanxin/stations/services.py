@@ -80,7 +80,8 @@ def validate_station_data(data: StationData) -> Region:
         raise ServiceError("invalid_station_type", _("未知的阵地类型。"))
     bad = unknown_codes(data.amenities)
     if bad:
-        raise ServiceError("unknown_amenity", _("未知的设施：%(codes)s") % {"codes": ", ".join(bad)})
+        raise ServiceError("unknown_amenity",
+                           _("未知的设施：%(codes)s") % {"codes": ", ".join(bad)})
     if not (-90 <= data.lat <= 90 and -180 <= data.lng <= 180):
         raise ServiceError("invalid_coordinates", _("坐标超出范围。"))
     region = Region.objects.filter(code=data.region_code).first()
@@ -133,21 +134,31 @@ def station_update(*, user: User, station_id: int, data: StationData) -> Station
 
 
 def validate_spans(spans: list[tuple[int, int, int]]) -> None:
-    """(weekday, opens, closes) triples; overlapping spans on one day are refused."""
-    per_day: dict[int, list[tuple[int, int]]] = {}
+    """(weekday, opens, closes) triples; overlapping spans are refused.
+
+    Spans are laid on the week as one circular timeline, so an overnight span that runs
+    into the next morning (Sunday night into Monday too) may not overlap that day's spans.
+    """
+    week = 7 * MINUTES_PER_DAY
+    intervals: list[tuple[int, int]] = []
     for weekday, opens, closes in spans:
         if not (0 <= weekday <= 6 and 0 <= opens < MINUTES_PER_DAY
                 and 1 <= closes <= MINUTES_PER_DAY):
             raise ServiceError("invalid_hours", _("营业时间格式不正确。"))
         if opens == closes:
-            raise ServiceError("invalid_hours", _("开门和关门时间不能相同；全天开放请填 00:00–24:00。"))
-        end = closes if closes > opens else closes + MINUTES_PER_DAY
-        per_day.setdefault(weekday, []).append((opens, end))
-    for day_spans in per_day.values():
-        day_spans.sort()
-        for (_s1, e1), (s2, _e2) in zip(day_spans, day_spans[1:], strict=False):
-            if s2 < e1:
-                raise ServiceError("overlapping_hours", _("同一天的营业时段不能重叠。"))
+            raise ServiceError("invalid_hours",
+                               _("开门和关门时间不能相同；全天开放请填 00:00–24:00。"))
+        start = weekday * MINUTES_PER_DAY + opens
+        end = weekday * MINUTES_PER_DAY + (closes if closes > opens else closes + MINUTES_PER_DAY)
+        intervals.append((start, end))
+    intervals.sort()
+    overlapping = any(s2 < e1 for (_s1, e1), (s2, _e2) in zip(intervals, intervals[1:],
+                                                                  strict=False))
+    if intervals and max(e for _s, e in intervals) - week > intervals[0][0]:
+        overlapping = True  # Sunday night runs into Monday's first span
+    if overlapping:
+        raise ServiceError("overlapping_hours",
+                           _("营业时段不能重叠（跨夜时段也不能与次日时段重叠）。"))
 
 
 @transaction.atomic
