@@ -14,5 +14,7 @@ rm -rf "$tmp/package"
 tar -xzf "$tmp"/leaflet-1.9.4.tgz -C "$tmp" package/dist
 cp "$tmp/package/dist/leaflet.js" "$tmp/package/dist/leaflet.css" "$out/leaflet/"
 cp "$tmp"/package/dist/images/*.png "$out/leaflet/images/"
+# Source maps are not shipped; drop the references so the static manifest stays consistent.
+sed -i '/sourceMappingURL=/d' "$out/htmx.min.js" "$out/leaflet/leaflet.js"
 ( cd "$out" && sha256sum htmx.min.js leaflet/leaflet.js leaflet/leaflet.css > SHA256SUMS )
 echo "vendored into $out"
