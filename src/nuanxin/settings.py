@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "huey.contrib.djhuey",
+    "ninja",
     "nuanxin.common",
     "nuanxin.geo",
     "nuanxin.accounts",
