@@ -1,8 +1,12 @@
 """The JSON API: one NinjaAPI, one router per app, one error shape."""
 
+import functools
+from inspect import iscoroutinefunction
+
 from django.conf import settings
 from django.db import connection
 from django.http import Http404
+from django.urls import URLPattern
 from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -13,7 +17,39 @@ from nuanxin.geo.api import router as geo_router
 from nuanxin.stations.api import feeds as station_feeds
 from nuanxin.stations.api import router as stations_router
 
-api = NinjaAPI(
+
+class NuanxinAPI(NinjaAPI):
+    """NinjaAPI whose wrong-method answers carry the JSON error shape too.
+
+    Ninja answers a method a path does not support with a plain-text 405 straight from its
+    path view, bypassing the exception handlers; this wraps each API view to reshape it.
+    """
+
+    def _get_urls(self):
+        urls = super()._get_urls()
+        for pattern in urls:
+            if isinstance(pattern, URLPattern) and not iscoroutinefunction(pattern.callback):
+                pattern.callback = self._json_405(pattern.callback)
+        return urls
+
+    def _json_405(self, view):
+        @functools.wraps(view)
+        def wrapped(request, *args, **kwargs):
+            response = view(request, *args, **kwargs)
+            if response.status_code == 405 and not response.get(
+                "Content-Type", ""
+            ).startswith("application/json"):
+                allowed = response.get("Allow", "")
+                body = error_body("method_not_allowed", _("不支持这种请求方法。"),
+                                  allowed=sorted(m.strip() for m in allowed.split(",") if m))
+                response = self.create_response(request, body, status=405)
+                response["Allow"] = allowed
+            return response
+
+        return wrapped
+
+
+api = NuanxinAPI(
     title="暖新 Nuanxin API",
     version="1",
     description="Service-centre network for delivery riders, couriers and drivers. "
