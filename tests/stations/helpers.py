@@ -1,18 +1,18 @@
-"""Small builders for the station tests: regions, staff at a level, workers, stations.
+"""Small builders for the station tests: places, staff at a level, workers, stations.
 
-Staff are made through accounts.services.staff_create and stations through
-stations.services.station_create, so the tests exercise the same paths as the console.
+People come from the accounts factories; stations are made through
+stations.services.station_create, so the tests exercise the same path as the console.
 """
 
 from __future__ import annotations
 
 import itertools
 
-from nuanxin.accounts.models import OrgUnit, User, UserKind
-from nuanxin.accounts.services import staff_create
+from nuanxin.accounts.models import User, UserKind
 from nuanxin.geo.models import Region, RegionLevel
 from nuanxin.stations import services
 from nuanxin.stations.services import StationData
+from tests.accounts.factories import StaffFactory, WorkerFactory
 
 YIJIASHAN = "330782001001"  # 义乌市稠城街道义驾山社区
 CHOUCHENG = "330782001"  # 义乌市稠城街道
@@ -41,19 +41,8 @@ def other_choucheng_community() -> Region:
     return region
 
 
-def org_unit(region_code: str) -> OrgUnit:
-    region = Region.objects.get(code=region_code)
-    unit, _ = OrgUnit.objects.get_or_create(region=region, name=f"{region.name}党群服务中心")
-    return unit
-
-
-def make_staff(role: str, region_code: str, *, username: str | None = None) -> User:
-    return staff_create(
-        username=username or f"staff{next(_seq)}",
-        password="a-long-test-password",
-        org_unit=org_unit(region_code),
-        role=role,
-    )
+def make_staff(role: str, region_code: str) -> User:
+    return StaffFactory(role=role, region_code=region_code)
 
 
 def make_superuser() -> User:
@@ -62,9 +51,8 @@ def make_superuser() -> User:
     )
 
 
-def make_worker(phone: str | None = None) -> User:
-    phone = phone or f"138{next(_seq):08d}"
-    return User.objects.create(username=phone, phone=phone, kind=UserKind.WORKER)
+def make_worker() -> User:
+    return WorkerFactory()
 
 
 def station_data(

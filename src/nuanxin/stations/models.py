@@ -17,7 +17,9 @@ class StationQuerySet(models.QuerySet):
         prefix = scope_prefix(user)
         if prefix is None:
             return self.none()
-        return self.filter(region_id__startswith=prefix) if prefix else self
+        # Through the region's code (its primary key): Django compares the station's own
+        # region_id column without a join; `region_id__startswith` is not a valid lookup.
+        return self.filter(region__code__startswith=prefix) if prefix else self
 
 
 class Station(models.Model):
