@@ -1,12 +1,13 @@
 from django.contrib.auth import login, logout
 from django.utils.translation import gettext_lazy as _
-from ninja import Router, Schema
+from ninja import Path, Router, Schema
 from ninja.security import django_auth
 from pydantic import Field
 
 from nuanxin.accounts import services
+from nuanxin.accounts.decorators import second_factor_pending
 from nuanxin.accounts.models import User
-from nuanxin.common.errors import ServiceError
+from nuanxin.common.errors import PermissionDenied, ServiceError
 
 router = Router(tags=["accounts"])
 
@@ -110,3 +111,18 @@ def update_me(request, body: ProfileIn):
     )
     request.user.refresh_from_db()
     return _me(request.user)
+
+
+class PhoneOut(Schema):
+    phone: str
+
+
+@router.post(
+    "/people/{user_id}/phone", auth=django_auth, response=PhoneOut,
+    summary="Show a worker's full phone number (staff whose role needs it; audited)",
+)
+def reveal_phone(request, user_id: int = Path(..., ge=1, le=2**63 - 1)):
+    if second_factor_pending(request):
+        raise PermissionDenied("totp_required", _("请先完成动态口令验证。"))
+    phone = services.phone_reveal(viewer=request.user, subject=user_id, ip=client_ip(request))
+    return {"phone": phone}

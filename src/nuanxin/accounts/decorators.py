@@ -1,9 +1,11 @@
 """Page guards for staff: logged in as staff, and second factor done when the role needs it."""
 
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect
+from django.urls import reverse
 
 from nuanxin.accounts.selectors import staff_profile_of
 
@@ -22,7 +24,21 @@ def staff_required(view):
         from nuanxin.accounts.services import staff_requires_totp
 
         if staff_requires_totp(user) and not request.session.get(SESSION_TOTP_OK):
-            return redirect("accounts:staff_totp")
+            target = reverse("accounts:staff_totp")
+            return redirect(f"{target}?{urlencode({'next': request.get_full_path()})}")
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def second_factor_pending(request) -> bool:
+    """True for a logged-in administrator who has not yet passed TOTP in this session.
+
+    Pages use `staff_required`; JSON endpoints that give staff personal data call this and
+    refuse (the half-logged-in state must not reach data through the API either)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return False
+    from nuanxin.accounts.services import staff_requires_totp
+
+    return staff_requires_totp(user) and not request.session.get(SESSION_TOTP_OK)

@@ -64,6 +64,9 @@ class WorkerProfile(models.Model):
         verbose_name = _("骑手/司机档案")
         verbose_name_plural = _("骑手/司机档案")
 
+    def __str__(self) -> str:
+        return str(self.user)
+
 
 class ConsentRecord(models.Model):
     """Append-only: every acceptance of a privacy-notice version, with when and from where."""
@@ -77,6 +80,9 @@ class ConsentRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "version"], name="consent_once_per_version")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} @ {self.version}"
 
 
 class StaffRole(models.TextChoices):
@@ -135,6 +141,9 @@ class StaffProfile(models.Model):
         verbose_name = _("工作人员")
         verbose_name_plural = _("工作人员")
 
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()})"
+
     @property
     def scope_prefix(self) -> str:
         return self.org_unit.region.prefix
@@ -170,6 +179,9 @@ class PartnerMember(models.Model):
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="partner_member")
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="members")
 
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.partner}"
+
 
 class SmsCode(models.Model):
     """One issued login code. Only its keyed hash is stored."""
@@ -188,6 +200,9 @@ class SmsCode(models.Model):
             models.CheckConstraint(condition=models.Q(attempts__lte=5), name="sms_code_max_tries")
         ]
 
+    def __str__(self) -> str:
+        return f"{mask_phone(self.phone)} {self.created_at:%Y-%m-%d %H:%M}"
+
 
 class AuditLog(models.Model):
     """Append-only record of staff access to personal data and other sensitive acts."""
@@ -204,3 +219,6 @@ class AuditLog(models.Model):
         ordering = ["-at"]
         verbose_name = _("审计日志")
         verbose_name_plural = _("审计日志")
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type}:{self.object_id}"

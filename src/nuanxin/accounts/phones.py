@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.common.errors import ServiceError
 
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 
 
 def normalize_phone(raw: str) -> str:
-    """Accept '138 0013 8000', '+86 13800138000', '8613800138000'; return 11 digits."""
-    digits = re.sub(r"[\s\-()]", "", raw or "")
+    """Accept '138 0013 8000', '+86 13800138000', '8613800138000'; return 11 ASCII digits.
+
+    Full-width input from a Chinese keyboard ('１３８…', '＋８６') is folded to ASCII first;
+    other Unicode digits are refused, so one number has exactly one spelling.
+    """
+    digits = unicodedata.normalize("NFKC", raw or "")
+    digits = re.sub(r"[\s\-()]", "", digits)
     if digits.startswith("+86"):
         digits = digits[3:]
     elif digits.startswith("86") and len(digits) == 13:

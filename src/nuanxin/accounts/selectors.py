@@ -41,5 +41,82 @@ def users_visible_to(viewer) -> QuerySet[User]:
         return User.objects.none()
     qs = User.objects.filter(kind=UserKind.WORKER)
     if prefix:
-        qs = qs.filter(Q(worker_profile__home_region_id__startswith=prefix))
+        qs = qs.filter(worker_profile__home_region__code__startswith=prefix)
     return qs
+
+
+def worker_profile_for_phone(phone: str):
+    """The worker profile behind a (normalised) number, if any. Only for callers that have
+    already checked the number's SMS code: the answer tells whether the number is known."""
+    from nuanxin.accounts.models import WorkerProfile
+
+    return WorkerProfile.objects.filter(user__phone=phone).first()
+
+
+def worker_profile_of(user):
+    """The logged-in worker's profile with the home community and its parents, or None."""
+    from nuanxin.accounts.models import WorkerProfile
+
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return (
+        WorkerProfile.objects.filter(user=user)
+        .select_related("home_region__parent__parent__parent")
+        .first()
+    )
+
+
+def region_path(region) -> str:
+    """'金华市 义乌市 稠城街道 义驾山社区' for a community whose parents are loaded."""
+    names = []
+    node = region
+    while node is not None and node.level != "province":
+        names.append(node.name)
+        if node.level == "city":
+            break
+        node = node.parent
+    return " ".join(reversed(names))
+
+
+def district_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Zhejiang's districts grouped by city, for a select with optgroups."""
+    from nuanxin.geo.models import Region, RegionLevel
+
+    groups: dict[str, list[tuple[str, str]]] = {}
+    rows = (
+        Region.objects.filter(level=RegionLevel.DISTRICT)
+        .select_related("parent")
+        .order_by("code")
+        .only("code", "name", "parent__name")
+    )
+    for district in rows:
+        groups.setdefault(district.parent.name, []).append((district.code, district.name))
+    return list(groups.items())
+
+
+def is_district(code: str) -> bool:
+    from nuanxin.geo.models import Region, RegionLevel
+
+    return bool(code) and Region.objects.filter(code=code, level=RegionLevel.DISTRICT).exists()
+
+
+COMMUNITY_CHOICE_LIMIT = 300
+
+
+def community_choices(*, district_code: str = "", query: str = "") -> list:
+    """Communities for the home-community select: those of one district, or those whose
+    name (or street's name) contains `query` anywhere in the province. Each row carries its
+    street and district so the page can say where it is."""
+    from nuanxin.geo.models import Region, RegionLevel
+
+    qs = Region.objects.filter(level=RegionLevel.COMMUNITY).select_related(
+        "parent__parent__parent"
+    )
+    query = (query or "").strip()[:20]
+    if query:
+        qs = qs.filter(Q(name__contains=query) | Q(parent__name__contains=query))
+    elif district_code:
+        qs = qs.filter(code__startswith=district_code)
+    else:
+        return []
+    return list(qs.order_by("code")[:COMMUNITY_CHOICE_LIMIT])

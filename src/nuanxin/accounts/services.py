@@ -72,32 +72,44 @@ def sms_code_request(*, phone: str, ip: str | None) -> SmsCode:
     return sms
 
 
-@transaction.atomic
-def sms_code_verify(*, phone: str, code: str) -> str:
-    """Consume the newest live code for the number; each wrong try counts against it."""
+def sms_code_verify(*, phone: str, code: str, consume: bool = True) -> str:
+    """Check the newest live code for the number; each wrong try counts against it.
+
+    A wrong try is written in its own (inner) transaction that ends before the refusal is
+    raised, so the count survives the refusal. Callers must not wrap this call in an
+    atomic block that the refusal unwinds, or the count is lost and codes can be guessed.
+    With `consume=False` a right code is only checked, not spent.
+    """
     phone = normalize_phone(phone)
     now = timezone.now()
-    sms = (
-        SmsCode.objects.select_for_update()
-        .filter(phone=phone, consumed_at__isnull=True)
-        .order_by("-created_at")
-        .first()
-    )
-    if sms is None or sms.expires_at <= now:
-        raise ServiceError("sms_code_expired", _("验证码已过期，请重新获取。"))
-    if sms.attempts >= SMS_MAX_TRIES:
-        raise ServiceError("sms_too_many_tries", _("验证码输错次数过多，请重新获取。"),
-                           status=429)
-    if not hmac.compare_digest(sms.code_hash, _hash_code(phone, (code or "").strip())):
-        sms.attempts += 1
-        sms.save(update_fields=["attempts"])
-        left = SMS_MAX_TRIES - sms.attempts
-        if left == 0:
-            raise ServiceError("sms_too_many_tries", _("验证码输错次数过多，请重新获取。"),
-                               status=429)
-        raise ServiceError("sms_code_wrong", _("验证码不正确。"), details={"tries_left": left})
-    sms.consumed_at = now
-    sms.save(update_fields=["consumed_at"])
+    refusal: ServiceError | None = None
+    with transaction.atomic():
+        sms = (
+            SmsCode.objects.select_for_update()
+            .filter(phone=phone, consumed_at__isnull=True)
+            .order_by("-created_at")
+            .first()
+        )
+        if sms is None or sms.expires_at <= now:
+            refusal = ServiceError("sms_code_expired", _("验证码已过期，请重新获取。"))
+        elif sms.attempts >= SMS_MAX_TRIES:
+            refusal = ServiceError("sms_too_many_tries", _("验证码输错次数过多，请重新获取。"),
+                                   status=429)
+        elif not hmac.compare_digest(sms.code_hash, _hash_code(phone, (code or "").strip())):
+            sms.attempts += 1
+            sms.save(update_fields=["attempts"])
+            left = SMS_MAX_TRIES - sms.attempts
+            if left == 0:
+                refusal = ServiceError("sms_too_many_tries",
+                                       _("验证码输错次数过多，请重新获取。"), status=429)
+            else:
+                refusal = ServiceError("sms_code_wrong", _("验证码不正确。"),
+                                       details={"tries_left": left})
+        elif consume:
+            sms.consumed_at = now
+            sms.save(update_fields=["consumed_at"])
+    if refusal is not None:
+        raise refusal
     return phone
 
 
@@ -112,7 +124,6 @@ def worker_needs_consent(user: User | None) -> bool:
     return profile is None or profile.consent_version != current_notice_version()
 
 
-@transaction.atomic
 def worker_login_with_sms(
     *,
     phone: str,
@@ -123,31 +134,41 @@ def worker_login_with_sms(
 ) -> User:
     """Log a worker in by SMS code; a first login (or a new notice) requires consent.
 
-    The code is checked before consent so a wrong code never reveals whether a number
-    is registered. When consent is missing the code is not spent.
+    The code is checked before anything else is said about the number, so a wrong code
+    never reveals whether a number is registered (or belongs to staff). When consent is
+    missing the code is checked but not spent, so the person can tick the box and send it
+    again. The code check commits on its own (see `sms_code_verify`); the account is then
+    written in one transaction.
     """
     phone = normalize_phone(phone)
+    if occupation and occupation not in Occupation.values:
+        raise ServiceError("invalid_occupation", _("未知的职业类型。"))
     existing = User.objects.filter(phone=phone).select_related("worker_profile").first()
-    if existing is not None and existing.kind != UserKind.WORKER:
-        raise ServiceError("not_a_worker_account", _("这个号码属于工作人员账号，请用工作人员登录。"))
+    is_other_kind = existing is not None and existing.kind != UserKind.WORKER
     needs_consent = worker_needs_consent(existing)
-    if needs_consent and consent_version != current_notice_version():
-        # Check the code without consuming it, so the person can tick the box and resend.
-        _check_code_without_consuming(phone=phone, code=code)
+    if is_other_kind or (needs_consent and consent_version != current_notice_version()):
+        sms_code_verify(phone=phone, code=code, consume=False)
+        if is_other_kind:
+            raise ServiceError("not_a_worker_account",
+                               _("这个号码属于工作人员账号，请用工作人员登录。"))
         raise ServiceError(
             "consent_required",
             _("请先阅读并同意《个人信息保护告知书》。"),
             details={"notice_version": current_notice_version()},
         )
     sms_code_verify(phone=phone, code=code)
+    return _worker_account_open(user=existing, phone=phone, needs_consent=needs_consent,
+                                occupation=occupation, ip=ip)
+
+
+@transaction.atomic
+def _worker_account_open(*, user: User | None, phone: str, needs_consent: bool,
+                         occupation: str | None, ip: str | None) -> User:
     now = timezone.now()
-    user = existing
     if user is None:
         user = User.objects.create(username=phone, phone=phone, kind=UserKind.WORKER)
         user.set_unusable_password()
         user.save(update_fields=["password"])
-    if occupation and occupation not in Occupation.values:
-        raise ServiceError("invalid_occupation", _("未知的职业类型。"))
     if needs_consent:
         WorkerProfile.objects.update_or_create(
             user=user,
@@ -159,17 +180,6 @@ def worker_login_with_sms(
     user.last_login = now
     user.save(update_fields=["last_login"])
     return user
-
-
-def _check_code_without_consuming(*, phone: str, code: str) -> None:
-    with transaction.atomic():
-        sid = transaction.savepoint()
-        try:
-            sms_code_verify(phone=phone, code=code)
-        except ServiceError:
-            transaction.savepoint_commit(sid)  # keep the counted try
-            raise
-        transaction.savepoint_rollback(sid)
 
 
 @transaction.atomic
@@ -260,15 +270,159 @@ def audit(*, actor: User | None, action: str, obj_type: str, obj_id: str,
 
 
 @transaction.atomic
-def phone_reveal(*, viewer: User, subject: User, ip: str | None) -> str:
-    """Show a full number to staff whose role needs it, and write that down."""
+def phone_reveal(*, viewer: User, subject: User | int, ip: str | None) -> str:
+    """Show a full number to staff whose role needs it, and write that down.
+
+    `subject` is a user or a user id; a person outside the viewer's region, or no person at
+    all, is "not found" (404), and only after the viewer's role has been checked (403).
+    """
     from nuanxin.accounts.selectors import users_visible_to
 
     profile = getattr(viewer, "staff_profile", None)
     if profile is None or profile.role not in FULL_PHONE_ROLES:
         raise PermissionDenied("phone_reveal_forbidden", _("您的角色不能查看完整手机号。"))
-    if not users_visible_to(viewer).filter(pk=subject.pk).exists():
+    subject_id = subject.pk if isinstance(subject, User) else subject
+    found = users_visible_to(viewer).filter(pk=subject_id).first()
+    if found is None:
         raise NotFound("user_not_found", _("找不到这个人。"))
-    audit(actor=viewer, action="accounts.phone.revealed", obj_type="user", obj_id=subject.pk,
+    audit(actor=viewer, action="accounts.phone.revealed", obj_type="user", obj_id=found.pk,
           ip=ip)
-    return subject.phone or ""
+    return found.phone or ""
+
+
+# Staff sign-in: password, then the second factor, both with failure limits.
+
+STAFF_LOGIN_LOCK_AFTER = 10  # wrong passwords (or codes) per username ...
+STAFF_LOGIN_LOCK_PER_IP = 50  # ... or per address, within the window
+STAFF_LOGIN_LOCK_FOR = timedelta(minutes=15)
+TOTP_REPLAY_WINDOW = timedelta(seconds=90)  # a code is valid for 3 steps of 30 s
+
+
+def _locked_error() -> ServiceError:
+    return ServiceError(
+        "login_locked", _("错误次数过多，账号已暂时锁定，请 15 分钟后再试。"), status=429,
+        details={"retry_after": int(STAFF_LOGIN_LOCK_FOR.total_seconds())},
+    )
+
+
+def _count_failure(*, kind: str, username: str, ip: str | None) -> int:
+    """Count one failure; return how many tries are left before the lock."""
+    from nuanxin.accounts import throttle
+
+    window = STAFF_LOGIN_LOCK_FOR
+    count = throttle.failure_add(kind, username, limit=STAFF_LOGIN_LOCK_AFTER, window=window)
+    if ip:
+        throttle.failure_add(f"{kind}-ip", ip, limit=STAFF_LOGIN_LOCK_PER_IP, window=window)
+    left = STAFF_LOGIN_LOCK_AFTER - count
+    if left <= 0:
+        audit(actor=None, action=f"accounts.{kind}.locked", obj_type="username",
+              obj_id=username[:40], ip=ip)
+    return left
+
+
+def _is_locked(*, kind: str, username: str, ip: str | None) -> bool:
+    from nuanxin.accounts import throttle
+
+    return throttle.failure_count(kind, username) >= STAFF_LOGIN_LOCK_AFTER or bool(
+        ip and throttle.failure_count(f"{kind}-ip", ip) >= STAFF_LOGIN_LOCK_PER_IP
+    )
+
+
+def staff_authenticate(*, username: str, password: str, ip: str | None) -> User:
+    """Check a staff member's password; after 10 wrong ones the username waits 15 minutes.
+
+    Only staff (with a staff profile) and superusers may pass; others are told to use the
+    worker login. The caller logs the user in and, when `staff_requires_totp`, asks for the
+    second factor before anything else.
+    """
+    from django.contrib.auth import authenticate
+
+    from nuanxin.accounts import throttle
+
+    username = (username or "").strip()
+    if _is_locked(kind="staff_login", username=username, ip=ip):
+        raise _locked_error()
+    user = authenticate(username=username, password=password or "")
+    if user is None:
+        left = _count_failure(kind="staff_login", username=username, ip=ip)
+        if left <= 0:
+            raise _locked_error()
+        raise ServiceError("login_failed", _("用户名或密码不正确。"),
+                           details={"tries_left": left})
+    if not (user.is_superuser or hasattr(user, "staff_profile")):
+        raise PermissionDenied(
+            "staff_only", _("这不是工作人员账号。骑手、快递员和司机请用手机号登录。")
+        )
+    throttle.failure_clear("staff_login", username)
+    return user
+
+
+def staff_totp_check(*, user: User, code: str, ip: str | None) -> None:
+    """The second factor, with the same failure limit as passwords and no code used twice."""
+    from django.core.cache import cache
+
+    from nuanxin.accounts import throttle
+
+    code = (code or "").strip()
+    if _is_locked(kind="staff_totp", username=user.username, ip=ip):
+        raise _locked_error()
+    used_key = f"nuanxin:totp-used:{user.pk}:{code}"
+    if cache.get(used_key):
+        raise ServiceError("totp_reused", _("这个动态口令刚刚用过，请等下一个口令。"))
+    try:
+        totp_verify(user=user, code=code)
+    except ServiceError as exc:
+        if exc.code != "totp_wrong":
+            raise
+        left = _count_failure(kind="staff_totp", username=user.username, ip=ip)
+        if left <= 0:
+            raise _locked_error() from None
+        exc.details = {**exc.details, "tries_left": left}
+        raise
+    cache.set(used_key, 1, int(TOTP_REPLAY_WINDOW.total_seconds()))
+    throttle.failure_clear("staff_totp", user.username)
+
+
+# A worker's own data: deleting the account.
+
+
+def pseudonymous_id(user: User) -> str:
+    """A stable stand-in for a person in records that outlive their account."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"user:{user.pk}".encode(),
+                      hashlib.sha256).hexdigest()
+    return f"u-{digest[:24]}"
+
+
+def worker_account_delete(*, user: User) -> str:
+    """Delete a worker's account and everything that hangs off it; return the pseudonym.
+
+    The user row goes, and with it (by cascade) the profile, consents and every other
+    app's rows that point at it; data not tied by a foreign key is removed by the erasers
+    other apps register in `personal_data`. What stays is one audit row with a pseudonymous
+    id and no personal data.
+    """
+    from django.db.models import ProtectedError
+
+    from nuanxin.accounts.personal_data import run_erasers
+
+    if user.kind != UserKind.WORKER:
+        raise PermissionDenied("workers_only",
+                               _("只有骑手、快递员和司机可以在这里注销账号。"))
+    pseudonym = pseudonymous_id(user)
+    try:
+        with transaction.atomic():
+            user = User.objects.select_for_update().get(pk=user.pk)
+            run_erasers(user)
+            if user.phone:
+                SmsCode.objects.filter(phone=user.phone).delete()
+            consents = list(user.consents.values_list("version", flat=True))
+            user.delete()
+            audit(actor=None, action="accounts.account.deleted", obj_type="user",
+                  obj_id=pseudonym, kind=UserKind.WORKER.value, consent_versions=consents)
+    except ProtectedError:
+        raise ServiceError(
+            "account_delete_blocked",
+            _("您的账号还有未办结的事项，暂时不能注销，请联系所在社区。"),
+            status=409,
+        ) from None
+    return pseudonym

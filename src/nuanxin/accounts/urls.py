@@ -1,14 +1,16 @@
-from django.contrib.auth.views import LogoutView
 from django.urls import path
-from django.views.generic import TemplateView
+
+from nuanxin.accounts import views
 
 app_name = "accounts"
 
-# Placeholder routes: replaced by the real login/profile views.
 urlpatterns = [
-    path("login/", TemplateView.as_view(template_name="base.html"), name="login"),
-    path("staff/login/", TemplateView.as_view(template_name="base.html"), name="staff_login"),
-    path("staff/totp/", TemplateView.as_view(template_name="base.html"), name="staff_totp"),
-    path("me/", TemplateView.as_view(template_name="base.html"), name="profile"),
-    path("logout/", LogoutView.as_view(), name="logout"),
+    path("login/", views.login_view, name="login"),
+    path("privacy/", views.privacy_view, name="privacy"),
+    path("staff/login/", views.staff_login_view, name="staff_login"),
+    path("staff/totp/", views.staff_totp_view, name="staff_totp"),
+    path("logout/", views.logout_view, name="logout"),
+    path("me/", views.profile_view, name="profile"),
+    path("me/data.json", views.export_view, name="export"),
+    path("me/delete/", views.delete_view, name="delete"),
 ]

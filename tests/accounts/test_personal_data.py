@@ -1,0 +1,148 @@
+"""A worker's own data: the export (with other apps' sections) and deleting the account."""
+
+import json
+
+import pytest
+from django.contrib.auth import SESSION_KEY
+
+from nuanxin.accounts import personal_data, services
+from nuanxin.accounts.models import (
+    AuditLog,
+    ConsentRecord,
+    SmsCode,
+    User,
+    WorkerProfile,
+)
+from nuanxin.common.errors import ServiceError
+from tests.accounts.factories import StaffFactory, WorkerFactory
+
+pytestmark = pytest.mark.django_db
+
+EXPORT = "/accounts/me/data.json"
+DELETE = "/accounts/me/delete/"
+
+
+@pytest.fixture
+def worker():
+    return WorkerFactory(phone="13912345678", home_region_code="330304001001",
+                         occupation="courier", platforms=["顺丰", "京东"],
+                         display_name="小李")
+
+
+@pytest.fixture
+def registered():
+    """Register exporters/erasers for one test and forget them afterwards."""
+    names = []
+
+    def register(name, exporter=None, eraser=None):
+        names.append(name)
+        if exporter:
+            personal_data.register_exporter(name, exporter)
+        if eraser:
+            personal_data.register_eraser(name, eraser)
+
+    yield register
+    for name in names:
+        personal_data.unregister(name)
+
+
+def test_a_worker_downloads_everything_kept_about_them(client, worker, registered):
+    registered("test_visits", exporter=lambda user: [{"station": "义驾山驿站", "who": user.pk}])
+    client.force_login(worker)
+    response = client.get(EXPORT)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/json")
+    assert "attachment" in response["Content-Disposition"]
+    data = json.loads(response.content)
+    assert data["account"]["phone"] == "13912345678"  # their own number, in full
+    assert data["account"]["display_name"] == "小李"
+    assert data["profile"]["occupation"] == "courier"
+    assert data["profile"]["platforms"] == ["顺丰", "京东"]
+    assert data["profile"]["home_region"] == {"code": "330304001001", "name": "吹台社区"}
+    assert [c["version"] for c in data["consents"]] == ["2026-11"]
+    assert data["test_visits"] == [{"station": "义驾山驿站", "who": worker.pk}]
+    assert "吹台社区" in response.content.decode()  # readable Chinese, not \\u escapes
+
+
+def test_the_export_holds_nobody_elses_data(client, worker):
+    other = WorkerFactory(phone="13700001111")
+    client.force_login(worker)
+    body = client.get(EXPORT).content.decode()
+    assert "13700001111" not in body and str(other.pk) not in json.loads(body)["account"].values()
+
+
+def test_the_export_needs_a_login(client):
+    response = client.get(EXPORT)
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_exporter_names_are_unique_and_cannot_shadow_built_in_sections(registered):
+    def first(user):
+        return []
+
+    registered("test_dupe", exporter=first)
+    personal_data.register_exporter("test_dupe", first)  # the same again is harmless
+    with pytest.raises(ValueError):
+        personal_data.register_exporter("test_dupe", lambda user: [])
+    with pytest.raises(ValueError):
+        personal_data.register_exporter("profile", lambda user: [])
+
+
+def test_deleting_the_account_asks_first(client, worker):
+    client.force_login(worker)
+    page = client.get(DELETE)
+    assert page.status_code == 200 and "139****5678" in page.content.decode()
+    response = client.post(DELETE, {})
+    assert response.status_code == 200 and "请勾选确认" in response.content.decode()
+    assert User.objects.filter(pk=worker.pk).exists()
+
+
+def test_deleting_the_account_removes_the_person_and_leaves_a_pseudonymous_record(
+    client, worker, registered, sms
+):
+    with sms.sending():
+        services.sms_code_request(phone=worker.phone, ip="10.1.1.1")
+    erased = []
+    registered("test_eraser", eraser=lambda user: erased.append(user.pk))
+    pk = worker.pk
+    pseudonym = services.pseudonymous_id(worker)
+    client.force_login(worker)
+
+    response = client.post(DELETE, {"confirm": "on"})
+
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert client.session.get(SESSION_KEY) is None
+    assert not User.objects.filter(pk=pk).exists()
+    assert not WorkerProfile.objects.filter(user_id=pk).exists()
+    assert not ConsentRecord.objects.filter(user_id=pk).exists()
+    assert not SmsCode.objects.filter(phone="13912345678").exists()
+    assert erased == [pk]
+    entry = AuditLog.objects.get(action="accounts.account.deleted")
+    assert entry.actor is None and entry.object_id == pseudonym
+    assert pseudonym.startswith("u-") and len(pseudonym) == 26
+    assert entry.object_id != str(pk) and entry.ip is None
+    record = json.dumps([entry.object_id, entry.detail], ensure_ascii=False)
+    assert "13912345678" not in record and "139****5678" not in record
+
+
+def test_a_failing_eraser_deletes_nothing(worker, registered):
+    def broken(user):
+        WorkerProfile.objects.filter(user=user).delete()
+        raise RuntimeError("storage down")
+
+    registered("test_broken", eraser=broken)
+    with pytest.raises(RuntimeError):
+        services.worker_account_delete(user=worker)
+    assert User.objects.filter(pk=worker.pk).exists()
+    assert WorkerProfile.objects.filter(user=worker).exists()
+    assert not AuditLog.objects.exists()
+
+
+def test_staff_accounts_are_not_deleted_here(client):
+    staff = StaffFactory()
+    with pytest.raises(ServiceError) as caught:
+        services.worker_account_delete(user=staff)
+    assert caught.value.code == "workers_only"
+    client.force_login(staff)
+    assert client.post(DELETE, {"confirm": "on"}).status_code == 200
+    assert User.objects.filter(pk=staff.pk).exists()
