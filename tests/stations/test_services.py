@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import replace
 from datetime import date, timedelta
@@ -334,6 +335,77 @@ def test_checkin_does_not_bump_the_nearby_index(station, worker):
     services.checkin_record(worker=worker, token=qr.station_token(station.pk))
     assert current_index_version() == version
     assert StationIndexVersion.objects.count() == 1
+
+
+def _in_thread(fn):
+    """Run `fn` on its own connection (autocommit, outside the test's transaction)."""
+    from django.db import connection
+
+    result = {}
+
+    def run():
+        try:
+            result["value"] = fn()
+        except Exception as exc:
+            result["error"] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+    if "error" in result:
+        raise result["error"]
+    return result.get("value")
+
+
+def test_simultaneous_scans_record_one_visit():
+    """Eight scans of the same code by one worker at the same moment count once.
+    Needs real concurrent writers, so PostgreSQL only (SQLite serialises them anyway)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers need PostgreSQL")
+    from nuanxin.accounts.models import User, UserKind
+    from nuanxin.geo.spatial import cell_of as cell
+
+    def setup():
+        worker = User.objects.create(username="13900009999", phone="13900009999",
+                                     kind=UserKind.WORKER)
+        station = Station.objects.create(name="并发测试站", region_id=YIJIASHAN,
+                                         lat=29.3152, lng=120.0786, h3_cell=cell(29.3152, 120.0786))
+        return worker.pk, station.pk
+
+    worker_id, station_id = _in_thread(setup)
+    try:
+        token = qr.station_token(station_id)
+        barrier = threading.Barrier(8)
+        outcomes: list = []
+
+        def scan():
+            try:
+                worker = User.objects.get(pk=worker_id)
+                barrier.wait(10)
+                outcomes.append(services.checkin_record(worker=worker, token=token).recorded)
+            except Exception as exc:
+                outcomes.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=scan) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert sorted(outcomes, key=str) == [False] * 7 + [True], outcomes
+        assert _in_thread(lambda: CheckIn.objects.filter(station_id=station_id).count()) == 1
+    finally:
+        def cleanup():
+            CheckIn.objects.filter(station_id=station_id).delete()
+            Station.objects.filter(pk=station_id).delete()
+            User.objects.filter(pk=worker_id).delete()
+
+        _in_thread(cleanup)
 
 
 def tamper(token: str) -> list[str]:
