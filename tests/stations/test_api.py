@@ -12,7 +12,7 @@ from django.test import Client
 from nuanxin.geo.datum import CRS, from_wgs84, to_wgs84
 from nuanxin.geo.spatial import haversine_m
 from nuanxin.stations import qr, services
-from nuanxin.stations.models import CheckIn
+from nuanxin.stations.models import CheckIn, HolidayCampaign
 
 from .helpers import (
     CHUITAI,
@@ -115,6 +115,44 @@ def test_station_open_round_the_clock(api, root):
     assert body["open_now"] is True
     assert body["next_change"] is None
     assert body["today"]["spans"] == [{"opens": "00:00", "closes": "24:00"}]
+
+
+def _campaign(station, starts_on, ends_on, opens, closes):
+    campaign = HolidayCampaign.objects.create(name="春节不打烊", region_id=YIJIASHAN,
+                                              starts_on=starts_on, ends_on=ends_on,
+                                              opens=opens, closes=closes)
+    campaign.stations.add(station)
+    return campaign
+
+
+def test_station_detail_shows_a_holiday_campaign(api, root):
+    """A station closed at weekends joins 春节"不打烊" for Saturday and Sunday."""
+    station = make_station(user=root, hours=[(d, 9 * H, 17 * H) for d in range(5)])
+    _campaign(station, date(2026, 3, 7), date(2026, 3, 8), 0, 24 * H)
+    with mock.patch("django.utils.timezone.now", return_value=MONDAY_10AM):
+        body = api.get(f"/api/v1/stations/{station.pk}").json()
+    week = {d["date"]: d["spans"] for d in body["next_7_days"]}
+    assert week["2026-03-06"] == [{"opens": "09:00", "closes": "17:00"}]
+    assert week["2026-03-07"] == [{"opens": "00:00", "closes": "24:00"}]
+    assert week["2026-03-08"] == [{"opens": "00:00", "closes": "24:00"}]
+    saturday = datetime(2026, 3, 6, 19, 0, tzinfo=UTC)  # Saturday 03:00 local
+    with mock.patch("django.utils.timezone.now", return_value=saturday):
+        body = api.get(f"/api/v1/stations/{station.pk}").json()
+    assert body["open_now"] is True
+    assert body["next_change"] == "2026-03-09T00:00:00+08:00"
+
+
+@pytest.mark.xfail(strict=True, reason="stations.selectors.schedules_for loads only campaigns "
+                   "with ends_on >= today, so a campaign's last overnight span (ending the "
+                   "morning after its last day) is lost after midnight")
+def test_campaign_overnight_span_runs_past_its_last_day(api, root):
+    station = make_station(user=root, hours=[])
+    _campaign(station, date(2026, 2, 28), date(2026, 3, 1), 18 * H, 2 * H)
+    monday_1am = datetime(2026, 3, 1, 17, 0, tzinfo=UTC)
+    with mock.patch("django.utils.timezone.now", return_value=monday_1am):
+        body = api.get(f"/api/v1/stations/{station.pk}").json()
+    assert body["open_now"] is True
+    assert body["next_change"] == "2026-03-02T02:00:00+08:00"
 
 
 @pytest.mark.parametrize("crs", ["gcj02", "bd09"])
