@@ -39,13 +39,21 @@ def bump_index_version() -> None:
         StationIndexVersion.objects.get_or_create(pk=1, defaults={"version": 1})
 
 
-def _require_editor(user: User, region_code: str) -> None:
+def _require_editor(user: User, region_code: str, *, placing: bool = False) -> None:
+    """Staff with an editing role whose region contains `region_code`.
+
+    Outside the region answers 404 like a missing object: the station's, or — when
+    `placing` a station in a region (create, move) — the region's.
+    """
     if user.is_superuser:
         return
     profile = staff_profile_of(user)
     if profile is None or profile.role not in STATION_EDITOR_ROLES:
         raise PermissionDenied("not_allowed", _("您没有管理服务阵地的权限。"))
     if not region_code.startswith(profile.org_unit.region.prefix):
+        if placing:
+            raise NotFound("region_not_found",
+                           _("没有这个行政区划，或它不在您的管辖范围内。"))
         raise NotFound("station_not_found", _("找不到这个服务阵地。"))
 
 
@@ -112,7 +120,7 @@ def _apply(station: Station, data: StationData, region: Region) -> None:
 @transaction.atomic
 def station_create(*, user: User, data: StationData) -> Station:
     region = validate_station_data(data)
-    _require_editor(user, region.code)
+    _require_editor(user, region.code, placing=True)
     station = Station()
     _apply(station, data, region)
     station.save()
@@ -125,7 +133,7 @@ def station_create(*, user: User, data: StationData) -> Station:
 def station_update(*, user: User, station_id: int, data: StationData) -> Station:
     station = _locked_station(user, station_id)
     region = validate_station_data(data)
-    _require_editor(user, region.code)
+    _require_editor(user, region.code, placing=True)
     _apply(station, data, region)
     station.save()
     bump_index_version()
@@ -242,3 +250,126 @@ def checkin_record(*, worker: User, token: str) -> CheckInResult:
         return CheckInResult(station, False, recent)
     checkin = CheckIn.objects.create(worker=worker, station=station, at=now)
     return CheckInResult(station, True, checkin)
+
+
+# --- Holiday campaigns (春节"不打烊") -------------------------------------------------------
+
+from nuanxin.stations.models import HolidayCampaign  # noqa: E402
+
+CAMPAIGN_MAX_DAYS = 92
+
+
+def _campaign_region(user: User, region_code: str) -> Region:
+    from nuanxin.accounts.selectors import in_scope
+
+    region = Region.objects.filter(code=region_code).first()
+    if region is None or not in_scope(user, region.code):
+        raise NotFound("region_not_found", _("没有这个行政区划，或它不在您的管辖范围内。"))
+    _require_editor(user, region.code)
+    return region
+
+
+def validate_campaign(*, name: str, starts_on: date, ends_on: date, opens: int,
+                      closes: int, today: date | None = None) -> None:
+    """Every check a campaign must pass; shared by the console form and the service."""
+    if not name.strip():
+        raise ServiceError("name_required", _("请填写名称。"))
+    if len(name.strip()) > 60:
+        raise ServiceError("name_too_long", _("名称不能超过 60 个字。"))
+    if ends_on < starts_on:
+        raise ServiceError("campaign_dates_reversed", _("结束日期不能早于开始日期。"))
+    if (ends_on - starts_on).days + 1 > CAMPAIGN_MAX_DAYS:
+        raise ServiceError("campaign_too_long",
+                           _("一次活动最长 %(days)d 天。") % {"days": CAMPAIGN_MAX_DAYS})
+    if today is None:
+        from nuanxin.stations.selectors import local_now
+
+        today = local_now().date()
+    if ends_on < today:
+        raise ServiceError("campaign_in_past", _("活动的结束日期已经过去。"))
+    validate_spans([(starts_on.weekday(), opens, closes)])
+
+
+@transaction.atomic
+def campaign_create(
+    *, user: User, name: str, region_code: str, starts_on: date, ends_on: date,
+    opens: int = 0, closes: int = MINUTES_PER_DAY, station_ids: list[int] | None = None,
+) -> HolidayCampaign:
+    """Start a dated campaign in a region inside the user's scope; optionally join stations."""
+    region = _campaign_region(user, region_code)
+    validate_campaign(name=name, starts_on=starts_on, ends_on=ends_on, opens=opens,
+                      closes=closes)
+    campaign = HolidayCampaign.objects.create(
+        name=name.strip(), region=region, starts_on=starts_on, ends_on=ends_on, opens=opens,
+        closes=closes,
+    )
+    if station_ids:
+        campaign.stations.set(_campaign_stations(user, campaign, station_ids))
+    bump_index_version()
+    audit(actor=user, action="stations.campaign.created", obj_type="campaign",
+          obj_id=campaign.pk, stations=sorted(station_ids or []))
+    return campaign
+
+
+def _locked_campaign(user: User, campaign_id: int) -> HolidayCampaign:
+    from nuanxin.accounts.selectors import scope_prefix
+
+    prefix = scope_prefix(user)
+    campaign = None
+    if prefix is not None:
+        campaign = (
+            HolidayCampaign.objects.select_for_update()
+            .filter(pk=campaign_id, region__code__startswith=prefix)
+            .select_related("region")
+            .first()
+        )
+    if campaign is None:
+        raise NotFound("campaign_not_found", _("找不到这个节假日活动。"))
+    _require_editor(user, campaign.region_id)
+    return campaign
+
+
+def _campaign_stations(user: User, campaign: HolidayCampaign, station_ids) -> list[Station]:
+    """The asked-for stations, each visible to the user and inside the campaign's region."""
+    wanted = {int(sid) for sid in station_ids}
+    stations = list(
+        Station.objects.visible_to(user).filter(
+            pk__in=wanted, region__code__startswith=campaign.region.prefix
+        )
+    )
+    missing = wanted - {s.pk for s in stations}
+    if missing:
+        raise NotFound("station_not_found",
+                       _("有服务阵地不存在，或不在这个活动的区划内。"),
+                       details={"station_ids": sorted(missing)})
+    return stations
+
+
+@transaction.atomic
+def campaign_set_stations(*, user: User, campaign_id: int, station_ids: list[int]) -> None:
+    """Make exactly `station_ids` the campaign's stations (an empty list removes all)."""
+    campaign = _locked_campaign(user, campaign_id)
+    campaign.stations.set(_campaign_stations(user, campaign, station_ids))
+    bump_index_version()
+    audit(actor=user, action="stations.campaign.stations_set", obj_type="campaign",
+          obj_id=campaign.pk, stations=sorted(int(s) for s in station_ids))
+
+
+@transaction.atomic
+def campaign_add_stations(*, user: User, campaign_id: int, station_ids: list[int]) -> None:
+    campaign = _locked_campaign(user, campaign_id)
+    campaign.stations.add(*_campaign_stations(user, campaign, station_ids))
+    bump_index_version()
+    audit(actor=user, action="stations.campaign.stations_added", obj_type="campaign",
+          obj_id=campaign.pk, stations=sorted(int(s) for s in station_ids))
+
+
+@transaction.atomic
+def campaign_remove_station(*, user: User, campaign_id: int, station_id: int) -> None:
+    campaign = _locked_campaign(user, campaign_id)
+    if not campaign.stations.filter(pk=station_id).exists():
+        raise NotFound("station_not_found", _("这个服务阵地没有参加该活动。"))
+    campaign.stations.remove(station_id)
+    bump_index_version()
+    audit(actor=user, action="stations.campaign.station_removed", obj_type="campaign",
+          obj_id=campaign.pk, station=station_id)

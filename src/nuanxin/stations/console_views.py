@@ -1,0 +1,423 @@
+"""Staff console pages for stations: list, edit, hours, exceptions, campaigns, visits, QR
+posters and the .xlsx import/export. Thin: parse a form, call a service or selector, render.
+
+Everything is scoped to the staff member's region; anything outside it answers 404.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import wraps
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _t
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from nuanxin.accounts.decorators import staff_required
+from nuanxin.accounts.selectors import scope_prefix
+from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
+from nuanxin.stations import imports, qr_images, selectors, services, xlsx
+from nuanxin.stations.amenities import amenity_label, codes_for
+from nuanxin.stations.forms import (
+    WEEKDAY_FIELDS,
+    WEEKDAY_LABELS,
+    CampaignForm,
+    ExceptionForm,
+    ImportForm,
+    StationForm,
+    WeeklyHoursForm,
+)
+from nuanxin.stations.models import (
+    CheckIn,
+    HolidayCampaign,
+    OpeningSpan,
+    ScheduleException,
+    Station,
+)
+from nuanxin.stations.presenters import span_text
+from nuanxin.stations.schedule import status_at
+
+# Refusals that end the page (outside scope, wrong role) rather than mark a form field.
+_FATAL = (NotFound, PermissionDenied)
+PAGE_SIZE = 50
+RECENT_CHECKINS = 10
+CAMPAIGN_CANDIDATES = 100
+CAMPAIGN_ADD_ALL_LIMIT = 5000
+
+
+def console_view(view):
+    """Staff only; a service's NotFound/PermissionDenied becomes a friendly error page."""
+
+    @staff_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except (NotFound, PermissionDenied) as error:
+            return render(request, "error.html",
+                          {"status": error.status, "message": error.message},
+                          status=error.status)
+
+    return wrapper
+
+
+# --- small scoped reads used only by these pages ------------------------------------------
+
+def _campaigns_visible_to(user):
+    prefix = scope_prefix(user)
+    if prefix is None:
+        return HolidayCampaign.objects.none()
+    return HolidayCampaign.objects.filter(region__code__startswith=prefix).select_related("region")
+
+
+def _campaign_for(user, campaign_id: int) -> HolidayCampaign:
+    campaign = _campaigns_visible_to(user).filter(pk=campaign_id).first()
+    if campaign is None:
+        raise NotFound("campaign_not_found", _("找不到这个节假日活动。"))
+    return campaign
+
+
+def _weekly_rows(spans) -> list[dict]:
+    per_day: dict[int, list[tuple[int, int]]] = {}
+    for weekday, opens, closes in spans:
+        per_day.setdefault(weekday, []).append((opens, closes))
+    return [{"label": WEEKDAY_LABELS[i],
+             "spans": [span_text(o, c) for o, c in sorted(per_day.get(i, []))]}
+            for i in range(7)]
+
+
+def _exception_rows(exceptions, today) -> list[dict]:
+    return [{"exception": e, "past": e.date < today,
+             "hours": "" if e.closed else span_text(e.opens, e.closes)} for e in exceptions]
+
+
+def _station_spans(station) -> list[tuple[int, int, int]]:
+    return list(OpeningSpan.objects.filter(station=station)
+                .values_list("weekday", "opens", "closes"))
+
+
+# --- stations -----------------------------------------------------------------------------
+
+@require_GET
+@console_view
+def station_list(request):
+    query = request.GET.get("q", "").strip()[:80]
+    stations = selectors.stations_for_staff(request.user, search=query)
+    page = Paginator(stations, PAGE_SIZE).get_page(request.GET.get("page"))
+    schedules = selectors.schedules_for([s.pk for s in page])
+    now = selectors.local_now()
+    rows = [{"station": s, "status": status_at(schedules[s.pk], now)} for s in page]
+    return render(request, "stations/console/station_list.html",
+                  {"page": page, "rows": rows, "query": query})
+
+
+@require_http_methods(["GET", "POST"])
+@console_view
+def station_create(request):
+    form = StationForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            station = services.station_create(user=request.user, data=form.to_data())
+        except _FATAL:
+            raise
+        except ServiceError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, _t("已新建服务阵地“%(name)s”。请设置营业时间。")
+                             % {"name": station.name})
+            return redirect("console:station_hours", station.pk)
+    return render(request, "stations/console/station_form.html", {"form": form, "station": None})
+
+
+@require_GET
+@console_view
+def station_detail(request, station_id: int):
+    station = selectors.station_for_staff(request.user, station_id)
+    schedule = selectors.schedule_of(station)
+    now = selectors.local_now()
+    today = now.date()
+    recent = (CheckIn.objects.filter(station=station).select_related("worker")
+              .order_by("-at")[:RECENT_CHECKINS])
+    context = {
+        "station": station,
+        "status": status_at(schedule, now),
+        "today_spans": [span_text(o, c) for o, c in schedule.spans_on(today)],
+        "weekly": _weekly_rows(_station_spans(station)),
+        "amenities": [amenity_label(c) for c in codes_for(station.amenity_bits)],
+        "visits_today": selectors.visits_today(station),
+        "recent_checkins": [{"at": c.at, "phone": c.worker.masked_phone} for c in recent],
+        "exceptions": _exception_rows(
+            ScheduleException.objects.filter(station=station, date__gte=today)[:5], today),
+        "campaigns": station.campaigns.filter(ends_on__gte=today).order_by("starts_on"),
+    }
+    return render(request, "stations/console/station_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@console_view
+def station_edit(request, station_id: int):
+    station = selectors.station_for_staff(request.user, station_id)
+    form = StationForm(request.POST or None, user=request.user,
+                       initial=StationForm.initial_for(station))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.station_update(user=request.user, station_id=station.pk,
+                                    data=form.to_data())
+        except _FATAL:
+            raise
+        except ServiceError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, _t("已保存。"))
+            return redirect("console:station_detail", station.pk)
+    return render(request, "stations/console/station_form.html",
+                  {"form": form, "station": station})
+
+
+@require_http_methods(["GET", "POST"])
+@console_view
+def station_hours(request, station_id: int):
+    station = selectors.station_for_staff(request.user, station_id)
+    copied = False
+    if request.method == "POST" and request.POST.get("action") == "copy_monday":
+        data = request.POST.copy()
+        for code in WEEKDAY_FIELDS[1:]:
+            data[code] = data.get("mon", "")
+        form = WeeklyHoursForm(initial=data.dict())
+        copied = True
+    elif request.method == "POST":
+        form = WeeklyHoursForm(request.POST)
+        if form.is_valid():
+            try:
+                services.station_set_hours(user=request.user, station_id=station.pk,
+                                           spans=form.cleaned_data["spans"])
+            except NotFound:
+                raise
+            except ServiceError as error:
+                form.add_error(None, str(error.message))
+            else:
+                messages.success(request, _t("营业时间已保存。"))
+                return redirect("console:station_detail", station.pk)
+    else:
+        form = WeeklyHoursForm(initial=WeeklyHoursForm.initial_for(_station_spans(station)))
+    return render(request, "stations/console/station_hours.html",
+                  {"station": station, "form": form, "copied": copied})
+
+
+@require_http_methods(["GET", "POST"])
+@console_view
+def station_exceptions(request, station_id: int):
+    station = selectors.station_for_staff(request.user, station_id)
+    form = ExceptionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.station_add_exception(
+                user=request.user, station_id=station.pk, day=d["date"],
+                closed=d["mode"] == ExceptionForm.CLOSED, opens=d["opens"], closes=d["closes"],
+                reason=d["reason"],
+            )
+        except _FATAL:
+            raise
+        except ServiceError as error:
+            form.add_error("hours" if error.code == "invalid_hours" else None,
+                           str(error.message))
+        else:
+            messages.success(request, _t("已添加 %(date)s 的例外安排。") % {"date": d["date"]})
+            return redirect("console:station_exceptions", station.pk)
+    today = selectors.local_now().date()
+    exceptions = ScheduleException.objects.filter(
+        station=station, date__gte=today - timedelta(days=30)
+    ).order_by("date", "opens")
+    return render(request, "stations/console/station_exceptions.html",
+                  {"station": station, "form": form, "rows": _exception_rows(exceptions, today)})
+
+
+@require_POST
+@console_view
+def station_exception_delete(request, station_id: int, exception_id: int):
+    station = selectors.station_for_staff(request.user, station_id)
+    services.station_remove_exception(user=request.user, station_id=station.pk,
+                                      exception_id=exception_id)
+    messages.success(request, _t("已删除这条例外安排。"))
+    return redirect("console:station_exceptions", station.pk)
+
+
+# --- QR posters ---------------------------------------------------------------------------
+
+@require_GET
+@console_view
+def station_qr(request, station_id: int):
+    station = selectors.station_for_staff(request.user, station_id)
+    size = request.GET.get("size", "a5")
+    if size not in ("a5", "a6"):
+        size = "a5"
+    return render(request, "stations/console/station_qr.html",
+                  {"station": station, "size": size,
+                   "checkin_url": qr_images.checkin_url(request, station.pk)})
+
+
+def _qr_file(request, station_id: int, kind: str) -> HttpResponse:
+    station = selectors.station_for_staff(request.user, station_id)
+    url = qr_images.checkin_url(request, station.pk)
+    if kind == "png":
+        response = HttpResponse(qr_images.qr_png(url), content_type="image/png")
+    else:
+        response = HttpResponse(qr_images.qr_svg(url, title=station.name),
+                                content_type="image/svg+xml")
+    if request.GET.get("download") != "0":
+        response["Content-Disposition"] = (
+            f'attachment; filename="nuanxin-station-{station.pk}-qr.{kind}"')
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+@console_view
+def station_qr_png(request, station_id: int):
+    return _qr_file(request, station_id, "png")
+
+
+@require_GET
+@console_view
+def station_qr_svg(request, station_id: int):
+    return _qr_file(request, station_id, "svg")
+
+
+# --- holiday campaigns --------------------------------------------------------------------
+
+@require_http_methods(["GET", "POST"])
+@console_view
+def campaign_list(request):
+    form = CampaignForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            campaign = services.campaign_create(
+                user=request.user, name=d["name"], region_code=d["region"],
+                starts_on=d["starts_on"], ends_on=d["ends_on"], opens=d["opens"],
+                closes=d["closes"],
+            )
+        except PermissionDenied:
+            raise
+        except ServiceError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, _t("已创建活动“%(name)s”，请选择参加的服务阵地。")
+                             % {"name": campaign.name})
+            return redirect("console:campaign_detail", campaign.pk)
+    today = selectors.local_now().date()
+    campaigns = (_campaigns_visible_to(request.user).annotate(station_count=Count("stations"))
+                 .order_by("-ends_on", "name"))
+    rows = [{"campaign": c, "hours": span_text(c.opens, c.closes),
+             "over": c.ends_on < today} for c in campaigns[:200]]
+    return render(request, "stations/console/campaign_list.html", {"form": form, "rows": rows})
+
+
+def _campaign_candidates(request, campaign: HolidayCampaign, query: str):
+    qs = Station.objects.visible_to(request.user).filter(
+        region__code__startswith=campaign.region.prefix
+    ).exclude(campaigns=campaign).select_related("region").order_by("region_id", "name")
+    if query:
+        qs = qs.filter(Q(name__icontains=query) | Q(address__icontains=query))
+    return qs
+
+
+@require_http_methods(["GET", "POST"])
+@console_view
+def campaign_detail(request, campaign_id: int):
+    campaign = _campaign_for(request.user, campaign_id)
+    query = (request.POST.get("q") or request.GET.get("q") or "").strip()[:80]
+    if request.method == "POST":
+        if request.POST.get("action") == "add_all":
+            ids = list(_campaign_candidates(request, campaign, query)
+                       .values_list("pk", flat=True)[:CAMPAIGN_ADD_ALL_LIMIT])
+        else:
+            ids = [int(v) for v in request.POST.getlist("station") if v.isdigit()]
+        if not ids:
+            messages.error(request, _t("请先选择要加入的服务阵地。"))
+        else:
+            services.campaign_add_stations(user=request.user, campaign_id=campaign.pk,
+                                           station_ids=ids)
+            messages.success(request, _t("已加入 %(n)d 个服务阵地。") % {"n": len(ids)})
+        return redirect("console:campaign_detail", campaign.pk)
+    joined = campaign.stations.select_related("region").order_by("region_id", "name")
+    page = Paginator(joined, 100).get_page(request.GET.get("page"))
+    candidates = _campaign_candidates(request, campaign, query)
+    return render(request, "stations/console/campaign_detail.html", {
+        "campaign": campaign, "hours": span_text(campaign.opens, campaign.closes),
+        "page": page, "query": query,
+        "candidates": candidates[:CAMPAIGN_CANDIDATES],
+        "candidate_count": candidates.count(),
+    })
+
+
+@require_POST
+@console_view
+def campaign_remove_station(request, campaign_id: int, station_id: int):
+    campaign = _campaign_for(request.user, campaign_id)
+    services.campaign_remove_station(user=request.user, campaign_id=campaign.pk,
+                                     station_id=station_id)
+    messages.success(request, _t("已从活动中移除。"))
+    return redirect("console:campaign_detail", campaign.pk)
+
+
+# --- .xlsx import / export ----------------------------------------------------------------
+
+def _xlsx_response(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=xlsx.XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@console_view
+def import_page(request):
+    form = ImportForm(request.POST or None, request.FILES or None)
+    context = {"form": form, "max_mb": xlsx.MAX_UPLOAD_BYTES // (1024 * 1024),
+               "max_rows": xlsx.MAX_ROWS}
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = imports.stations_import(user=request.user,
+                                             upload=form.cleaned_data["file"])
+        except imports.ImportInvalid as error:
+            context.update(problems=error.problems, error=error.message)
+            status = 422
+        except _FATAL:
+            raise
+        except ServiceError as error:
+            form.add_error("file", str(error.message))
+            status = 400
+        else:
+            messages.success(
+                request,
+                _t("导入完成：新建 %(created)d 个，更新 %(updated)d 个，未变化 %(unchanged)d 个。")
+                % {"created": result.created, "updated": result.updated,
+                   "unchanged": result.unchanged})
+            return redirect("console:import")
+    elif request.method == "POST":
+        status = 400
+    return render(request, "stations/console/import.html", context, status=status)
+
+
+@require_GET
+@console_view
+def import_template(request):
+    return _xlsx_response(imports.stations_template(user=request.user),
+                          "nuanxin-stations-template.xlsx")
+
+
+@require_GET
+@console_view
+def export(request):
+    stamp = selectors.local_now().strftime("%Y%m%d-%H%M")
+    return _xlsx_response(imports.stations_export(user=request.user),
+                          f"nuanxin-stations-{stamp}.xlsx")
+
