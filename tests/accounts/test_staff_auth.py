@@ -224,7 +224,8 @@ def test_staff_who_need_no_second_factor_pass_the_totp_page(client):
 
 
 def test_superusers_need_the_second_factor_too(client):
-    User.objects.create_superuser("root", password=STAFF_PASSWORD, kind="staff")
+    root = User.objects.create_superuser("root", password=STAFF_PASSWORD)  # as createsuperuser
+    assert root.kind == "staff"
     response = client.post(LOGIN, {"username": "root", "password": STAFF_PASSWORD})
     assert urlparse(response["Location"]).path == TOTP
 

@@ -1,4 +1,4 @@
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -12,6 +12,14 @@ class UserKind(models.TextChoices):
     PARTNER = "partner", _("联盟单位")
 
 
+class NuanxinUserManager(UserManager):
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        # A superuser is staff, not a worker (workers must have a phone number), so that
+        # `nuanxin createsuperuser` works.
+        extra_fields.setdefault("kind", UserKind.STAFF)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
 class User(AbstractUser):
     kind = models.CharField(_("类型"), max_length=10, choices=UserKind.choices,
                             default=UserKind.WORKER)
@@ -19,6 +27,8 @@ class User(AbstractUser):
     display_name = models.CharField(_("称呼"), max_length=40, blank=True)
     totp_secret = models.CharField(max_length=64, blank=True)
     totp_confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NuanxinUserManager()
 
     class Meta:
         verbose_name = _("用户")
