@@ -169,6 +169,8 @@ def test_scope_grid(stations, label, action, target):
         # station id that does not exist at all.
         assert isinstance(exc.value, NotFound), exc.value.code
         assert exc.value.status == 404
+        expected = "region_not_found" if action == "create" else "station_not_found"
+        assert exc.value.code == expected
     else:
         assert isinstance(exc.value, NotFound | PermissionDenied)
         assert exc.value.status in (403, 404)
@@ -193,9 +195,10 @@ def test_staff_cannot_move_a_station_out_of_their_scope(stations):
     admin = make_staff("district_admin", YIWU)
     station = stations["义驾山"]
     before = snapshot(station)
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as exc:
         services.station_update(user=admin, station_id=station.pk,
                                 data=station_data(region_code=CHUITAI, point=CHUITAI_POINT))
+    assert exc.value.code == "region_not_found"
     assert snapshot(station) == before
 
 
@@ -203,9 +206,10 @@ def test_keeper_cannot_move_a_station_to_a_neighbouring_community(stations):
     keeper = make_staff("station_keeper", YIJIASHAN)
     station = stations["义驾山"]
     before = snapshot(station)
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as exc:
         services.station_update(user=keeper, station_id=station.pk, data=station_data(
             region_code=OTHER_CHOUCHENG, point=OTHER_CHOUCHENG_POINT))
+    assert exc.value.code == "region_not_found"
     assert snapshot(station) == before
 
 
