@@ -390,3 +390,12 @@ def test_error_messages_follow_the_language(api):
     en = api.get("/api/v1/regions/999999", HTTP_ACCEPT_LANGUAGE="en").json()
     assert zh["code"] == en["code"] == "region_not_found"
     assert zh["message_en"] == en["message_en"]
+
+
+def test_an_unexpected_error_is_a_json_500_without_details(api, station):
+    with mock.patch("nuanxin.stations.selectors.schedule_of",
+                    side_effect=RuntimeError("secret internal detail")):
+        response = api.get(f"/api/v1/stations/{station.pk}")
+    body = assert_error(response, 500, "server_error")
+    assert "secret internal detail" not in response.content.decode()
+    assert set(body) == {"code", "message", "message_en"}
