@@ -285,3 +285,26 @@ def test_a_worker_logs_out_to_the_home_page(client):
     client.force_login(WorkerFactory())
     response = client.post("/accounts/logout/")
     assert response["Location"] == "/" and session_user(client) is None
+
+
+# Django admin goes through the same door ---------------------------------------------
+
+
+def test_the_admin_login_sends_people_to_the_staff_login(client):
+    response = client.get("/admin/login/?next=/admin/accounts/user/")
+    location = urlparse(response["Location"])
+    assert response.status_code == 302 and location.path == LOGIN
+    assert parse_qs(location.query)["next"] == ["/admin/accounts/user/"]
+    response = client.post("/admin/login/", {"username": "root", "password": "x"})
+    assert response.status_code == 302 and session_user(client) is None
+
+
+def test_a_superuser_reaches_the_admin_only_after_the_second_factor(client):
+    root = User.objects.create_superuser("root", password=STAFF_PASSWORD)
+    response = client.post(LOGIN, {"username": "root", "password": STAFF_PASSWORD})
+    assert urlparse(response["Location"]).path == TOTP
+    assert client.get("/admin/").status_code == 302  # password alone is not enough
+    client.get(TOTP)  # enrol
+    response = client.post(TOTP, {"code": totp_now(root), "next": "/admin/"})
+    assert response["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200

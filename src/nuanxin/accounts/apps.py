@@ -8,5 +8,8 @@ class AccountsConfig(AppConfig):
     verbose_name = _("账号与权限")
 
     def ready(self):
-        # Register this app's background jobs with huey (its autodiscovery looks for tasks.py).
-        from nuanxin.accounts import jobs  # noqa: F401
+        from django.contrib import admin
+
+        from nuanxin.accounts.admin_guard import guard_admin_site
+
+        guard_admin_site(admin.site)
