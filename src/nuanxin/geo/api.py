@@ -17,7 +17,8 @@ class CrsQuery(Schema):
     crs: CRS = CrsParam
 
 
-@router.get("/locate", response=LocateOut, summary="Which province, city and district a point is in")
+@router.get("/locate", response=LocateOut,
+            summary="Which province, city and district a point is in")
 def locate(request, q: Query[LocateQuery]):
     lat, lng = to_wgs84(q.lat, q.lng, q.crs)
     found = region_locate(lat, lng)
