@@ -71,6 +71,9 @@ class StationPhoto(models.Model):
     image = models.FileField(upload_to="stations/")
     caption = models.CharField(max_length=80, blank=True)
 
+    def __str__(self) -> str:
+        return self.caption or self.image.name
+
 
 MINUTES_PER_DAY = 24 * 60
 
@@ -98,6 +101,9 @@ class OpeningSpan(models.Model):
                 name="span_closes_range",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.weekday}: {self.opens}-{self.closes}"
 
 
 class HolidayCampaign(models.Model):
@@ -147,6 +153,9 @@ class ScheduleException(models.Model):
                                     name="exception_unique_span"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.date}: {'closed' if self.closed else f'{self.opens}-{self.closes}'}"
+
 
 class CheckIn(models.Model):
     station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="checkins")
@@ -160,6 +169,9 @@ class CheckIn(models.Model):
             models.Index(fields=["worker", "station", "at"]),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.station_id} @ {self.at:%Y-%m-%d %H:%M}"
+
 
 class StationIndexVersion(models.Model):
     """A single counter bumped by every station write, so each process knows when its
@@ -167,3 +179,6 @@ class StationIndexVersion(models.Model):
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return str(self.version)
