@@ -1,6 +1,6 @@
 from django.contrib.auth import login, logout
 from django.utils.translation import gettext_lazy as _
-from ninja import Path, Router, Schema
+from ninja import Path, Router, Schema, Status
 from ninja.security import django_auth
 from pydantic import Field
 
@@ -29,11 +29,11 @@ class SmsRequested(Schema):
 @router.post("/auth/sms-codes", response={202: SmsRequested}, summary="Send a login code by SMS")
 def request_sms_code(request, body: PhoneIn):
     services.sms_code_request(phone=body.phone, ip=client_ip(request))
-    return 202, {
+    return Status(202, {
         "expires_in": int(services.SMS_CODE_TTL.total_seconds()),
         "resend_after": int(services.SMS_RESEND_INTERVAL.total_seconds()),
         "message": str(_("验证码已发送。")),
-    }
+    })
 
 
 class SmsLoginIn(Schema):
@@ -86,7 +86,7 @@ def sms_login(request, body: SmsLoginIn):
 @router.post("/auth/logout", auth=django_auth, response={204: None})
 def api_logout(request):
     logout(request)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/me", auth=django_auth, response=MeOut, summary="The logged-in person")

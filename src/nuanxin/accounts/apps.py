@@ -13,3 +13,5 @@ class AccountsConfig(AppConfig):
         from nuanxin.accounts.admin_guard import guard_admin_site
 
         guard_admin_site(admin.site)
+        # Register this app's background jobs with huey (its autodiscovery looks for tasks.py).
+        from nuanxin.accounts import jobs  # noqa: F401
