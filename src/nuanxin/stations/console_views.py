@@ -66,6 +66,14 @@ def console_view(view):
     return wrapper
 
 
+def _show_on_form_or_raise(form, error: ServiceError) -> None:
+    """A refusal about what was typed goes on the form; the station itself being out of
+    reach (or a role that may not edit) ends the page."""
+    if isinstance(error, _FATAL) and error.code not in form.ERROR_FIELDS:
+        raise error
+    form.add_service_error(error)
+
+
 # --- small scoped reads used only by these pages ------------------------------------------
 
 def _campaigns_visible_to(user):
@@ -123,10 +131,8 @@ def station_create(request):
     if request.method == "POST" and form.is_valid():
         try:
             station = services.station_create(user=request.user, data=form.to_data())
-        except _FATAL:
-            raise
         except ServiceError as error:
-            form.add_service_error(error)
+            _show_on_form_or_raise(form, error)
         else:
             messages.success(request, _t("已新建服务阵地“%(name)s”。请设置营业时间。")
                              % {"name": station.name})
@@ -168,10 +174,8 @@ def station_edit(request, station_id: int):
         try:
             services.station_update(user=request.user, station_id=station.pk,
                                     data=form.to_data())
-        except _FATAL:
-            raise
         except ServiceError as error:
-            form.add_service_error(error)
+            _show_on_form_or_raise(form, error)
         else:
             messages.success(request, _t("已保存。"))
             return redirect("console:station_detail", station.pk)

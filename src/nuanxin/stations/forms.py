@@ -186,7 +186,7 @@ class StationForm(forms.Form):
         "unknown_region": "region",
         "outside_service_area": "lat",
         "location_outside_region": "region",
-        "station_not_found": "region",
+        "region_not_found": "region",
     }
 
     def __init__(self, *args, user, **kwargs):
