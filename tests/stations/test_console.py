@@ -210,7 +210,7 @@ def test_create_station_through_the_form(staff_client, keeper):
     assert station.type == "post" and station.region_id == YIJIASHAN
     assert sorted(station.amenities) == ["hot_water", "microwave", "toilet"]
     assert station.night_light is True and station.is_active is True
-    assert current_index_version() > before
+    assert current_index_version() != before
 
 
 @pytest.mark.parametrize("change,field,message", [
@@ -420,7 +420,7 @@ def test_campaign_through_the_console(client, own, foreign):
     assert response.status_code == 302
     campaign = HolidayCampaign.objects.get(name="春节不打烊")
     assert (campaign.opens, campaign.closes) == (0, 24 * H)
-    assert current_index_version() > before
+    assert current_index_version() != before
 
     page = client.get(reverse("console:campaign_detail", args=[campaign.pk]))
     candidates = [s.pk for s in page.context["candidates"]]
@@ -501,7 +501,7 @@ def test_campaign_services_check_scope_and_dates(own, foreign):
     before = current_index_version()
     services.campaign_set_stations(user=keeper, campaign_id=campaign.pk, station_ids=[])
     assert not campaign.stations.exists()
-    assert current_index_version() == before + 1
+    assert current_index_version() != before
 
     # Staff elsewhere do not see the campaign at all.
     wenzhou = StaffFactory(role=StaffRole.COMMUNITY_STAFF, region_code=CHUITAI)

@@ -65,7 +65,7 @@ def test_create_saves_everything(root):
     assert station.night_light is True
     assert station.contact_phone == "13800001111"
     assert station.h3_cell
-    assert current_index_version() > before
+    assert current_index_version() != before
     assert AuditLog.objects.filter(action="stations.station.created",
                                    object_id=str(station.pk)).exists()
 
@@ -127,7 +127,7 @@ def test_update_changes_the_station_and_its_cell(root, station):
     assert station.amenities == ["reading"]
     assert station.is_active is False
     assert station.h3_cell == cell_of(29.3060, 120.0750)
-    assert current_index_version() > version
+    assert current_index_version() != version
 
 
 def test_update_unknown_station(root):
@@ -279,7 +279,7 @@ def test_remove_exception(root, station):
     version = current_index_version()
     services.station_remove_exception(user=root, station_id=station.pk, exception_id=exc.pk)
     assert not ScheduleException.objects.filter(pk=exc.pk).exists()
-    assert current_index_version() > version
+    assert current_index_version() != version
     with pytest.raises(NotFound) as err:
         services.station_remove_exception(user=root, station_id=station.pk, exception_id=exc.pk)
     assert err.value.code == "exception_not_found"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -33,10 +33,16 @@ CHECKIN_INTERVAL = timedelta(hours=1)
 
 
 def bump_index_version() -> None:
-    """Tell every process its nearby index is stale; call inside the writing transaction."""
-    updated = StationIndexVersion.objects.filter(pk=1).update(version=F("version") + 1)
+    """Tell every process its nearby index is stale; call inside the writing transaction.
+
+    The new version is random, not a counter: a rolled-back transaction could otherwise
+    leave a process holding an index built from uncommitted rows under a number that a
+    later, different commit would reuse.
+    """
+    version = secrets.randbits(62)
+    updated = StationIndexVersion.objects.filter(pk=1).update(version=version)
     if not updated:
-        StationIndexVersion.objects.get_or_create(pk=1, defaults={"version": 1})
+        StationIndexVersion.objects.update_or_create(pk=1, defaults={"version": version})
 
 
 def _require_editor(user: User, region_code: str, *, placing: bool = False) -> None:
@@ -84,6 +90,11 @@ def validate_station_data(data: StationData) -> Region:
     """Every check a station must pass; shared by the form, the API and the .xlsx import."""
     if not data.name.strip():
         raise ServiceError("name_required", _("请填写名称。"))
+    for value, limit in ((data.name, 80), (data.address, 200), (data.contact_name, 40),
+                         (data.contact_phone, 20)):
+        if len(value.strip()) > limit:
+            raise ServiceError("text_too_long", _("“%(text)s…”超过 %(limit)d 个字。")
+                               % {"text": value.strip()[:10], "limit": limit})
     if data.type not in StationType.values:
         raise ServiceError("invalid_station_type", _("未知的阵地类型。"))
     bad = unknown_codes(data.amenities)
