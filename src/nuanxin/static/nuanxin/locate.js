@@ -12,7 +12,7 @@
     window.location.search = params.toString();
   }
   function failed() {
-    if (note) note.textContent = note.dataset.failed || "无法获取位置，请选择区县。";
+    if (note) note.textContent = note.dataset.failed;
   }
   function locate() {
     if (!navigator.geolocation) return failed();
