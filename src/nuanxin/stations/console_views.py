@@ -425,3 +425,40 @@ def export(request):
     return _xlsx_response(imports.stations_export(user=request.user),
                           f"nuanxin-stations-{stamp}.xlsx")
 
+
+
+# --- Photos -------------------------------------------------------------------------------
+
+@require_http_methods(["GET", "POST"])
+@console_view
+def station_photos(request, station_id: int):
+    station = selectors.station_for_staff(request.user, station_id)
+    error = None
+    if request.method == "POST":
+        upload = request.FILES.get("image")
+        if upload is None:
+            error = _t("请选择一张照片。")
+        else:
+            try:
+                services.station_add_photo(user=request.user, station_id=station.pk,
+                                           upload=upload, caption=request.POST.get("caption", ""))
+            except _FATAL:
+                raise
+            except ServiceError as exc:
+                error = str(exc.message)
+            else:
+                messages.success(request, _t("照片已上传。"))
+                return redirect("console:station_photos", station.pk)
+    return render(request, "stations/console/station_photos.html", {
+        "station": station, "photos": station.photos.all(), "error": error,
+        "max_photos": services.MAX_PHOTOS,
+    }, status=400 if error else 200)
+
+
+@require_POST
+@console_view
+def station_photo_delete(request, station_id: int, photo_id: int):
+    station = selectors.station_for_staff(request.user, station_id)
+    services.station_remove_photo(user=request.user, station_id=station.pk, photo_id=photo_id)
+    messages.success(request, _t("照片已删除。"))
+    return redirect("console:station_photos", station.pk)

@@ -25,6 +25,7 @@ from nuanxin.stations.models import (
     ScheduleException,
     Station,
     StationIndexVersion,
+    StationPhoto,
     StationType,
 )
 from nuanxin.stations.qr import station_id_from_token
@@ -384,3 +385,53 @@ def campaign_remove_station(*, user: User, campaign_id: int, station_id: int) ->
     bump_index_version()
     audit(actor=user, action="stations.campaign.station_removed", obj_type="campaign",
           obj_id=campaign.pk, station=station_id)
+
+
+# --- Photos ------------------------------------------------------------------------------
+
+MAX_PHOTOS = 6
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+_IMAGE_SIGNATURES = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png"}
+
+
+def _image_extension(head: bytes) -> str | None:
+    for signature, extension in _IMAGE_SIGNATURES.items():
+        if head.startswith(signature):
+            return extension
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+@transaction.atomic
+def station_add_photo(*, user: User, station_id: int, upload, caption: str = "") -> StationPhoto:
+    """Attach a JPEG, PNG or WebP photo; the file's bytes decide its type, not its name."""
+    station = _locked_station(user, station_id)
+    if station.photos.count() >= MAX_PHOTOS:
+        raise ServiceError("too_many_photos", _("每个阵地最多 %(n)d 张照片。") % {"n": MAX_PHOTOS})
+    if upload.size > MAX_PHOTO_BYTES:
+        raise ServiceError("photo_too_large", _("照片不能超过 5 MB。"))
+    head = upload.read(16)
+    upload.seek(0)
+    extension = _image_extension(head)
+    if extension is None:
+        raise ServiceError("photo_not_an_image", _("只能上传 JPG、PNG 或 WebP 格式的照片。"))
+    photo = StationPhoto(station=station, caption=caption.strip()[:80])
+    photo.image.save(f"{station.pk}-{secrets.token_hex(8)}.{extension}", upload, save=False)
+    photo.save()
+    audit(actor=user, action="stations.photo.added", obj_type="station", obj_id=station.pk)
+    return photo
+
+
+@transaction.atomic
+def station_remove_photo(*, user: User, station_id: int, photo_id: int) -> None:
+    station = _locked_station(user, station_id)
+    photo = station.photos.filter(pk=photo_id).first()
+    if photo is None:
+        raise NotFound("photo_not_found", _("找不到这张照片。"))
+    stored = photo.image.name
+    storage = photo.image.storage
+    photo.delete()
+    # The file goes only once the row is gone for good.
+    transaction.on_commit(lambda: storage.delete(stored))
+    audit(actor=user, action="stations.photo.removed", obj_type="station", obj_id=station.pk)
