@@ -232,3 +232,27 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type}:{self.object_id}"
+
+
+class Notification(models.Model):
+    """A message to one person's inbox on the platform (their 消息 page)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    title = models.CharField(max_length=120)
+    body = models.TextField(blank=True)
+    link = models.CharField(max_length=300, blank=True)
+    # Senders may pass a key so a retried job does not notify twice.
+    dedupe_key = models.CharField(max_length=120, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "dedupe_key"],
+                                    condition=~models.Q(dedupe_key=""),
+                                    name="notification_dedupe"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

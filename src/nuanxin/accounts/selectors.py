@@ -120,3 +120,17 @@ def community_choices(*, district_code: str = "", query: str = "") -> list:
     else:
         return []
     return list(qs.order_by("code")[:COMMUNITY_CHOICE_LIMIT])
+
+
+def notifications_for(user, *, limit: int = 50):
+    from nuanxin.accounts.models import Notification
+
+    return Notification.objects.filter(user=user)[:limit]
+
+
+def unread_notification_count(user) -> int:
+    from nuanxin.accounts.models import Notification
+
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()

@@ -20,6 +20,7 @@ from nuanxin.accounts.models import (
     ROLE_LEVELS,
     AuditLog,
     ConsentRecord,
+    Notification,
     Occupation,
     OrgUnit,
     SmsCode,
@@ -426,3 +427,31 @@ def worker_account_delete(*, user: User) -> str:
             status=409,
         ) from None
     return pseudonym
+
+
+def notify(*, user: User, title: str, body: str = "", link: str = "",
+           dedupe_key: str = "") -> Notification | None:
+    """Put a message in a person's inbox. With a dedupe_key, a repeat is a no-op."""
+    if dedupe_key:
+        notification, created = Notification.objects.get_or_create(
+            user=user, dedupe_key=dedupe_key,
+            defaults={"title": title[:120], "body": body, "link": link},
+        )
+        return notification if created else None
+    return Notification.objects.create(user=user, title=title[:120], body=body, link=link)
+
+
+def notify_many(*, user_ids: list[int], title: str, body: str = "", link: str = "",
+                dedupe_key: str = "") -> None:
+    """The same message to many people in one insert; with a dedupe_key, repeats are skipped."""
+    rows = [Notification(user_id=uid, title=title[:120], body=body, link=link,
+                         dedupe_key=dedupe_key) for uid in dict.fromkeys(user_ids)]
+    Notification.objects.bulk_create(rows, ignore_conflicts=bool(dedupe_key), batch_size=1000)
+
+
+@transaction.atomic
+def notifications_mark_read(*, user: User, ids: list[int] | None = None) -> int:
+    qs = Notification.objects.filter(user=user, read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    return qs.update(read_at=timezone.now())

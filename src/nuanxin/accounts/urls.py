@@ -11,6 +11,7 @@ urlpatterns = [
     path("staff/totp/", views.staff_totp_view, name="staff_totp"),
     path("logout/", views.logout_view, name="logout"),
     path("me/", views.profile_view, name="profile"),
+    path("inbox/", views.inbox_view, name="inbox"),
     path("me/data.json", views.export_view, name="export"),
     path("me/delete/", views.delete_view, name="delete"),
 ]

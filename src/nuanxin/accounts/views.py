@@ -408,3 +408,16 @@ def delete_view(request):
         "form": form, "error": error, "masked_phone": user.masked_phone,
         "privacy_version": settings.NUANXIN_PRIVACY_NOTICE_VERSION,
     })
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def inbox_view(request):
+    """My messages: what changed on the things I follow. Opening the page reads them."""
+    from nuanxin.accounts.selectors import notifications_for
+
+    items = list(notifications_for(request.user))
+    unread = {n.pk for n in items if n.read_at is None}
+    services.notifications_mark_read(user=request.user, ids=list(unread))
+    return render(request, "accounts/inbox.html", {"items": items, "unread": unread})
