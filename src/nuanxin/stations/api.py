@@ -1,4 +1,7 @@
+import json
+
 from django.http import HttpResponse
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema
 from ninja.security import django_auth
@@ -45,9 +48,35 @@ class NearbyOut(Schema):
 def _amenity_bits(codes: list[str]) -> int:
     bad = unknown_codes(codes)
     if bad:
-        raise ServiceError("unknown_amenity", _("未知的设施：%(codes)s") % {"codes": ", ".join(bad)},
+        raise ServiceError("unknown_amenity",
+                           _("未知的设施：%(codes)s") % {"codes": ", ".join(bad)},
                            details={"unknown": bad})
     return bits_for(codes)
+
+
+def _station_json(station, language: str, crs: CRS) -> tuple[str, str]:
+    """The parts of a result that depend only on the station, language and crs, as JSON
+    text: '{"id": …, "name": …, "type": …, "lat": …, "lng": …' and the amenities list."""
+    key = (language, crs)
+    parts = station.memo.get(key)
+    if parts is None:
+        lat, lng = from_wgs84(station.lat, station.lng, crs)
+        head = json.dumps({"id": station.id, "name": station.name, "type": station.type,
+                           "lat": lat, "lng": lng})[:-1]
+        parts = station.memo[key] = (head, json.dumps(amenities_out(station.amenity_bits)))
+    return parts
+
+
+_NEXT_CHANGE_JSON: dict = {}
+
+
+def _next_change_json(local) -> str:
+    text = _NEXT_CHANGE_JSON.get(local)
+    if text is None:
+        if len(_NEXT_CHANGE_JSON) > 10_000:
+            _NEXT_CHANGE_JSON.clear()
+        text = _NEXT_CHANGE_JSON[local] = json.dumps(aware(local))
+    return text
 
 
 @router.get("/nearby", response=NearbyOut, summary="Nearest active stations, nearest first")
@@ -56,17 +85,22 @@ def nearby(request, q: Query[NearbyQuery]):
     lat, lng = to_wgs84(q.lat, q.lng, q.crs)
     hits = selectors.stations_nearby(lat=lat, lng=lng, limit=q.limit, radius_m=q.radius_m,
                                      required_bits=bits, open_now=q.open_now)
+    # The body is exactly json.dumps() of NearbyOut's shape (documented above), written
+    # from pieces remembered per station: serialising and re-validating our own output
+    # would cost more than the search itself.
+    language = translation.get_language() or ""
     results = []
     for hit in hits:
-        s = hit.station
-        out_lat, out_lng = from_wgs84(s.lat, s.lng, q.crs)
-        results.append({
-            "id": s.id, "name": s.name, "type": s.type, "lat": out_lat, "lng": out_lng,
-            "distance_m": round(hit.distance_m), "open_now": hit.status.open_now,
-            "next_change": aware(hit.status.next_change),
-            "amenities": amenities_out(s.amenity_bits),
-        })
-    return {"results": results}
+        head, amenities = _station_json(hit.station, language, q.crs)
+        status = hit.status
+        results.append(
+            f'{head}, "distance_m": {round(hit.distance_m)}, '
+            f'"open_now": {"true" if status.open_now else "false"}, '
+            f'"next_change": {_next_change_json(status.next_change)}, '
+            f'"amenities": {amenities}}}'
+        )
+    return HttpResponse(f'{{"results": [{", ".join(results)}]}}',
+                        content_type="application/json; charset=utf-8")
 
 
 class CrsQuery(Schema):

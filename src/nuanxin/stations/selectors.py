@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import math
+import os
+import sqlite3
 import threading
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import h3
+from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from h3 import H3BaseException
+from h3.api import basic_int as h3_int
 
 from nuanxin.common.errors import NotFound
-from nuanxin.geo.spatial import H3_RESOLUTION, haversine_m, ring_lower_bound_m
+from nuanxin.geo.spatial import (
+    BOUND_SLACK_M,
+    EARTH_RADIUS_M,
+    cell_geometry,
+    cell_int_of,
+    haversine_rad_m,
+    ring_lower_bound_rad_m,
+)
 from nuanxin.stations.models import (
     CheckIn,
     HolidayCampaign,
@@ -80,7 +92,7 @@ def schedule_of(station: Station) -> Schedule:
     return schedules_for([station.pk])[station.pk]
 
 
-@dataclass
+@dataclass(eq=False)
 class IndexedStation:
     id: int
     name: str
@@ -89,6 +101,33 @@ class IndexedStation:
     lng: float
     amenity_bits: int
     schedule: Schedule
+    # (valid from, valid until, status): see status_at.
+    _status: tuple[datetime, datetime, Status] | None = field(
+        default=None, repr=False, compare=False)
+    # Presenters may remember what they derive from the fields above (e.g. JSON pieces);
+    # it lives as long as this index entry, i.e. until the station changes.
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def status_at(self, now: datetime) -> Status:
+        """`schedule.status_at(self.schedule, now)`, remembered while it cannot change.
+
+        The answer computed at t holds for every moment from t up to its next_change on the
+        same day: open stays open until the interval's end, closed stays closed until the
+        next start, and the look-ahead horizon only moves at midnight."""
+        cached = self._status
+        if cached is not None and cached[0] <= now < cached[1]:
+            return cached[2]
+        status = status_at(self.schedule, now)
+        until = datetime.combine(now.date() + timedelta(days=1), time())
+        if status.next_change is not None and status.next_change < until:
+            until = status.next_change
+        self._status = (now, until, status)
+        return status
+
+
+# One entry per station inside a cell: what the distance loop needs, unpacked in one go.
+# (latitude rad, longitude rad, cos latitude, amenity bits, id, station)
+_Entry = tuple[float, float, float, int, int, IndexedStation]
 
 
 class NearbyIndex:
@@ -97,12 +136,19 @@ class NearbyIndex:
 
     def __init__(self, version: int, stations: list[IndexedStation]):
         self.version = version
+        self.token: object | None = None  # see nearby_index
         self.stations = stations
-        self.by_cell: dict[str, list[IndexedStation]] = defaultdict(list)
+        cells: dict[int, list[_Entry]] = defaultdict(list)
+        cell_bits: dict[int, int] = defaultdict(int)
         for station in stations:
-            self.by_cell[h3.latlng_to_cell(station.lat, station.lng, H3_RESOLUTION)].append(
-                station
-            )
+            cell = cell_int_of(station.lat, station.lng)
+            p = math.radians(station.lat)
+            cells[cell].append((p, math.radians(station.lng), math.cos(p),
+                                station.amenity_bits, station.id, station))
+            cell_bits[cell] |= station.amenity_bits
+        self.cells: dict[int, tuple[_Entry, ...]] = {c: tuple(e) for c, e in cells.items()}
+        # Every amenity some station of the cell has: a filter skips whole cells.
+        self.cell_bits: dict[int, int] = dict(cell_bits)
 
     @classmethod
     def load(cls, version: int) -> NearbyIndex:
@@ -117,22 +163,85 @@ class NearbyIndex:
 
 _index: NearbyIndex | None = None
 _index_lock = threading.Lock()
+_VERSION_SQL = "SELECT version FROM {table} WHERE id = 1"
+
+
+class _SqliteVersionReader(threading.local):
+    """A small read-only SQLite connection per thread, kept open, for the version check.
+
+    On SQLite Django opens and closes a connection per request (CONN_MAX_AGE=0), which
+    costs more than the whole search; a public nearby request needs nothing else from the
+    database, so it reads the counter here (autocommit: every read sees the last commit)."""
+
+    connection: sqlite3.Connection | None = None
+    key: tuple | None = None
+
+    def read(self, path: str, table: str) -> int | None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        key = (os.getpid(), path, st.st_dev, st.st_ino)  # a replaced file: reopen
+        try:
+            if self.connection is None or self.key != key:
+                if self.connection is not None:
+                    self.connection.close()
+                self.connection = sqlite3.connect(path, timeout=20, isolation_level=None,
+                                                  check_same_thread=False)
+                self.connection.execute("PRAGMA query_only=ON")
+                self.key = key
+            # fetchall steps the statement to its end, so no read transaction stays open.
+            rows = self.connection.execute(_VERSION_SQL.format(table=table)).fetchall()
+        except sqlite3.Error:
+            self.connection = self.key = None
+            return None
+        return rows[0][0] if rows else 0
+
+
+_sqlite_version = _SqliteVersionReader()
 
 
 def current_index_version() -> int:
-    return (
-        StationIndexVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
-    )
+    table = connection.ops.quote_name(StationIndexVersion._meta.db_table)
+    if (connection.vendor == "sqlite" and connection.connection is None
+            and not connection.in_atomic_block and not connection.is_in_memory_db()):
+        version = _sqlite_version.read(str(connection.settings_dict["NAME"]), table)
+        if version is not None:
+            return version
+    # A raw cursor: one primary-key read per search, without the ORM's query building.
+    with connection.cursor() as cursor:
+        cursor.execute(_VERSION_SQL.format(table=table))
+        row = cursor.fetchone()
+    return row[0] if row else 0
+
+
+def _transaction_token():
+    """The outermost open transaction of this thread's connection, or None."""
+    return connection.atomic_blocks[0] if connection.in_atomic_block else None
 
 
 def nearby_index() -> NearbyIndex:
+    """The index for this request: the shared one when its version is current.
+
+    An index built inside a transaction may hold that transaction's uncommitted writes,
+    and after a rollback the counter goes back and may be reached again by other writes:
+    such an index serves only its own transaction until that commits."""
     global _index
     version = current_index_version()
-    if _index is None or _index.version != version:
+    token = _transaction_token()
+    index = _index
+    if index is None or index.version != version or (index.token is not None
+                                                      and index.token is not token):
         with _index_lock:
-            if _index is None or _index.version != version:
-                _index = NearbyIndex.load(version)
-    return _index
+            index = _index
+            if index is None or index.version != version or (index.token is not None
+                                                              and index.token is not token):
+                index = NearbyIndex.load(version)
+                index.token = token
+                if token is not None:
+                    transaction.on_commit(lambda built=index: setattr(built, "token", None))
+                _index = index
+    return index
 
 
 @dataclass(frozen=True)
@@ -142,8 +251,92 @@ class NearbyHit:
     status: Status
 
 
-def _matches(station: IndexedStation, required_bits: int) -> bool:
-    return station.amenity_bits & required_bits == required_bits
+# (origin cell, k) -> (cells of ring k, a lower bound on the distance from the origin
+# cell's centre to any point of the ring). Geometry never changes; the cache is bounded.
+_RINGS: dict[tuple[int, int], tuple[tuple[int, ...], float]] = {}
+_RINGS_MAX = 50_000
+
+
+def _ring(origin: int, k: int) -> tuple[tuple[int, ...], float]:
+    key = (origin, k)
+    ring = _RINGS.get(key)
+    if ring is None:
+        cells = tuple(h3_int.grid_ring(origin, k)) if k else (origin,)
+        op, ol, oc, _reach = cell_geometry(origin)
+        bound = math.inf
+        for cell in cells:
+            cp, cl, cc, reach = cell_geometry(cell)
+            bound = min(bound, haversine_rad_m(op, ol, oc, cp, cl, cc) - reach)
+        ring = (cells, bound - BOUND_SLACK_M)
+        if len(_RINGS) >= _RINGS_MAX:
+            _RINGS.clear()
+        _RINGS[key] = ring
+    return ring
+
+
+def _scan(index: NearbyIndex, cells, p1: float, l1: float, c1: float, radius_m: float,
+          required_bits: int, out: list) -> None:
+    """Append (distance, id, station) for every matching station of `cells` within
+    radius. The distance is `haversine_rad_m` written out (same operations, same order)."""
+    sin, asin, sqrt = math.sin, math.asin, math.sqrt
+    diameter = 2 * EARTH_RADIUS_M
+    stations_of, bits_of = index.cells.get, index.cell_bits
+    for cell in cells:
+        entries = stations_of(cell)
+        if entries is None or bits_of[cell] & required_bits != required_bits:
+            continue
+        for p2, l2, c2, bits, sid, station in entries:
+            if bits & required_bits != required_bits:
+                continue
+            a = sin((p2 - p1) / 2) ** 2 + c1 * c2 * sin((l2 - l1) / 2) ** 2
+            distance = diameter * asin(min(1.0, sqrt(a)))
+            if distance <= radius_m:
+                out.append((distance, sid, station))
+
+
+def _kth_distance(candidates: list, limit: int, open_now: bool, now: datetime) -> float:
+    """Sort `candidates` and give the distance of the `limit`-th that qualifies (inf when
+    fewer qualify)."""
+    candidates.sort()
+    if not open_now:
+        return candidates[limit - 1][0] if len(candidates) >= limit else math.inf
+    count = 0
+    for distance, _sid, station in candidates:
+        if station.status_at(now).open_now:
+            count += 1
+            if count == limit:
+                return distance
+    return math.inf
+
+
+def _ring_search(index: NearbyIndex, lat: float, lng: float, p1: float, l1: float,
+                 c1: float, limit: int, radius_m: float, required_bits: int, open_now: bool,
+                 now: datetime, out: list) -> bool:
+    """Search rings of cells outward until no unsearched station can enter the answer.
+    False when the rings run out (MAX_RINGS) or H3 cannot walk them (pentagons)."""
+    origin = cell_int_of(lat, lng)
+    op, ol, oc, _reach = cell_geometry(origin)
+    d0 = haversine_rad_m(p1, l1, c1, op, ol, oc)  # query point to the origin's centre
+    kth = math.inf
+    for k in range(MAX_RINGS + 1):
+        cells, _bound = _ring(origin, k)
+        before = len(out)
+        _scan(index, cells, p1, l1, c1, radius_m, required_bits, out)
+        if len(out) >= limit and (len(out) != before or kth == math.inf):
+            kth = _kth_distance(out, limit, open_now, now)
+        # Everything unsearched lies in ring k+1 or beyond: stop when a lower bound on
+        # its distance exceeds both the radius and the limit-th qualifying distance.
+        target = min(radius_m, kth)
+        next_cells, origin_bound = _ring(origin, k + 1)
+        cheap = origin_bound - d0  # triangle inequality through the origin's centre
+        if cheap > target:
+            return True
+        # The exact bound is at most 2·d0 above the cheap one: compute it only if it
+        # can decide.
+        if cheap + 2 * d0 + BOUND_SLACK_M > target and \
+                ring_lower_bound_rad_m(p1, l1, c1, next_cells) > target:
+            return True
+    return False
 
 
 def stations_nearby(
@@ -156,52 +349,36 @@ def stations_nearby(
     open_now: bool = False,
     now: datetime | None = None,
 ) -> list[NearbyHit]:
-    """The `limit` nearest active stations within `radius_m` that match, nearest first.
+    """The `limit` nearest active stations within `radius_m` that have every amenity of
+    `required_bits` (and are open at `now`, with `open_now`), nearest first, ties by id.
 
-    Exact: rings of H3 cells are searched outward until a lower bound on the distance of
-    anything unsearched proves no closer match can exist.
+    Exact, the same as scanning every station: rings of H3 cells are searched outward until
+    a lower bound on the distance of anything unsearched proves no closer match can exist;
+    past MAX_RINGS (or where H3 cannot walk rings) every station is scanned.
     """
     now = now or local_now()
     index = nearby_index()
-    origin = h3.latlng_to_cell(lat, lng, H3_RESOLUTION)
+    p1 = math.radians(lat)
+    l1, c1 = math.radians(lng), math.cos(p1)
+    candidates: list[tuple[float, int, IndexedStation]] = []
+    try:
+        complete = _ring_search(index, lat, lng, p1, l1, c1, limit, radius_m, required_bits,
+                                open_now, now, candidates)
+    except (H3BaseException, ValueError):
+        complete = False
+    if not complete:
+        candidates.clear()
+        _scan(index, index.cells, p1, l1, c1, radius_m, required_bits, candidates)
+    candidates.sort()
     hits: list[NearbyHit] = []
-    status_cache: dict[int, Status] = {}
-
-    def consider(station: IndexedStation) -> None:
-        if not _matches(station, required_bits):
-            return
-        distance = haversine_m(lat, lng, station.lat, station.lng)
-        if distance > radius_m:
-            return
-        status = status_cache.get(station.id) or status_at(station.schedule, now)
-        status_cache[station.id] = status
+    for distance, _sid, station in candidates:
+        status = station.status_at(now)
         if open_now and not status.open_now:
-            return
+            continue
         hits.append(NearbyHit(station, distance, status))
-
-    k = 0
-    searched_all = False
-    while True:
-        ring = [origin] if k == 0 else h3.grid_ring(origin, k)
-        for cell in ring:
-            for station in index.by_cell.get(cell, ()):
-                consider(station)
-        bound = ring_lower_bound_m(lat, lng, h3.grid_ring(origin, k + 1))
-        if bound >= radius_m:
+        if len(hits) == limit:
             break
-        if len(hits) >= limit and sorted(h.distance_m for h in hits)[limit - 1] <= bound:
-            break
-        k += 1
-        if k > MAX_RINGS:
-            searched_all = True
-            break
-    if searched_all:
-        hits = []
-        status_cache.clear()
-        for station in index.stations:
-            consider(station)
-    hits.sort(key=lambda h: (h.distance_m, h.station.id))
-    return hits[:limit]
+    return hits
 
 
 def stations_active_for_geojson() -> QuerySet[Station]:

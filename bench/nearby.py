@@ -1,0 +1,353 @@
+"""Benchmark: GET /api/v1/stations/nearby against GET /api/v1/ping on the same server.
+
+    nuanxin seed --scale province        # once, on an empty database (22,000 stations)
+    python bench/nearby.py               # or: make bench
+
+Starts the real platform (`nuanxin run --no-seed`: gunicorn with the same workers and
+threads as `make run`, plus its background worker) on a free port, against the database
+the environment names (DATABASE_URL, else the SQLite file under NUANXIN_VAR_DIR), and
+drives it with keep-alive HTTP/1.1 connections from this process.
+
+The load generator is one thread multiplexing all connections over non-blocking sockets
+with pre-built requests and minimal response parsing, so it costs little CPU next to the
+server it measures (both share the machine); its own CPU use is printed with the figures.
+Rounds alternate ping / nearby so drift (caches, CPU frequency) hits both alike.
+
+Query points are random (fixed seed) inside the urban districts of Zhejiang's 11 cities;
+a share of queries also filter by amenity, ask open_now or a larger limit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+PROVINCE_STATIONS = 22_000
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# --------------------------------------------------------------------------- set-up
+def django_setup() -> None:
+    sys.path.insert(0, str(ROOT / "src"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nuanxin.settings")
+    import django
+
+    django.setup()
+
+
+def station_count() -> tuple[int, str]:
+    from django.db import connection
+
+    from nuanxin.stations.models import Station
+
+    return Station.objects.filter(is_active=True).count(), connection.vendor
+
+
+def query_paths(n: int, seed: int) -> list[str]:
+    """`n` nearby queries at random points inside the cities' urban districts."""
+    from shapely.geometry import Point, shape
+    from shapely.prepared import prep
+
+    from nuanxin.geo.models import Region, RegionLevel
+    from nuanxin.stations.amenities import AMENITIES
+
+    rng = random.Random(seed)
+    cities = list(Region.objects.filter(level=RegionLevel.CITY).order_by("code"))
+    urban: dict[str, list] = {}
+    for district in Region.objects.filter(level=RegionLevel.DISTRICT).order_by("code"):
+        if district.boundary and district.name.endswith("区"):
+            geom = shape(district.boundary)
+            urban.setdefault(district.code[:4], []).append((geom.bounds, prep(geom)))
+    amenity_codes = sorted(AMENITIES)
+    paths = []
+    while len(paths) < n:
+        city = rng.choice(cities)
+        (minx, miny, maxx, maxy), polygon = rng.choice(urban[city.code[:4]])
+        lng, lat = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
+        if not polygon.contains(Point(lng, lat)):
+            continue
+        params: list[tuple[str, str]] = [("lat", f"{lat:.6f}"), ("lng", f"{lng:.6f}")]
+        roll = rng.random()
+        if roll < 0.15:
+            params.append(("amenity", rng.choice(amenity_codes)))
+        elif roll < 0.25:
+            params.append(("open_now", "true"))
+        elif roll < 0.30:
+            params += [("limit", "50"), ("radius_m", "50000")]
+        paths.append("/api/v1/stations/nearby?" + urlencode(params))
+    return paths
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, workers: int, log: Path) -> subprocess.Popen:
+    env = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": str(workers)}
+    env.pop("NUANXIN_DEBUG", None)
+    command = [sys.executable, "-m", "nuanxin", "run", "--no-seed", "--port", str(port)]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the server exited early; see {log}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return proc
+        except OSError:
+            time.sleep(0.3)
+    stop_server(proc)
+    raise SystemExit(f"the server did not answer /healthz within 120 s; see {log}")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)  # `nuanxin run` stops gunicorn and huey itself
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def process_tree_cpu(root_pid: int) -> float:
+    """CPU seconds used so far by `root_pid` and its descendants (Linux /proc), else 0."""
+    try:
+        ticks = os.sysconf("SC_CLK_TCK")
+        stats = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    text = Path(f"/proc/{entry}/stat").read_text()
+                except OSError:
+                    continue
+                parts = text[text.rindex(")") + 2:].split()
+                stats[int(entry)] = (int(parts[1]), int(parts[11]) + int(parts[12]))
+    except (OSError, ValueError):
+        return 0.0
+    total, todo, seen = 0, [root_pid], set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen or pid not in stats:
+            continue
+        seen.add(pid)
+        total += stats[pid][1]
+        todo += [child for child, (ppid, _t) in stats.items() if ppid == pid]
+    return total / ticks
+
+
+# --------------------------------------------------------------------------- load
+@dataclass
+class Result:
+    name: str
+    latencies: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    errors: int = 0
+    reconnects: int = 0
+    client_cpu: float = 0.0
+    server_cpu: float = 0.0
+
+    def add(self, other: Result) -> None:
+        self.latencies += other.latencies
+        self.seconds += other.seconds
+        self.errors += other.errors
+        self.reconnects += other.reconnects
+        self.client_cpu += other.client_cpu
+        self.server_cpu += other.server_cpu
+
+    @property
+    def rps(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    def pct(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000 if ordered \
+            else float("nan")
+
+
+class Conn:
+    __slots__ = ("sock", "buf", "sent_at", "expect")
+
+    def __init__(self, port: int):
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.setblocking(False)
+        self.buf = b""
+        self.sent_at = 0.0
+        self.expect = -1
+
+
+def drive(port: int, paths: list[str], *, concurrency: int, seconds: float, name: str,
+          server_pid: int, check: bytes, rng: random.Random) -> Result:
+    """Keep `concurrency` requests in flight for `seconds`; one request per connection."""
+    host = f"127.0.0.1:{port}"
+    requests = [f"GET {p} HTTP/1.1\r\nHost: {host}\r\nAccept: application/json\r\n\r\n"
+                .encode() for p in paths]
+    result = Result(name)
+    sel = selectors.DefaultSelector()
+    conns = []
+    for _ in range(concurrency):
+        conn = Conn(port)
+        conns.append(conn)
+        sel.register(conn.sock, selectors.EVENT_READ, conn)
+    perf = time.perf_counter
+    nreq = len(requests)
+    order = list(range(nreq))
+    rng.shuffle(order)
+    cursor = 0
+
+    def send(conn: Conn) -> None:
+        nonlocal cursor
+        request = requests[order[cursor % nreq]]
+        cursor += 1
+        conn.buf = b""
+        conn.expect = -1
+        conn.sent_at = perf()
+        conn.sock.sendall(request)
+
+    cpu0, server0 = time.process_time(), process_tree_cpu(server_pid)
+    started = perf()
+    deadline = started + seconds
+    for conn in conns:
+        send(conn)
+    in_flight = len(conns)
+    latencies = result.latencies
+    while in_flight:
+        for key, _mask in sel.select(timeout=5):
+            conn = key.data
+            chunk = conn.sock.recv(65536)
+            if not chunk:  # the server closed a keep-alive connection: reopen, resend
+                sel.unregister(conn.sock)
+                conn.sock.close()
+                fresh = Conn(port)
+                conns[conns.index(conn)] = fresh
+                sel.register(fresh.sock, selectors.EVENT_READ, fresh)
+                result.reconnects += 1
+                send(fresh)
+                continue
+            conn.buf += chunk
+            if conn.expect < 0:
+                head_end = conn.buf.find(b"\r\n\r\n")
+                if head_end < 0:
+                    continue
+                head = conn.buf[:head_end].lower()
+                at = head.find(b"content-length:")
+                length = int(head[at + 15:head.find(b"\r\n", at)]) if at >= 0 else 0
+                conn.expect = head_end + 4 + length
+                if not head.startswith(b"http/1.1 200"):
+                    result.errors += 1
+            if len(conn.buf) < conn.expect:
+                continue
+            now = perf()
+            latencies.append(now - conn.sent_at)
+            if check not in conn.buf:
+                result.errors += 1
+            if now < deadline:
+                send(conn)
+            else:
+                in_flight -= 1
+    result.seconds = perf() - started
+    result.client_cpu = time.process_time() - cpu0
+    result.server_cpu = process_tree_cpu(server_pid) - server0
+    for conn in conns:
+        sel.unregister(conn.sock)
+        conn.sock.close()
+    return result
+
+
+# --------------------------------------------------------------------------- main
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--concurrency", type=int, default=8,
+                        help="connections kept busy (default 8 = 2 workers x 4 threads)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each round")
+    parser.add_argument("--rounds", type=int, default=3, help="ping/nearby round pairs")
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY",
+                                                                            "2")))
+    parser.add_argument("--queries", type=int, default=5000, help="distinct nearby queries")
+    parser.add_argument("--seed", type=int, default=2026, help="random seed for query points")
+    parser.add_argument("--force", action="store_true",
+                        help="run even if the database is smaller than province scale")
+    args = parser.parse_args()
+
+    django_setup()
+    stations, vendor = station_count()
+    if stations < PROVINCE_STATIONS:
+        message = (f"The database has {stations:,} active stations; this benchmark is meant "
+                   f"for province scale ({PROVINCE_STATIONS:,}). Seed an empty database with\n"
+                   "    nuanxin migrate && nuanxin seed --scale province\n"
+                   "(set DATABASE_URL for PostgreSQL, NUANXIN_VAR_DIR for another SQLite "
+                   "file), or pass --force.")
+        if not args.force:
+            raise SystemExit(message)
+        print("WARNING: " + message, file=sys.stderr)
+    paths = query_paths(args.queries, args.seed)
+    from django.db import connection
+
+    connection.close()
+
+    port = free_port()
+    log = Path(tempfile.mkstemp(prefix="nuanxin-bench-", suffix=".log")[1])
+    print(f"nuanxin bench: {stations:,} stations on {vendor}; {os.cpu_count()} CPUs; "
+          f"server: `nuanxin run --no-seed` ({args.workers} gunicorn workers x 4 threads) "
+          f"on port {port}; {args.concurrency} keep-alive connections; "
+          f"{args.rounds} x {args.seconds:.0f} s per endpoint", flush=True)
+    server = start_server(port, args.workers, log)
+    rng = random.Random(args.seed)
+    try:
+        ping_paths = ["/api/v1/ping"]
+        # Warm-up: every worker builds its nearby index and imports everything.
+        drive(port, ping_paths, concurrency=args.concurrency, seconds=2, name="warm",
+              server_pid=server.pid, check=b'"ok"', rng=rng)
+        drive(port, paths, concurrency=args.concurrency, seconds=max(5.0, args.seconds / 2),
+              name="warm", server_pid=server.pid, check=b'"results"', rng=rng)
+        totals = {"ping": Result("ping"), "nearby": Result("nearby")}
+        for _round in range(args.rounds):
+            totals["ping"].add(drive(port, ping_paths, concurrency=args.concurrency,
+                                     seconds=args.seconds, name="ping",
+                                     server_pid=server.pid, check=b'"ok"', rng=rng))
+            totals["nearby"].add(drive(port, paths, concurrency=args.concurrency,
+                                       seconds=args.seconds, name="nearby",
+                                       server_pid=server.pid, check=b'"results"', rng=rng))
+    finally:
+        stop_server(server)
+
+    print()
+    print(f"{'endpoint':<10}{'requests':>10}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}"
+          f"{'p99 ms':>10}{'errors':>8}{'client CPU':>12}{'server CPU':>12}")
+    for res in totals.values():
+        print(f"{res.name:<10}{len(res.latencies):>10}{res.rps:>10.0f}{res.pct(50):>10.1f}"
+              f"{res.pct(95):>10.1f}{res.pct(99):>10.1f}{res.errors:>8}"
+              f"{100 * res.client_cpu / res.seconds:>11.0f}%"
+              f"{100 * res.server_cpu / res.seconds:>11.0f}%")
+    ping, nearby = totals["ping"], totals["nearby"]
+    ratio = nearby.rps / ping.rps if ping.rps else 0.0
+    print(f"\nnearby/ping throughput ratio: {ratio:.2f}  (target >= 0.50)")
+    print(f"nearby p95: {nearby.pct(95):.1f} ms  (target < 50 ms)")
+    print("CPU columns: share of one core used by this load generator / by the server "
+          "(gunicorn workers and the background worker) during the rounds.")
+    ok = ratio >= 0.5 and nearby.pct(95) < 50 and not (ping.errors or nearby.errors)
+    print("PASS" if ok else "MISS")
+    log.unlink(missing_ok=True)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
