@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "nuanxin.geo",
     "nuanxin.accounts",
     "nuanxin.stations",
+    "nuanxin.needs",
     "nuanxin.ops",
 ]
 

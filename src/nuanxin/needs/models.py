@@ -1,0 +1,176 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class NeedCategory(models.TextChoices):
+    CHARGING = "charging", _("充电")
+    REST_SPACE = "rest_space", _("歇脚场所")
+    CHILDCARE = "childcare", _("子女照看")
+    SKILLS = "skills", _("技能提升")
+    LEGAL = "legal", _("法律维权")
+    HEALTH = "health", _("健康")
+    HOUSING = "housing", _("住房")
+    TRAFFIC_PARKING = "traffic_parking", _("交通停车")
+    PLATFORM_RULES = "platform_rules", _("平台规则")
+    OTHER = "other", _("其他")
+
+
+class NeedSource(models.TextChoices):
+    VISIT = "visit", _("走访")
+    SURVEY = "survey", _("问卷")
+    ROUNDTABLE = "roundtable", _("圆桌会")
+    WALK_IN = "walk_in", _("到站反映")
+    ONLINE = "online", _("线上提交")
+    REPORT = "report", _("随手报")
+
+
+class NeedStatus(models.TextChoices):
+    SUBMITTED = "submitted", _("已提交")
+    ACCEPTED = "accepted", _("已受理")
+    DECLINED = "declined", _("不予受理")
+    IN_PROJECT = "in_project", _("项目推进中")
+    RESOLVED = "resolved", _("已解决")
+    NOT_FEASIBLE = "not_feasible", _("暂无法解决")
+    MERGED = "merged", _("已合并")
+
+
+OPEN_STATUSES = (NeedStatus.SUBMITTED, NeedStatus.ACCEPTED, NeedStatus.IN_PROJECT)
+CLOSED_STATUSES = (NeedStatus.DECLINED, NeedStatus.RESOLVED, NeedStatus.NOT_FEASIBLE,
+                   NeedStatus.MERGED)
+
+
+class Urgency(models.IntegerChoices):
+    LOW = 1, _("一般")
+    NORMAL = 2, _("较急")
+    HIGH = 3, _("紧急")
+
+
+class Need(models.Model):
+    """One item of the needs list (需求清单), owned by an organisation unit."""
+
+    title = models.CharField(_("标题"), max_length=80)
+    description = models.TextField(_("描述"), blank=True)
+    category = models.CharField(_("类别"), max_length=20, choices=NeedCategory.choices)
+    source = models.CharField(_("来源"), max_length=20, choices=NeedSource.choices)
+    region = models.ForeignKey("geo.Region", on_delete=models.PROTECT, verbose_name=_("区划"))
+    owner = models.ForeignKey("accounts.OrgUnit", on_delete=models.PROTECT,
+                              related_name="needs", verbose_name=_("责任单位"))
+    urgency = models.PositiveSmallIntegerField(_("紧急程度"), choices=Urgency.choices,
+                                               default=Urgency.LOW)
+    status = models.CharField(_("状态"), max_length=20, choices=NeedStatus.choices,
+                              default=NeedStatus.SUBMITTED)
+    lat = models.FloatField(null=True, blank=True)
+    lng = models.FloatField(null=True, blank=True)
+    target_date = models.DateField(_("目标日期"), null=True, blank=True)
+    escalation_level = models.PositiveSmallIntegerField(default=0)
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="merged_needs")
+    # Set by the alliance app when the need joins a project (an id, not a foreign key:
+    # needs does not depend on the apps that answer needs).
+    project_ref = models.CharField(max_length=40, blank=True)
+    outcome = models.TextField(_("结果说明"), blank=True)
+    raised_count = models.PositiveIntegerField(default=0, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("需求")
+        verbose_name_plural = _("需求")
+        indexes = [
+            models.Index(fields=["status", "category"]),
+            models.Index(fields=["region", "status"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=[s.value for s in NeedStatus]),
+                                   name="need_status_known"),
+            models.CheckConstraint(
+                condition=models.Q(status="merged", merged_into__isnull=False)
+                | (~models.Q(status="merged") & models.Q(merged_into__isnull=True)),
+                name="need_merged_iff_target",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="resolved") | models.Q(resolved_at__isnull=False),
+                name="need_resolved_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class NeedRaiser(models.Model):
+    """A worker who raised (or raised again) a need; merging moves these rows."""
+
+    need = models.ForeignKey(Need, on_delete=models.CASCADE, related_name="raisers")
+    worker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                               related_name="raised_needs")
+    source = models.CharField(max_length=20, choices=NeedSource.choices)
+    raised_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["need", "worker"], name="need_raiser_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} → {self.need_id}"
+
+
+class NeedFollower(models.Model):
+    need = models.ForeignKey(Need, on_delete=models.CASCADE, related_name="followers")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="followed_needs")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["need", "user"], name="need_follower_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} follows {self.need_id}"
+
+
+class NeedEvent(models.Model):
+    """Append-only history: every transition and notable act on a need."""
+
+    need = models.ForeignKey(Need, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=60)  # dotted code: needs.need.accepted
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+    note = models.TextField(blank=True)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.need_id} {self.action}"
+
+
+class NeedFeedback(models.Model):
+    """A raiser's satisfaction once the need is resolved: 1–5 and a comment."""
+
+    need = models.ForeignKey(Need, on_delete=models.CASCADE, related_name="feedback")
+    worker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                               related_name="+")
+    score = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["need", "worker"], name="need_feedback_once"),
+            models.CheckConstraint(condition=models.Q(score__gte=1, score__lte=5),
+                                   name="need_feedback_score_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.need_id}: {self.score}"
