@@ -3,7 +3,7 @@ import json
 from django.http import HttpResponse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.security import django_auth
 from pydantic import Field
 
@@ -149,11 +149,14 @@ class CheckInOut(Schema):
              summary="Check in at a station with the token from its QR code")
 def checkin(request, body: CheckInIn):
     result = services.checkin_record(worker=request.user, token=body.token)
-    message = _("签到成功，欢迎歇歇脚！") if result.recorded else _("一小时内已经签到过了，不重复记录。")
-    return (201 if result.recorded else 200), {
+    if result.recorded:
+        message = _("签到成功，欢迎歇歇脚！")
+    else:
+        message = _("一小时内已经签到过了，不重复记录。")
+    return Status(201 if result.recorded else 200, {
         "station_id": result.station.pk,
         "station_name": result.station.name,
         "recorded": result.recorded,
         "checked_in_at": result.checkin.at.isoformat(),
         "message": str(message),
-    }
+    })
