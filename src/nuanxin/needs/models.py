@@ -40,6 +40,11 @@ CLOSED_STATUSES = (NeedStatus.DECLINED, NeedStatus.RESOLVED, NeedStatus.NOT_FEAS
                    NeedStatus.MERGED)
 
 
+# Needs about one person's own troubles (wages owed, illness): never listed to other workers
+# for "me too", and not joined by id either; staff merge them when they are duplicates.
+PRIVATE_CATEGORIES = (NeedCategory.LEGAL, NeedCategory.HEALTH)
+
+
 class Urgency(models.IntegerChoices):
     LOW = 1, _("一般")
     NORMAL = 2, _("较急")
@@ -85,6 +90,8 @@ class Need(models.Model):
         indexes = [
             models.Index(fields=["status", "category"]),
             models.Index(fields=["region", "status"]),
+            # the staff list's order: most urgent first, newest first
+            models.Index(fields=["-urgency", "-created_at", "-id"], name="need_list_order"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(status__in=[s.value for s in NeedStatus]),
@@ -98,6 +105,19 @@ class Need(models.Model):
                 condition=~models.Q(status="resolved") | models.Q(resolved_at__isnull=False),
                 name="need_resolved_has_time",
             ),
+            models.CheckConstraint(
+                condition=models.Q(category__in=[c.value for c in NeedCategory]),
+                name="need_category_known",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(source__in=[s.value for s in NeedSource]),
+                name="need_source_known",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(urgency__gte=1, urgency__lte=3), name="need_urgency_range",
+            ),
+            models.CheckConstraint(condition=~models.Q(merged_into=models.F("pk")),
+                                   name="need_not_merged_into_itself"),
         ]
 
     def __str__(self) -> str:
@@ -137,15 +157,23 @@ class NeedFollower(models.Model):
 
 
 class NeedEvent(models.Model):
-    """Append-only history: every transition and notable act on a need."""
+    """Append-only history: every transition and notable act on a need.
+
+    `actor_unit` is the organisation unit the acting staff member belonged to at the time:
+    workers see the unit that acted, never a staff member's name. `data` holds the
+    language-neutral details a page renders (the merge target, the fields changed ...).
+    """
 
     need = models.ForeignKey(Need, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                               on_delete=models.SET_NULL, related_name="+")
+    actor_unit = models.ForeignKey("accounts.OrgUnit", null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
     action = models.CharField(max_length=60)  # dotted code: needs.need.accepted
     from_status = models.CharField(max_length=20, blank=True)
     to_status = models.CharField(max_length=20, blank=True)
     note = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
     at = models.DateTimeField(db_index=True)
 
     class Meta:
