@@ -14,6 +14,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from nuanxin.accounts.api import router as accounts_router
 from nuanxin.common.errors import ServiceError, error_body
 from nuanxin.geo.api import router as geo_router
+from nuanxin.needs.api import router as needs_router
 from nuanxin.stations.api import feeds as station_feeds
 from nuanxin.stations.api import router as stations_router
 
@@ -61,6 +62,7 @@ api = NuanxinAPI(
 
 api.add_router("/v1/regions", geo_router)
 api.add_router("/v1/stations", stations_router)
+api.add_router("/v1/needs", needs_router)
 api.add_router("/v1", accounts_router)
 api.add_router("/v1", station_feeds)
 

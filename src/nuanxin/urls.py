@@ -20,6 +20,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("nuanxin.accounts.urls")),
+    path("console/needs/", include("nuanxin.needs.console_urls")),
+    path("needs/", include("nuanxin.needs.urls")),
     path("console/", include("nuanxin.stations.console_urls")),
     path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
     path("", include("nuanxin.stations.urls")),

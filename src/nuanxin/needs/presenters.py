@@ -1,0 +1,120 @@
+"""How needs and their history read on a page, for workers and for staff."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _t
+from django.utils.translation import gettext_lazy as _
+
+from nuanxin.needs.models import NeedCategory, NeedStatus, Urgency
+
+# One line under each category button: what riders mean by it.
+CATEGORY_HINTS = {
+    NeedCategory.CHARGING: _("电动车充电、换电、手机充电"),
+    NeedCategory.REST_SPACE: _("歇脚、喝水、热饭、如厕"),
+    NeedCategory.CHILDCARE: _("孩子放学后没人照看"),
+    NeedCategory.SKILLS: _("学技能、考证、转行"),
+    NeedCategory.LEGAL: _("欠薪、合同、事故纠纷"),
+    NeedCategory.HEALTH: _("看病、体检、心理疏导"),
+    NeedCategory.HOUSING: _("租房、住宿"),
+    NeedCategory.TRAFFIC_PARKING: _("停车、进小区、道路"),
+    NeedCategory.PLATFORM_RULES: _("派单、罚款、申诉"),
+    NeedCategory.OTHER: _("其他困难"),
+}
+
+# CSS class of each status chip.
+STATUS_TONE = {
+    NeedStatus.SUBMITTED: "s-new",
+    NeedStatus.ACCEPTED: "s-doing",
+    NeedStatus.IN_PROJECT: "s-doing",
+    NeedStatus.RESOLVED: "s-done",
+    NeedStatus.DECLINED: "s-closed",
+    NeedStatus.NOT_FEASIBLE: "s-closed",
+    NeedStatus.MERGED: "s-closed",
+}
+
+EVENT_TEXT = {
+    "needs.need.raised": _("提交了需求"),
+    "needs.need.raised_again": _("又有一位骑手反映了同样的问题"),
+    "needs.need.accepted": _("受理了需求"),
+    "needs.need.declined": _("不予受理"),
+    "needs.need.attached_to_project": _("纳入项目推进"),
+    "needs.need.detached_from_project": _("移出项目，继续跟进"),
+    "needs.need.resolved": _("已解决"),
+    "needs.need.not_feasible": _("暂时无法解决"),
+    "needs.need.merged": _("与相同的需求合并处理"),
+    "needs.need.absorbed": _("合并了一条相同的需求"),
+    "needs.need.escalated": _("逾期未办结，升级到上一级"),
+    "needs.need.updated": _("修改了需求信息"),
+    "needs.need.reopened": _("重新受理"),
+}
+
+FIELD_LABELS = {"title": _("标题"), "category": _("类别"), "urgency": _("紧急程度")}
+
+
+def status_label(code: str) -> str:
+    return str(NeedStatus(code).label) if code in NeedStatus.values else code
+
+
+def _value_label(field: str, value) -> str:
+    if field == "category" and value in NeedCategory.values:
+        return str(NeedCategory(value).label)
+    if field == "urgency" and value in Urgency.values:
+        return str(Urgency(value).label)
+    return str(value)
+
+
+def _details(event, *, for_staff: bool) -> str:
+    data = event.data or {}
+    action = event.action
+    if action == "needs.need.updated":
+        parts = [
+            _t("%(field)s：%(old)s → %(new)s") % {
+                "field": FIELD_LABELS.get(field, field),
+                "old": _value_label(field, old), "new": _value_label(field, new)}
+            for field, (old, new) in (data.get("changes") or {}).items()
+        ]
+        if data.get("description_changed"):
+            parts.append(_t("描述已修改"))
+        return "；".join(parts)
+    if action == "needs.need.merged" and data.get("target"):
+        return _t("并入需求 #%(id)s") % {"id": data["target"]}
+    if action == "needs.need.absorbed" and for_staff and data.get("source"):
+        return _t("需求 #%(id)s “%(title)s”") % {"id": data["source"],
+                                                 "title": data.get("source_title", "")}
+    if action == "needs.need.escalated" and data.get("to_unit"):
+        return _t("转由%(unit)s督办") % {"unit": data["to_unit"]}
+    if action in ("needs.need.attached_to_project", "needs.need.detached_from_project") \
+            and for_staff and data.get("project_ref"):
+        return _t("项目 %(ref)s") % {"ref": data["project_ref"]}
+    return ""
+
+
+def event_rows(events, *, viewer=None, for_staff: bool) -> list[dict]:
+    """History rows. Staff see who acted; workers see the unit that acted, never a staff
+    member's name, and "you" for their own acts (other workers stay anonymous)."""
+    rows = []
+    for event in events:
+        if event.actor_unit_id:
+            who = str(event.actor_unit)
+            if for_staff and event.actor is not None:
+                who = f"{event.actor} · {who}"
+        elif event.actor is None:
+            who = _t("系统")
+        elif viewer is not None and event.actor_id == viewer.pk:
+            who = _t("您")
+        elif event.actor.kind != "worker":
+            who = str(event.actor) if for_staff else _t("工作人员")
+        else:
+            who = _t("骑手") + (f" {event.actor}" if for_staff else "")
+        rows.append({
+            "at": event.at,
+            "action": event.action,
+            "who": who,
+            "text": str(EVENT_TEXT.get(event.action, event.action)),
+            "details": _details(event, for_staff=for_staff),
+            "note": event.note,
+            "to_status": event.to_status,
+            "merged_into": (event.data or {}).get("target") if event.action == "needs.need.merged"
+            else None,
+        })
+    return rows
