@@ -142,9 +142,6 @@ def test_station_detail_shows_a_holiday_campaign(api, root):
     assert body["next_change"] == "2026-03-09T00:00:00+08:00"
 
 
-@pytest.mark.xfail(strict=True, reason="stations.selectors.schedules_for loads only campaigns "
-                   "with ends_on >= today, so a campaign's last overnight span (ending the "
-                   "morning after its last day) is lost after midnight")
 def test_campaign_overnight_span_runs_past_its_last_day(api, root):
     station = make_station(user=root, hours=[])
     _campaign(station, date(2026, 2, 28), date(2026, 3, 1), 18 * H, 2 * H)

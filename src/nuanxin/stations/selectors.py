@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -21,11 +21,11 @@ from h3.api import basic_int as h3_int
 from nuanxin.common.errors import NotFound
 from nuanxin.geo.spatial import (
     BOUND_SLACK_M,
+    CELL_GEOMETRY,
     EARTH_RADIUS_M,
     cell_geometry,
     cell_int_of,
     haversine_rad_m,
-    ring_lower_bound_rad_m,
 )
 from nuanxin.stations.models import (
     CheckIn,
@@ -76,7 +76,7 @@ def schedules_for(station_ids: list[int]) -> dict[int, Schedule]:
             spans.append((opens, closes))
     through = HolidayCampaign.stations.through
     for sid, starts_on, ends_on, opens, closes in through.objects.filter(
-        station_id__in=station_ids, holidaycampaign__ends_on__gte=today
+        station_id__in=station_ids, holidaycampaign__ends_on__gte=today - timedelta(days=1)
     ).values_list(
         "station_id",
         "holidaycampaign__starts_on",
@@ -163,7 +163,11 @@ class NearbyIndex:
 
 _index: NearbyIndex | None = None
 _index_lock = threading.Lock()
-_VERSION_SQL = "SELECT version FROM {table} WHERE id = 1"
+
+
+def _version_sql(db) -> str:
+    table = db.ops.quote_name(StationIndexVersion._meta.db_table)
+    return f"SELECT version FROM {table} WHERE id = 1"  # noqa: S608 - a model's own table
 
 
 class _SqliteVersionReader(threading.local):
@@ -171,27 +175,34 @@ class _SqliteVersionReader(threading.local):
 
     On SQLite Django opens and closes a connection per request (CONN_MAX_AGE=0), which
     costs more than the whole search; a public nearby request needs nothing else from the
-    database, so it reads the counter here (autocommit: every read sees the last commit)."""
+    database, so it reads the counter here (autocommit: every read sees the last commit).
+    """
 
     connection: sqlite3.Connection | None = None
     key: tuple | None = None
+    sql: str = ""
 
-    def read(self, path: str, table: str) -> int | None:
+    def read(self, db) -> int | None:
+        path = db.settings_dict["NAME"]
         try:
             st = os.stat(path)
-        except OSError:
+        except (OSError, TypeError, ValueError):
             return None
         key = (os.getpid(), path, st.st_dev, st.st_ino)  # a replaced file: reopen
         try:
-            if self.connection is None or self.key != key:
+            if self.key != key:
                 if self.connection is not None:
                     self.connection.close()
+                self.connection = self.key = None
+                if db.is_in_memory_db():
+                    return None
+                self.sql = _version_sql(db)
                 self.connection = sqlite3.connect(path, timeout=20, isolation_level=None,
                                                   check_same_thread=False)
                 self.connection.execute("PRAGMA query_only=ON")
                 self.key = key
             # fetchall steps the statement to its end, so no read transaction stays open.
-            rows = self.connection.execute(_VERSION_SQL.format(table=table)).fetchall()
+            rows = self.connection.execute(self.sql).fetchall()
         except sqlite3.Error:
             self.connection = self.key = None
             return None
@@ -201,23 +212,19 @@ class _SqliteVersionReader(threading.local):
 _sqlite_version = _SqliteVersionReader()
 
 
-def current_index_version() -> int:
-    table = connection.ops.quote_name(StationIndexVersion._meta.db_table)
-    if (connection.vendor == "sqlite" and connection.connection is None
-            and not connection.in_atomic_block and not connection.is_in_memory_db()):
-        version = _sqlite_version.read(str(connection.settings_dict["NAME"]), table)
+def current_index_version(db=None) -> int:
+    """The station index counter, as committed (or as written by this thread's open
+    transaction). `db`: the connection to use, default the default database's."""
+    db = db or connections[DEFAULT_DB_ALIAS]
+    if db.vendor == "sqlite" and db.connection is None and not db.in_atomic_block:
+        version = _sqlite_version.read(db)
         if version is not None:
             return version
     # A raw cursor: one primary-key read per search, without the ORM's query building.
-    with connection.cursor() as cursor:
-        cursor.execute(_VERSION_SQL.format(table=table))
+    with db.cursor() as cursor:
+        cursor.execute(_version_sql(db))
         row = cursor.fetchone()
     return row[0] if row else 0
-
-
-def _transaction_token():
-    """The outermost open transaction of this thread's connection, or None."""
-    return connection.atomic_blocks[0] if connection.in_atomic_block else None
 
 
 def nearby_index() -> NearbyIndex:
@@ -227,8 +234,10 @@ def nearby_index() -> NearbyIndex:
     and after a rollback the counter goes back and may be reached again by other writes:
     such an index serves only its own transaction until that commits."""
     global _index
-    version = current_index_version()
-    token = _transaction_token()
+    db = connections[DEFAULT_DB_ALIAS]
+    version = current_index_version(db)
+    # The outermost open transaction of this thread's connection, or None.
+    token = db.atomic_blocks[0] if db.in_atomic_block else None
     index = _index
     if index is None or index.version != version or (index.token is not None
                                                       and index.token is not token):
@@ -251,23 +260,26 @@ class NearbyHit:
     status: Status
 
 
-# (origin cell, k) -> (cells of ring k, a lower bound on the distance from the origin
-# cell's centre to any point of the ring). Geometry never changes; the cache is bounded.
-_RINGS: dict[tuple[int, int], tuple[tuple[int, ...], float]] = {}
+# (origin cell, k) -> ring k of cells around the origin, and per cell a lower bound on the
+# distance from the origin cell's centre to any point of that cell (centre distance minus
+# the cell's reach, minus slack), and the smallest of those. Geometry never changes; the
+# cache is bounded.
+_Ring = tuple[tuple[int, ...], tuple[float, ...], float]
+_RINGS: dict[tuple[int, int], _Ring] = {}
 _RINGS_MAX = 50_000
 
 
-def _ring(origin: int, k: int) -> tuple[tuple[int, ...], float]:
+def _ring(origin: int, k: int) -> _Ring:
     key = (origin, k)
     ring = _RINGS.get(key)
     if ring is None:
         cells = tuple(h3_int.grid_ring(origin, k)) if k else (origin,)
         op, ol, oc, _reach = cell_geometry(origin)
-        bound = math.inf
+        offsets = []
         for cell in cells:
             cp, cl, cc, reach = cell_geometry(cell)
-            bound = min(bound, haversine_rad_m(op, ol, oc, cp, cl, cc) - reach)
-        ring = (cells, bound - BOUND_SLACK_M)
+            offsets.append(haversine_rad_m(op, ol, oc, cp, cl, cc) - reach - BOUND_SLACK_M)
+        ring = (cells, tuple(offsets), min(offsets))
         if len(_RINGS) >= _RINGS_MAX:
             _RINGS.clear()
         _RINGS[key] = ring
@@ -280,10 +292,10 @@ def _scan(index: NearbyIndex, cells, p1: float, l1: float, c1: float, radius_m: 
     radius. The distance is `haversine_rad_m` written out (same operations, same order)."""
     sin, asin, sqrt = math.sin, math.asin, math.sqrt
     diameter = 2 * EARTH_RADIUS_M
-    stations_of, bits_of = index.cells.get, index.cell_bits
+    stations_of = index.cells.get
     for cell in cells:
         entries = stations_of(cell)
-        if entries is None or bits_of[cell] & required_bits != required_bits:
+        if entries is None:
             continue
         for p2, l2, c2, bits, sid, station in entries:
             if bits & required_bits != required_bits:
@@ -313,29 +325,55 @@ def _ring_search(index: NearbyIndex, lat: float, lng: float, p1: float, l1: floa
                  c1: float, limit: int, radius_m: float, required_bits: int, open_now: bool,
                  now: datetime, out: list) -> bool:
     """Search rings of cells outward until no unsearched station can enter the answer.
-    False when the rings run out (MAX_RINGS) or H3 cannot walk them (pentagons)."""
+    False when the rings run out (MAX_RINGS) or H3 cannot walk them (pentagons).
+
+    With d0 the query point's distance to the origin cell's centre and off(c) a lower
+    bound on the distance from that centre to cell c, the triangle inequality bounds the
+    distance from the query point to any point of c: off(c) - d0 <= lb(c) <= off(c) + d0
+    where lb(c) = distance to c's centre minus c's reach. Anything outside the rings
+    searched so far is at least min lb(c) over the next ring away (any path to it crosses
+    that ring). "target" is what a station must beat: the radius, and once `limit`
+    qualifying candidates are known, the limit-th one's distance.
+    """
     origin = cell_int_of(lat, lng)
     op, ol, oc, _reach = cell_geometry(origin)
-    d0 = haversine_rad_m(p1, l1, c1, op, ol, oc)  # query point to the origin's centre
-    kth = math.inf
-    for k in range(MAX_RINGS + 1):
-        cells, _bound = _ring(origin, k)
-        before = len(out)
-        _scan(index, cells, p1, l1, c1, radius_m, required_bits, out)
-        if len(out) >= limit and (len(out) != before or kth == math.inf):
-            kth = _kth_distance(out, limit, open_now, now)
-        # Everything unsearched lies in ring k+1 or beyond: stop when a lower bound on
-        # its distance exceeds both the radius and the limit-th qualifying distance.
+    d0 = haversine_rad_m(p1, l1, c1, op, ol, oc)
+    stations_of, bits_of = index.cells, index.cell_bits
+    geometry, sin, asin, sqrt = CELL_GEOMETRY.get, math.sin, math.asin, math.sqrt
+    diameter = 2 * EARTH_RADIUS_M
+    _scan(index, (origin,), p1, l1, c1, radius_m, required_bits, out)
+    kth, counted = math.inf, 0
+    for k in range(1, MAX_RINGS + 2):
+        if len(out) >= limit and len(out) != counted:
+            kth, counted = _kth_distance(out, limit, open_now, now), len(out)
         target = min(radius_m, kth)
-        next_cells, origin_bound = _ring(origin, k + 1)
-        cheap = origin_bound - d0  # triangle inequality through the origin's centre
-        if cheap > target:
+        cells, offsets, nearest = _ring(origin, k)
+        if nearest - d0 > target:  # the whole ring (and all beyond) is out of reach
             return True
-        # The exact bound is at most 2·d0 above the cheap one: compute it only if it
-        # can decide.
-        if cheap + 2 * d0 + BOUND_SLACK_M > target and \
-                ring_lower_bound_rad_m(p1, l1, c1, next_cells) > target:
-            return True
+        # True once some cell of the ring is known to be within reach.
+        exact = nearest + d0 <= target
+        todo = []
+        for cell, off in zip(cells, offsets, strict=True):
+            if off - d0 > target:
+                continue  # out of reach: neither scanned nor holding the bound down
+            wanted = cell in stations_of and bits_of[cell] & required_bits == required_bits
+            if off + d0 > target:
+                # In between: the cell's own bound decides, if anything depends on it
+                # (haversine_rad_m written out).
+                if exact and not wanted:
+                    continue
+                cp, cl, cc, reach = geometry(cell) or cell_geometry(cell)
+                a = sin((cp - p1) / 2) ** 2 + c1 * cc * sin((cl - l1) / 2) ** 2
+                if diameter * asin(min(1.0, sqrt(a))) - reach - BOUND_SLACK_M > target:
+                    continue
+            exact = True  # this cell is within reach, so are places beyond the ring
+            if wanted:
+                todo.append(cell)
+        if not exact:
+            return True  # every cell of the ring is out of reach
+        if k > MAX_RINGS:
+            return False
+        _scan(index, todo, p1, l1, c1, radius_m, required_bits, out)
     return False
 
 
