@@ -14,7 +14,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -155,7 +155,7 @@ def need_detail(request, need_id: int):
 @console_view
 def need_action(request, need_id: int, action: str):
     if action not in ACTIONS:
-        raise NotFound("not_found", _t("页面不存在。"))
+        raise NotFound("not_found", gettext("页面不存在。"))
     service, argument, done = ACTIONS[action]
     need = selectors.need_for(request.user, need_id)
     try:
@@ -186,7 +186,7 @@ def need_edit(request, need_id: int):
         except ServiceError as error:
             form.add_error(None, str(error.message))
         else:
-            messages.success(request, _t("已保存。"))
+            messages.success(request, gettext("已保存。"))
             return redirect("needs_console:detail", need.pk)
     return render(request, "needs/console/detail.html",
                   _detail_context(request, need, edit_form=form), status=400)
@@ -198,7 +198,7 @@ def need_merge(request):
     try:
         target_id = int(request.POST.get("target", ""))
     except ValueError:
-        raise NotFound("need_not_found", _t("找不到这条需求。")) from None
+        raise NotFound("need_not_found", gettext("找不到这条需求。")) from None
     target = selectors.need_for(request.user, target_id)
     source_ids = [int(v) for v in request.POST.getlist("source") if v.isdigit()]
     try:
@@ -208,7 +208,7 @@ def need_merge(request):
             raise
         messages.error(request, str(error.message))
     else:
-        messages.success(request, _t("已合并 %(n)d 条需求，反映人和关注人都已并入。")
+        messages.success(request, gettext("已合并 %(n)d 条需求，反映人和关注人都已并入。")
                          % {"n": len(set(source_ids) - {target.pk})})
     return redirect("needs_console:detail", target.pk)
 
@@ -274,7 +274,7 @@ def need_record(request):
                          "unknown_region": "region", "not_allowed": None}.get(error.code)
                 form.add_error(field, str(error.message))
             else:
-                messages.success(request, _t("已登记需求 #%(id)d。") % {"id": need.pk})
+                messages.success(request, gettext("已登记需求 #%(id)d。") % {"id": need.pk})
                 return redirect("needs_console:detail", need.pk)
     return render(request, "needs/console/record.html", {"form": form, "found": found},
                   status=status)

@@ -80,19 +80,19 @@ class Story:
 
 STORIES = [
     # 义驾山: charging, the article's first story
-    Story(YIJIASHAN, C.CHARGING, "义驾山周边电动车充电难，希望建换电柜", S.ACCEPTED, 75,
+    Story(YIJIASHAN, C.CHARGING, "义驾山周边电动车充电难，希望建换电柜", S.ACCEPTED, 50,
           raisers=14, source=NeedSource.VISIT, key="yjs-main", demo_rider=True,
           urgency=Urgency.HIGH,
           description="两问大家访中骑手反映最多的问题：小区不让电动车进楼充电，"
                       "附近没有换电柜，每天要绕 3 公里去换电。",
           note="已列入社区需求清单，正在对接中国铁塔义乌分公司。"),
-    Story(YIJIASHAN, C.CHARGING, "晚上回来没地方充电", S.MERGED, 70, raisers=3,
+    Story(YIJIASHAN, C.CHARGING, "晚上回来没地方充电", S.MERGED, 45, raisers=3,
           merge_into="yjs-main"),
-    Story(YIJIASHAN, C.CHARGING, "希望小区门口装充电桩", S.MERGED, 66, raisers=2,
+    Story(YIJIASHAN, C.CHARGING, "希望小区门口装充电桩", S.MERGED, 40, raisers=2,
           source=NeedSource.SURVEY, merge_into="yjs-main"),
-    Story(YIJIASHAN, C.CHARGING, "换电站太远，跑单时电量不够", S.MERGED, 61, raisers=4,
+    Story(YIJIASHAN, C.CHARGING, "换电站太远，跑单时电量不够", S.MERGED, 33, raisers=4,
           source=NeedSource.SURVEY, merge_into="yjs-main"),
-    Story(YIJIASHAN, C.CHARGING, "电瓶不让带上楼，充电成了大难题", S.MERGED, 58, raisers=2,
+    Story(YIJIASHAN, C.CHARGING, "电瓶不让带上楼，充电成了大难题", S.MERGED, 28, raisers=2,
           merge_into="yjs-main"),
     Story(YIJIASHAN, C.CHARGING, "义驾山附近需要换电柜", S.SUBMITTED, 6, raisers=2,
           description="早高峰电量不够，附近没有换电的地方。"),
@@ -176,8 +176,9 @@ class _Writer:
             self.units[region.code] = owner_for_region(region)
         return self.units[region.code]
 
-    def event(self, need, at, action, *, unit=None, frm="", to="", note="", data=None):
-        return NeedEvent(need=need, actor=None, actor_unit=unit, action=action,
+    def event(self, need, at, action, *, unit=None, frm="", to="", note="", data=None,
+              actor=None):
+        return NeedEvent(need=need, actor=actor, actor_unit=unit, action=action,
                          from_status=frm, to_status=to, note=note, data=data or {}, at=at)
 
     def tell(self, raisers: Iterable[User], need: Need, title: str, at: datetime, body=""):
@@ -302,9 +303,13 @@ def _story_need(w: _Writer, story: Story, region: Region, created: datetime) -> 
     owner = w.unit(region)
     if story.escalated and region.parent is not None:
         owner = w.unit(region.parent)
+    lat = lng = None
+    if region.center_lat is not None:  # where in the community it was raised (~300 m)
+        lat = round(region.center_lat + w.rng.uniform(-0.003, 0.003), 6)
+        lng = round(region.center_lng + w.rng.uniform(-0.003, 0.003), 6)
     return Need(title=story.title, description=story.description, category=story.category,
                 source=story.source, region=region, owner=owner, urgency=story.urgency,
-                status=status, lat=region.center_lat, lng=region.center_lng,
+                status=status, lat=lat, lng=lng,
                 target_date=target, escalation_level=1 if story.escalated else 0,
                 outcome=story.outcome if status in (S.RESOLVED, S.DECLINED, S.NOT_FEASIBLE)
                 else "", raised_count=story.raisers, created_at=created,
@@ -313,10 +318,15 @@ def _story_need(w: _Writer, story: Story, region: Region, created: datetime) -> 
 
 def _story_rows(w: _Writer, story: Story, need: Need, raisers, created) -> list[NeedEvent]:
     unit = w.unit(need.region)
+    # Sent in from a phone, the first raiser raised it; from a visit, survey, roundtable or
+    # walk-in, the community recorded it.
+    online = story.source == NeedSource.ONLINE and raisers
     rows = [w.event(need, created, "needs.need.raised", to=S.SUBMITTED,
+                    actor=raisers[0] if online else None, unit=None if online else unit,
                     data={"source": story.source})]
     for i in range(1, len(raisers)):
-        rows.append(w.event(need, created + timedelta(hours=5 * i), "needs.need.raised_again"))
+        rows.append(w.event(need, created + timedelta(hours=5 * i), "needs.need.raised_again",
+                            actor=raisers[i]))
     if need.status == S.DECLINED:
         at = created + timedelta(days=3)
         rows.append(w.event(need, at, "needs.need.declined", unit=unit, frm=S.SUBMITTED,
@@ -403,8 +413,14 @@ def _background(w: _Writer, workers: list[User], count: int) -> None:
     rows, raiser_rows, follower_rows, ratings = [], [], [], []
     for need, (raisers, created, accepted, resolved, outcome) in zip(needs, plans, strict=True):
         unit = need.owner
-        rows.append(w.event(need, created, "needs.need.raised", to=S.SUBMITTED))
+        online = need.source == NeedSource.ONLINE
+        rows.append(w.event(need, created, "needs.need.raised", to=S.SUBMITTED,
+                            actor=raisers[0] if online else None,
+                            unit=None if online else unit))
         for i, r in enumerate(raisers):
+            if i:
+                rows.append(w.event(need, created + timedelta(minutes=i),
+                                    "needs.need.raised_again", actor=r))
             raiser_rows.append(NeedRaiser(need=need, worker=r, source=need.source,
                                           raised_at=created + timedelta(minutes=i)))
             follower_rows.append(NeedFollower(need=need, user=r))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.needs.models import NeedCategory, NeedStatus, Urgency
@@ -45,7 +45,7 @@ EVENT_TEXT = {
     "needs.need.absorbed": _("合并了一条相同的需求"),
     "needs.need.escalated": _("逾期未办结，升级到上一级"),
     "needs.need.updated": _("修改了需求信息"),
-    "needs.need.reopened": _("重新受理"),
+    "needs.need.reopened": _("重新受理了需求"),
 }
 
 FIELD_LABELS = {"title": _("标题"), "category": _("类别"), "urgency": _("紧急程度")}
@@ -68,24 +68,24 @@ def _details(event, *, for_staff: bool) -> str:
     action = event.action
     if action == "needs.need.updated":
         parts = [
-            _t("%(field)s：%(old)s → %(new)s") % {
+            gettext("%(field)s：%(old)s → %(new)s") % {
                 "field": FIELD_LABELS.get(field, field),
                 "old": _value_label(field, old), "new": _value_label(field, new)}
             for field, (old, new) in (data.get("changes") or {}).items()
         ]
         if data.get("description_changed"):
-            parts.append(_t("描述已修改"))
+            parts.append(gettext("描述已修改"))
         return "；".join(parts)
     if action == "needs.need.merged" and data.get("target"):
-        return _t("并入需求 #%(id)s") % {"id": data["target"]}
+        return gettext("并入需求 #%(id)s") % {"id": data["target"]}
     if action == "needs.need.absorbed" and for_staff and data.get("source"):
-        return _t("需求 #%(id)s “%(title)s”") % {"id": data["source"],
+        return gettext("需求 #%(id)s “%(title)s”") % {"id": data["source"],
                                                  "title": data.get("source_title", "")}
     if action == "needs.need.escalated" and data.get("to_unit"):
-        return _t("转由%(unit)s督办") % {"unit": data["to_unit"]}
+        return gettext("转由%(unit)s督办") % {"unit": data["to_unit"]}
     if action in ("needs.need.attached_to_project", "needs.need.detached_from_project") \
             and for_staff and data.get("project_ref"):
-        return _t("项目 %(ref)s") % {"ref": data["project_ref"]}
+        return gettext("项目 %(ref)s") % {"ref": data["project_ref"]}
     return ""
 
 
@@ -99,13 +99,15 @@ def event_rows(events, *, viewer=None, for_staff: bool) -> list[dict]:
             if for_staff and event.actor is not None:
                 who = f"{event.actor} · {who}"
         elif event.actor is None:
-            who = _t("系统")
+            who = gettext("系统")
         elif viewer is not None and event.actor_id == viewer.pk:
-            who = _t("您")
+            who = gettext("您")
         elif event.actor.kind != "worker":
-            who = str(event.actor) if for_staff else _t("工作人员")
-        else:
-            who = _t("骑手") + (f" {event.actor}" if for_staff else "")
+            who = str(event.actor) if for_staff else gettext("工作人员")
+        elif for_staff and event.action != "needs.need.raised_again":
+            who = gettext("骑手") + f" {event.actor}"
+        else:  # other riders stay anonymous; runs of "me too" read as one line
+            who = gettext("骑手")
         rows.append({
             "at": event.at,
             "action": event.action,
@@ -116,5 +118,31 @@ def event_rows(events, *, viewer=None, for_staff: bool) -> list[dict]:
             "to_status": event.to_status,
             "merged_into": (event.data or {}).get("target") if event.action == "needs.need.merged"
             else None,
+            "count": 1,
         })
-    return rows
+    return _collapse(rows)
+
+
+# Acts that come in runs ("me too" from many riders, several duplicates merged at once):
+# one history line per run, with the number.
+RUN_TEXT = {
+    "needs.need.raised_again": lambda n: ngettext(
+        "又有 %(n)d 位骑手反映了同样的问题", "又有 %(n)d 位骑手反映了同样的问题", n) % {"n": n},
+    "needs.need.absorbed": lambda n: ngettext(
+        "合并了 %(n)d 条相同的需求", "合并了 %(n)d 条相同的需求", n) % {"n": n},
+}
+
+
+def _collapse(rows: list[dict]) -> list[dict]:
+    out: list[dict] = []
+    for row in rows:
+        last = out[-1] if out else None
+        if (last is not None and row["action"] in RUN_TEXT and last["action"] == row["action"]
+                and last["who"] == row["who"] and not row["note"]):
+            last["count"] += 1
+            last["text"] = RUN_TEXT[row["action"]](last["count"])
+            if row["details"]:
+                last["details"] = "；".join(filter(None, [last["details"], row["details"]]))
+            continue
+        out.append(row)
+    return out

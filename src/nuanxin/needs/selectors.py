@@ -179,8 +179,10 @@ def region_filter_choices(user, limit: int = 400) -> list[Region]:
 # --- what a worker sees -------------------------------------------------------------------
 
 def needs_of_worker(user) -> QuerySet[Need]:
-    return (needs_visible_to(user).select_related("region")
-            .order_by("-updated_at", "-id"))
+    """A worker's list: what they raised or follow, newest first. Needs merged away are
+    left out: whoever followed one follows the need it went into."""
+    return (needs_visible_to(user).exclude(status=NeedStatus.MERGED)
+            .select_related("region").order_by("-created_at", "-id"))
 
 
 def needs_open_nearby(user, region_code: str, *, limit: int = NEARBY_LIMIT) -> list[Need]:

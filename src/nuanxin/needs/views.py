@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from nuanxin.accounts.models import UserKind
@@ -40,7 +40,7 @@ def worker_page(view):
                     return redirect("needs_console:detail", kwargs["need_id"])
                 return redirect("needs_console:list")
             return render(request, "error.html", {
-                "status": 403, "message": _t("这里是骑手、快递员和司机的页面。")}, status=403)
+                "status": 403, "message": gettext("这里是骑手、快递员和司机的页面。")}, status=403)
         try:
             return view(request, *args, **kwargs)
         except (NotFound, PermissionDenied) as error:
@@ -81,10 +81,13 @@ def _region_options(query: str, chosen: str, home: Region | None, nearest: Regio
     def add(region: Region | None, note: str = ""):
         if region is not None and region.code not in seen:
             seen.add(region.code)
-            options.append((region.code, f"{_community_label(region)}{note}"))
+            street = region.parent
+            where = (f"（{street.name}，{street.parent.name}）"
+                     if street is not None and street.parent is not None else "")
+            options.append((region.code, f"{region.name}{note or where}"))
 
-    add(home, _t("（常驻社区）"))
-    add(nearest, _t("（离我最近）"))
+    add(home, gettext("（常驻社区）"))
+    add(nearest, gettext("（离我最近）"))
     if chosen:
         add(Region.objects.select_related("parent__parent__parent")
             .filter(code=chosen, level=RegionLevel.COMMUNITY).first())
@@ -131,7 +134,7 @@ def raise_need(request):
                          "no_owner_unit": "region"}.get(error.code)
                 form.add_error(field, str(error.message))
             else:
-                messages.success(request, _t("已提交。社区工作人员会尽快受理，进展会通知您。"))
+                messages.success(request, gettext("已提交。社区工作人员会尽快受理，进展会通知您。"))
                 return redirect("needs:detail", need.pk)
         status = 400
     source = request.POST if request.method == "POST" else request.GET
@@ -212,7 +215,7 @@ def me_too(request, need_id: int):
     except ServiceError as error:
         messages.error(request, str(error.message))
         return redirect("needs:nearby")
-    messages.success(request, _t("已记下：您也遇到了这个问题。进展会通知您。"))
+    messages.success(request, gettext("已记下：您也遇到了这个问题。进展会通知您。"))
     return redirect("needs:detail", need.pk)
 
 
@@ -221,7 +224,7 @@ def me_too(request, need_id: int):
 def rate(request, need_id: int):
     form = RateForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _t("请打 1 到 5 分。"))
+        messages.error(request, gettext("请打 1 到 5 分。"))
         return redirect("needs:detail", need_id)
     try:
         services.need_rate(worker=request.user, need_id=need_id,
@@ -232,5 +235,5 @@ def rate(request, need_id: int):
     except ServiceError as error:
         messages.error(request, str(error.message))
     else:
-        messages.success(request, _t("谢谢您的评价！"))
+        messages.success(request, gettext("谢谢您的评价！"))
     return redirect("needs:detail", need_id)

@@ -9,7 +9,8 @@ from itertools import islice
 
 from django.db.models import Avg, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -23,15 +24,18 @@ MAX_ROWS = 100_000
 CHUNK = 2000
 
 
+# (header, column width); headers are translated when the workbook is written.
+COLUMNS = [
+    (_("编号"), 9), (_("标题"), 36), (_("类别"), 10), (_("来源"), 10), (_("状态"), 12),
+    (_("紧急程度"), 9), (_("区县"), 12), (_("街道"), 14), (_("社区"), 16), (_("区划代码"), 14),
+    (_("责任单位"), 24), (_("反映人数"), 9), (_("提交时间"), 17), (_("受理时间"), 17),
+    (_("目标日期"), 11), (_("逾期"), 6), (_("升级次数"), 9), (_("解决时间"), 17),
+    (_("结果说明"), 40), (_("满意度"), 8), (_("描述"), 50),
+]
+
+
 def _columns():
-    return [
-        (_t("编号"), 9), (_t("标题"), 36), (_t("类别"), 10), (_t("来源"), 10),
-        (_t("状态"), 12), (_t("紧急程度"), 9), (_t("区县"), 12), (_t("街道"), 14),
-        (_t("社区"), 16), (_t("区划代码"), 14), (_t("责任单位"), 24), (_t("反映人数"), 9),
-        (_t("提交时间"), 17), (_t("受理时间"), 17), (_t("目标日期"), 11), (_t("逾期"), 6),
-        (_t("升级次数"), 9), (_t("解决时间"), 17), (_t("结果说明"), 40), (_t("满意度"), 8),
-        (_t("描述"), 50),
-    ]
+    return [(str(title), width) for title, width in COLUMNS]
 
 
 def _local(value):
@@ -45,7 +49,7 @@ def _names(codes: set[str]) -> dict[str, str]:
 def needs_workbook(needs: QuerySet[Need]) -> bytes:
     """One sheet of needs in the order given (already scoped and filtered by the caller)."""
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(_t("需求清单"))
+    sheet = book.create_sheet(gettext("需求清单"))
     columns = _columns()
     for index, (_title, width) in enumerate(columns):
         sheet.column_dimensions[get_column_letter(index + 1)].width = width
@@ -78,7 +82,7 @@ def needs_workbook(needs: QuerySet[Need]) -> bytes:
                 names.get(code[:6], ""), names.get(code[:9], "") if len(code) >= 9 else "",
                 names.get(code, "") if len(code) == 12 else "", code, need.owner.name,
                 need.raised_count, _local(need.created_at), _local(need.accepted_at),
-                need.target_date, _t("是") if overdue else "", need.escalation_level or "",
+                need.target_date, gettext("是") if overdue else "", need.escalation_level or "",
                 _local(need.resolved_at), need.outcome,
                 round(scores[need.pk], 2) if scores[need.pk] is not None else None,
                 need.description,
