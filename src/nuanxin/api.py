@@ -12,11 +12,13 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from nuanxin.accounts.api import router as accounts_router
+from nuanxin.alliance.api import router as alliance_router
 from nuanxin.common.errors import ServiceError, error_body
 from nuanxin.geo.api import router as geo_router
 from nuanxin.needs.api import router as needs_router
 from nuanxin.stations.api import feeds as station_feeds
 from nuanxin.stations.api import router as stations_router
+from nuanxin.voice.api import router as voice_router
 
 
 class NuanxinAPI(NinjaAPI):
@@ -63,6 +65,8 @@ api = NuanxinAPI(
 api.add_router("/v1/regions", geo_router)
 api.add_router("/v1/stations", stations_router)
 api.add_router("/v1/needs", needs_router)
+api.add_router("/v1/alliance", alliance_router)
+api.add_router("/v1/voice", voice_router)
 api.add_router("/v1", accounts_router)
 api.add_router("/v1", station_feeds)
 

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "nuanxin.accounts",
     "nuanxin.stations",
     "nuanxin.needs",
+    "nuanxin.alliance",
+    "nuanxin.voice",
     "nuanxin.ops",
 ]
 

@@ -22,8 +22,13 @@ urlpatterns = [
     path("accounts/", include("nuanxin.accounts.urls")),
     path("console/needs/", include("nuanxin.needs.console_urls")),
     path("needs/", include("nuanxin.needs.urls")),
+    path("console/alliance/", include("nuanxin.alliance.console_urls")),
+    path("console/voice/", include("nuanxin.voice.console_urls")),
+    path("partner/", include("nuanxin.alliance.partner_urls")),
+    path("voice/", include("nuanxin.voice.urls")),
     path("console/", include("nuanxin.stations.console_urls")),
     path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
+    path("", include("nuanxin.alliance.public_urls")),
     path("", include("nuanxin.stations.urls")),
 ]
 

@@ -1,0 +1,387 @@
+"""Reads of the alliance, already scoped to the viewer.
+
+Scope: a staff member works in a region subtree (accounts.selectors.scope_prefix). A partner
+or a resource belongs to the alliance a staff member sees when its region *overlaps* theirs:
+it lies inside the staff member's region (a merchant in the community), or the staff
+member's region lies inside it (a district-wide operator such as 中国铁塔义乌分公司 serves
+every community of 义乌). A partner that signed a co-building agreement with a service
+centre in scope is seen too, wherever it is registered.
+
+Partner users (accounts.PartnerMember) see their own partner's resources and the needs
+routed to it, nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from nuanxin.accounts.models import ADMIN_ROLES, OrgUnit, Partner, PartnerMember, StaffRole
+from nuanxin.accounts.selectors import scope_prefix, staff_profile_of
+from nuanxin.alliance.models import (
+    OPEN_PROJECT_STATUSES,
+    Agreement,
+    NeedRouting,
+    Project,
+    ProjectNeed,
+    ProjectResource,
+    Resource,
+    RoutingStatus,
+)
+from nuanxin.common.errors import NotFound
+from nuanxin.geo.spatial import haversine_m
+from nuanxin.needs.selectors import need_for, needs_visible_to
+
+# Roles that change the alliance's data in their region; station keepers only look.
+MANAGER_ROLES = {StaffRole.COMMUNITY_STAFF} | ADMIN_ROLES
+LEVEL_LENGTHS = (2, 4, 6, 9, 12)
+
+
+def ancestor_prefixes(prefix: str) -> list[str]:
+    """'330782001001' → ['33', '3307', '330782', '330782001', '330782001001']."""
+    return [prefix[:n] for n in LEVEL_LENGTHS if n <= len(prefix)]
+
+
+def overlaps(field_name: str, prefix: str) -> Q:
+    """Rows whose region (`field_name`, a FK to geo.Region) lies inside the subtree named by
+    `prefix`, or contains it."""
+    if not prefix:
+        return Q()
+    return (Q(**{f"{field_name}__code__startswith": prefix})
+            | Q(**{f"{field_name}__prefix__in": ancestor_prefixes(prefix)}))
+
+
+def is_manager(user) -> bool:
+    if getattr(user, "is_superuser", False):
+        return True
+    profile = staff_profile_of(user)
+    return profile is not None and profile.role in MANAGER_ROLES
+
+
+def member_partner(user) -> Partner | None:
+    """The partner a partner user works for, or None."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    member = PartnerMember.objects.filter(user=user).select_related("partner__region").first()
+    return member.partner if member else None
+
+
+# --- partners and agreements -------------------------------------------------------------
+
+def partners_visible_to(user) -> QuerySet[Partner]:
+    prefix = scope_prefix(user)
+    if prefix is None:
+        partner = member_partner(user)
+        return Partner.objects.filter(pk=partner.pk) if partner else Partner.objects.none()
+    if not prefix:
+        return Partner.objects.all()
+    agreed = Agreement.objects.filter(partner=OuterRef("pk"),
+                                      org_unit__region__code__startswith=prefix)
+    return Partner.objects.filter(overlaps("region", prefix) | Q(Exists(agreed)))
+
+
+def partner_for(user, partner_id: int) -> Partner:
+    partner = partners_visible_to(user).select_related("region").filter(pk=partner_id).first()
+    if partner is None:
+        raise NotFound("partner_not_found", _("找不到这个联盟单位。"))
+    return partner
+
+
+def can_edit_partner(user, partner: Partner) -> bool:
+    """Name, kind and region of work: staff whose region contains the partner's."""
+    prefix = scope_prefix(user)
+    return is_manager(user) and prefix is not None and partner.region_id.startswith(prefix)
+
+
+def can_manage_partner(user, partner: Partner) -> bool:
+    """Resources and logins of a partner: the partner's own users, staff whose region
+    contains the partner's, and staff of a centre the partner has an agreement with."""
+    own = member_partner(user)
+    if own is not None:
+        return own.pk == partner.pk
+    if not is_manager(user):
+        return False
+    prefix = scope_prefix(user)
+    if prefix is None:
+        return False
+    return partner.region_id.startswith(prefix) or Agreement.objects.filter(
+        partner=partner, org_unit__region__code__startswith=prefix).exists()
+
+
+def agreements_visible_to(user) -> QuerySet[Agreement]:
+    prefix = scope_prefix(user)
+    if prefix is None:
+        partner = member_partner(user)
+        return (Agreement.objects.filter(partner=partner) if partner
+                else Agreement.objects.none())
+    return Agreement.objects.filter(org_unit__region__code__startswith=prefix)
+
+
+def org_units_in_scope(user) -> QuerySet[OrgUnit]:
+    prefix = scope_prefix(user)
+    if prefix is None:
+        return OrgUnit.objects.none()
+    return OrgUnit.objects.filter(region__code__startswith=prefix)
+
+
+def partner_rows(user, *, search: str = "", kind: str = "") -> QuerySet[Partner]:
+    """The partners list of the console: with counts of active agreements and resources."""
+    today = timezone.localdate()
+    prefix = scope_prefix(user) or ""
+    qs = partners_visible_to(user).select_related("region")
+    if search:
+        qs = qs.filter(name__icontains=search)
+    if kind:
+        qs = qs.filter(kind=kind)
+    agreement_filter = Q(agreements__starts_on__lte=today, agreements__ends_on__gte=today)
+    if prefix:
+        agreement_filter &= Q(agreements__org_unit__region__code__startswith=prefix)
+    return qs.annotate(
+        active_agreements=Count("agreements", filter=agreement_filter, distinct=True),
+        resource_count=Count("resources", filter=Q(resources__is_active=True), distinct=True),
+    ).order_by("name", "id")
+
+
+# --- resources ---------------------------------------------------------------------------
+
+def with_remaining(qs: QuerySet[Resource]) -> QuerySet[Resource]:
+    """Annotate `allocated` (taken by open projects) and `remaining`."""
+    taken = (ProjectResource.objects.filter(resource=OuterRef("pk"),
+                                            project__status__in=OPEN_PROJECT_STATUSES)
+             .order_by().values("resource").annotate(total=Sum("quantity")).values("total"))
+    return qs.annotate(
+        allocated=Coalesce(Subquery(taken, output_field=IntegerField()), Value(0)),
+    ).annotate(remaining=F("capacity") - F("allocated"))
+
+
+def allocated_quantity(resource_id: int, *, exclude_project_id: int | None = None) -> int:
+    qs = ProjectResource.objects.filter(resource_id=resource_id,
+                                        project__status__in=OPEN_PROJECT_STATUSES)
+    if exclude_project_id is not None:
+        qs = qs.exclude(project_id=exclude_project_id)
+    return qs.aggregate(total=Sum("quantity"))["total"] or 0
+
+
+def resources_visible_to(user) -> QuerySet[Resource]:
+    prefix = scope_prefix(user)
+    if prefix is None:
+        partner = member_partner(user)
+        return (Resource.objects.filter(partner=partner) if partner
+                else Resource.objects.none())
+    return Resource.objects.filter(overlaps("region", prefix))
+
+
+def resource_for(user, resource_id: int) -> Resource:
+    resource = (with_remaining(resources_visible_to(user))
+                .select_related("partner", "region").filter(pk=resource_id).first())
+    if resource is None:
+        raise NotFound("resource_not_found", _("找不到这项资源。"))
+    return resource
+
+
+def available_on(qs: QuerySet[Resource], day) -> QuerySet[Resource]:
+    return qs.filter(is_active=True, available_from__lte=day).filter(
+        Q(available_until__isnull=True) | Q(available_until__gte=day))
+
+
+def resource_rows(user, *, category: str = "", search: str = "", partner_id: int | None = None,
+                  active_only: bool = False) -> QuerySet[Resource]:
+    qs = with_remaining(resources_visible_to(user)).select_related("partner", "region")
+    if category:
+        qs = qs.filter(category=category)
+    if search:
+        qs = qs.filter(Q(title__icontains=search) | Q(partner__name__icontains=search))
+    if partner_id:
+        qs = qs.filter(partner_id=partner_id)
+    if active_only:
+        qs = available_on(qs, timezone.localdate())
+    return qs.order_by("partner__name", "title", "id")
+
+
+# --- matching ------------------------------------------------------------------------------
+
+# (code length both share, rank, reason)
+CLOSENESS = (
+    (12, 0, _("同社区")),
+    (9, 1, _("同街道")),
+    (6, 2, _("同区县")),
+    (4, 3, _("同城市")),
+)
+ELSEWHERE = (4, _("辖区内其他地方"))
+MATCH_CANDIDATES = 500
+MATCH_LIMIT = 20
+
+
+@dataclass
+class Suggestion:
+    resource: Resource
+    rank: int
+    distance_m: int | None
+    remaining: int
+    reasons: list[str] = field(default_factory=list)
+    approximate_distance: bool = False
+
+
+def closeness(need_code: str, resource_code: str) -> tuple[int, str]:
+    """How near a resource's region is to a need's, as (rank, reason); 0 is nearest.
+
+    Codes are compared level by level: a resource registered for a whole street (district,
+    city) shares that many digits with the communities it covers."""
+    for length, rank, reason in CLOSENESS:
+        if min(len(need_code), len(resource_code)) >= length \
+                and need_code[:length] == resource_code[:length]:
+            return rank, str(reason)
+    return ELSEWHERE[0], str(ELSEWHERE[1])
+
+
+def distance_text(metres: float) -> str:
+    if metres < 1000:
+        return gettext("%(m)d 米") % {"m": round(metres)}
+    return gettext("%(km).1f 公里") % {"km": metres / 1000}
+
+
+def resources_for_need(need_id: int, viewer, *, limit: int = MATCH_LIMIT) -> list[Suggestion]:
+    """Resources that could answer a need, best first, each with the reasons shown to staff:
+    same category (always), how near its region is (same community > street > district >
+    elsewhere in scope), the distance when both have a place on the map, and what is left.
+    Only resources available today with capacity left are suggested."""
+    need = need_for(viewer, need_id)
+    today = timezone.localdate()
+    qs = (available_on(with_remaining(resources_visible_to(viewer)), today)
+          .filter(category=need.category, remaining__gt=0)
+          .select_related("partner", "region")[:MATCH_CANDIDATES])
+    need_point, approximate = None, False
+    if need.lat is not None and need.lng is not None:
+        need_point = (need.lat, need.lng)
+    elif need.region.center_lat is not None and need.region.center_lng is not None:
+        need_point, approximate = (need.region.center_lat, need.region.center_lng), True
+    routed = dict(NeedRouting.objects.filter(need_id=need.pk)
+                  .values_list("partner_id", "status"))
+    suggestions = []
+    for resource in qs:
+        rank, place_reason = closeness(need.region_id, resource.region_id)
+        distance = None
+        if need_point and resource.lat is not None and resource.lng is not None:
+            distance = round(haversine_m(need_point[0], need_point[1], resource.lat,
+                                         resource.lng))
+        reasons = [gettext("同类别"), place_reason]
+        if distance is not None:
+            text = distance_text(distance)
+            reasons.append(gettext("约 %(d)s") % {"d": text} if approximate else text)
+        reasons.append(gettext("剩余 %(n)d %(unit)s") % {"n": resource.remaining,
+                                                          "unit": resource.capacity_unit})
+        if resource.partner_id in routed:
+            reasons.append(gettext("已派单：%(status)s") % {
+                "status": RoutingStatus(routed[resource.partner_id]).label})
+        suggestions.append(Suggestion(resource, rank, distance, resource.remaining, reasons,
+                                      approximate and distance is not None))
+    suggestions.sort(key=lambda s: (s.rank, s.distance_m is None, s.distance_m or 0,
+                                    -s.remaining, s.resource.pk))
+    return suggestions[:limit]
+
+
+# --- projects ------------------------------------------------------------------------------
+
+def projects_visible_to(user) -> QuerySet[Project]:
+    prefix = scope_prefix(user)
+    if prefix is None:
+        partner = member_partner(user)
+        if partner is None:
+            return Project.objects.none()
+        return Project.objects.filter(allocations__resource__partner=partner).distinct()
+    return Project.objects.filter(owner__region__code__startswith=prefix)
+
+
+def project_for(user, project_id: int) -> Project:
+    project = (projects_visible_to(user).select_related("owner__region")
+               .filter(pk=project_id).first())
+    if project is None:
+        raise NotFound("project_not_found", _("找不到这个项目。"))
+    return project
+
+
+def project_rows(user, *, status: str = "", search: str = "") -> QuerySet[Project]:
+    qs = projects_visible_to(user).select_related("owner__region")
+    if status:
+        qs = qs.filter(status=status)
+    if search:
+        qs = qs.filter(title__icontains=search)
+    return qs.annotate(need_count=Count("needs", distinct=True)).order_by("-created_at", "-id")
+
+
+def project_partner_names(project_ids: list[int]) -> dict[int, list[str]]:
+    """The partners whose resources each project uses, by project id."""
+    names: dict[int, list[str]] = {pid: [] for pid in project_ids}
+    rows = (ProjectResource.objects.filter(project_id__in=project_ids)
+            .values_list("project_id", "resource__partner__name")
+            .order_by("project_id", "resource__partner__name").distinct())
+    for pid, name in rows:
+        if name not in names[pid]:
+            names[pid].append(name)
+    return names
+
+
+def project_needs(project: Project, viewer) -> list[dict]:
+    """The project's needs as the viewer may see them (title, category, status, place)."""
+    ids = list(project.needs.values_list("need_id", flat=True))
+    rows = {n.pk: n for n in needs_visible_to(viewer).filter(pk__in=ids).select_related("region")}
+    out = []
+    for need_id in ids:
+        need = rows.get(need_id)
+        out.append({"id": need_id, "need": need, "visible": need is not None,
+                    "in_this_project": need is not None and need.project_ref == project.ref})
+    return out
+
+
+def project_allocations(project: Project):
+    return project.allocations.select_related("resource__partner").order_by("id")
+
+
+# --- routings ------------------------------------------------------------------------------
+
+def routings_visible_to(user) -> QuerySet[NeedRouting]:
+    prefix = scope_prefix(user)
+    if prefix is None:
+        partner = member_partner(user)
+        return (NeedRouting.objects.filter(partner=partner) if partner
+                else NeedRouting.objects.none())
+    return NeedRouting.objects.filter(region__code__startswith=prefix)
+
+
+def routing_for(user, routing_id: int) -> NeedRouting:
+    routing = (routings_visible_to(user).select_related("partner", "region", "resource")
+               .filter(pk=routing_id).first())
+    if routing is None:
+        raise NotFound("routing_not_found", _("找不到这条派单。"))
+    return routing
+
+
+def routings_for_need(need_id: int, viewer) -> QuerySet[NeedRouting]:
+    need_for(viewer, need_id)  # the need itself must be in the viewer's scope
+    return (routings_visible_to(viewer).filter(need_id=need_id)
+            .select_related("partner", "resource"))
+
+
+def projects_for_need(need_id: int) -> QuerySet[Project]:
+    return Project.objects.filter(needs__need_id=need_id)
+
+
+def needs_in_projects(need_ids: list[int]) -> dict[int, ProjectNeed]:
+    return {pn.need_id: pn for pn in ProjectNeed.objects.filter(need_id__in=need_ids)
+            .select_related("project")}

@@ -1,0 +1,51 @@
+"""Small helpers shared by the alliance's services."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext_lazy as _
+
+from nuanxin.accounts.models import User
+from nuanxin.accounts.selectors import scope_prefix
+from nuanxin.alliance.selectors import is_manager
+from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
+from nuanxin.geo.models import Region
+
+
+def lazy_format(message, **values):
+    """`message % values`, translated when shown: the API's message_en stays English."""
+    return lazy(lambda: str(message) % values, str)()
+
+
+def now() -> datetime:
+    return timezone.now()
+
+
+def require_manager(user: User) -> str:
+    """The actor's scope prefix ("" for superusers); refuses people who may not change the
+    alliance's data (station keepers, workers, partners, anonymous)."""
+    prefix = scope_prefix(user)
+    if prefix is None or not is_manager(user):
+        raise PermissionDenied("not_allowed", _("您没有管理暖新联盟的权限。"))
+    return prefix
+
+
+def region_in(code: str, prefix: str, *, error_code: str = "region_not_found") -> Region:
+    """The region named by `code`, if it lies inside the subtree `prefix`; else NotFound
+    (a region outside one's scope looks like no region at all)."""
+    code = (code or "").strip()
+    region = Region.objects.filter(code=code).first() if code else None
+    if region is None or not region.code.startswith(prefix):
+        raise NotFound(error_code, _("没有这个行政区划代码，或不在您的辖区内。"))
+    return region
+
+
+def clean_text(value: str | None, *, limit: int, code: str, label) -> str:
+    value = (value or "").strip()
+    if len(value) > limit:
+        raise ServiceError(code, lazy_format(_("%(label)s不能超过 %(n)d 个字。"),
+                                             label=label, n=limit))
+    return value

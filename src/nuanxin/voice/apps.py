@@ -1,0 +1,25 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class VoiceConfig(AppConfig):
+    name = "nuanxin.voice"
+    label = "voice"
+    verbose_name = _("说说心里话")
+
+    def ready(self):
+        from nuanxin.accounts.personal_data import register_exporter
+        from nuanxin.voice import figures  # noqa: F401  (register the figures)
+
+        register_exporter("stories", export_stories)
+
+
+def export_stories(user) -> list[dict]:
+    """A worker's own stories, for their personal-data export."""
+    return [
+        {"text": s.text, "kind": s.kind, "status": s.status, "region": s.region_id,
+         "consent_publish": s.consent_publish, "show_name": s.show_name,
+         "display_name": s.display_name, "created_at": s.created_at.isoformat(),
+         "published_at": s.published_at.isoformat() if s.published_at else None}
+        for s in user.stories.order_by("created_at", "id")
+    ]

@@ -1,0 +1,69 @@
+"""Reads of workers' stories: the published ones for anyone, the rest scoped."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from nuanxin.accounts.models import ADMIN_ROLES, Occupation, StaffRole
+from nuanxin.accounts.selectors import scope_prefix, staff_profile_of
+from nuanxin.common.errors import NotFound
+from nuanxin.voice.models import Story, StoryStatus
+
+# Roles that review and publish stories in their region.
+REVIEWER_ROLES = {StaffRole.COMMUNITY_STAFF} | ADMIN_ROLES
+
+
+def is_reviewer(user) -> bool:
+    if getattr(user, "is_superuser", False):
+        return True
+    profile = staff_profile_of(user)
+    return profile is not None and profile.role in REVIEWER_ROLES
+
+
+def stories_published(prefix: str = "") -> QuerySet[Story]:
+    """Published stories of a region subtree, newest first (public)."""
+    qs = Story.objects.filter(status=StoryStatus.PUBLISHED).select_related("region")
+    if prefix:
+        qs = qs.filter(region__code__startswith=prefix)
+    return qs.order_by("-published_at", "-id")
+
+
+def stories_visible_to(user) -> QuerySet[Story]:
+    """Staff who review: stories of their region. Everyone else: none."""
+    prefix = scope_prefix(user)
+    if prefix is None or not is_reviewer(user):
+        return Story.objects.none()
+    qs = Story.objects.select_related("region", "author")
+    return qs.filter(region__code__startswith=prefix) if prefix else qs
+
+
+def story_for(user, story_id: int) -> Story:
+    story = stories_visible_to(user).filter(pk=story_id).first()
+    if story is None:
+        raise NotFound("story_not_found", _("找不到这条心里话。"))
+    return story
+
+
+def stories_of(user) -> QuerySet[Story]:
+    if not getattr(user, "is_authenticated", False):
+        return Story.objects.none()
+    return Story.objects.filter(author=user).select_related("region")
+
+
+def byline(story: Story) -> str:
+    """'外卖骑手 李华贤' when the author chose to be named, else '一位外卖骑手'."""
+    role = Occupation(story.occupation).label if story.occupation in Occupation.values \
+        else gettext("新就业群体")
+    if story.show_name and story.display_name:
+        return gettext("%(role)s %(name)s") % {"role": role, "name": story.display_name}
+    return gettext("一位%(role)s") % {"role": role}
+
+
+def public_story(story: Story) -> dict:
+    """What the public sees of a published story: no account, no phone, no exact time."""
+    return {"id": story.pk, "text": story.text, "kind": story.kind, "byline": byline(story),
+            "region": story.region.name, "region_code": story.region_id,
+            "published_on": timezone.localdate(story.published_at) if story.published_at else None}

@@ -1,0 +1,15 @@
+import pytest
+from django.core.cache import cache
+
+from tests.alliance.helpers import CHUITAI, YIJIASHAN, ensure_units, other_choucheng
+
+
+@pytest.fixture(autouse=True)
+def places(db):
+    """Organisation units of the article's places and every level above them, and a second
+    community in 稠城街道; a clean cache (sign-in failure counters live there)."""
+    other_choucheng()
+    ensure_units(YIJIASHAN, CHUITAI, "330782001098")
+    cache.clear()
+    yield
+    cache.clear()
