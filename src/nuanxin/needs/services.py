@@ -581,7 +581,9 @@ def needs_escalate_overdue(*, today: date | None = None) -> int:
     accepted, the response days before): a second run the same day, or any run before the
     period has passed again, does nothing. The staff of the new unit are told once."""
     today = today or timezone.localdate()
-    overdue = (Need.objects.select_for_update()
+    # Lock only the needs ("self"): PostgreSQL refuses FOR UPDATE on the nullable side of
+    # the outer join to the region's parent.
+    overdue = (Need.objects.select_for_update(of=("self",))
                .filter(status__in=[s.value for s in OPEN_STATUSES], target_date__lt=today)
                .select_related("owner__region__parent")
                .order_by("pk"))

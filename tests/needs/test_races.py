@@ -1,0 +1,89 @@
+"""Races, against PostgreSQL (SQLite serialises writers, so there is nothing to race)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from nuanxin.common.errors import ServiceError
+from nuanxin.needs import services
+from nuanxin.needs.models import Need, NeedRaiser
+from tests.needs.factories import NeedFactory, ensure_units
+from tests.needs.helpers import staff, worker
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="races need PostgreSQL"),
+]
+
+
+@pytest.fixture(autouse=True)
+def units(transactional_db):
+    """Transactional tests empty the tables afterwards: put the region tree back first."""
+    from nuanxin.geo.models import Region
+    from nuanxin.geo.selectors import reset_locate_index
+    from nuanxin.geo.services import regions_load_zhejiang
+
+    if not Region.objects.filter(code="330782001001").exists():
+        regions_load_zhejiang()
+    reset_locate_index()
+    ensure_units()
+
+
+def run_together(*calls):
+    """Run the calls at the same moment in threads; return each one's result or error."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(i, call):
+        try:
+            barrier.wait()
+            results[i] = call()
+        except Exception as error:  # noqa: BLE001 - the test looks at it
+            results[i] = error
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_simultaneous_me_too_counts_everyone():
+    need = NeedFactory(raisers=[worker()])
+    others = [worker() for _ in range(6)]
+    results = run_together(*[
+        (lambda w=w: services.need_raise_again(worker=w, need_id=need.pk)) for w in others])
+    assert not [r for r in results if isinstance(r, Exception)]
+    need.refresh_from_db()
+    assert need.raised_count == 7 == NeedRaiser.objects.filter(need=need).count()
+
+
+def test_two_secretaries_accepting_at_once_accept_once():
+    need = NeedFactory()
+    a, b = staff(), staff()
+    results = run_together(lambda: services.need_accept(actor=a, need_id=need.pk),
+                           lambda: services.need_accept(actor=b, need_id=need.pk))
+    refused = [r for r in results if isinstance(r, ServiceError)]
+    assert len(refused) == 1 and refused[0].code == "transition_not_allowed"
+    assert need.events.filter(action="needs.need.accepted").count() == 1
+
+
+def test_me_too_during_a_merge_lands_on_the_target_and_is_counted():
+    target = NeedFactory(raisers=[worker()])
+    source = NeedFactory(raisers=[worker()])
+    late = worker()
+    results = run_together(
+        lambda: services.need_merge(actor=staff(), target_id=target.pk,
+                                    source_ids=[source.pk]),
+        lambda: services.need_raise_again(worker=late, need_id=source.pk))
+    assert not [r for r in results if isinstance(r, Exception)], results
+    target.refresh_from_db()
+    assert Need.objects.get(pk=source.pk).status == "merged"
+    assert NeedRaiser.objects.filter(need=target, worker=late).exists()
+    assert target.raised_count == NeedRaiser.objects.filter(need=target).count() == 3
