@@ -1,5 +1,6 @@
 import pytest
 from django.core.cache import cache
+from django.utils import translation
 
 from tests.alliance.helpers import CHUITAI, YIJIASHAN, ensure_units, other_choucheng
 
@@ -13,3 +14,12 @@ def places(db):
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def chinese():
+    """Each test starts in the default language (a page requested in English leaves the
+    thread's language switched)."""
+    translation.activate("zh-hans")
+    yield
+    translation.activate("zh-hans")

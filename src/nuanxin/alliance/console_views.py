@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from nuanxin.accounts.decorators import staff_required
@@ -103,10 +103,10 @@ def partner_create(request):
         except ServiceError as error:
             _on_form_or_raise(form, error)
         else:
-            messages.success(request, _t("已加入暖新联盟：%(name)s") % {"name": partner.name})
+            messages.success(request, gettext("已加入暖新联盟：%(name)s") % {"name": partner.name})
             return redirect("alliance_console:partner_detail", partner.pk)
     return render(request, "alliance/console/form.html", {
-        "form": form, "title": _t("新的联盟单位"),
+        "form": form, "title": gettext("新的联盟单位"),
         "back": ("alliance_console:partners", None)})
 
 
@@ -143,7 +143,7 @@ def partner_edit(request, partner_id: int):
         except ServiceError as error:
             _on_form_or_raise(form, error)
         else:
-            messages.success(request, _t("已保存。"))
+            messages.success(request, gettext("已保存。"))
             return redirect("alliance_console:partner_detail", partner.pk)
     return render(request, "alliance/console/form.html", {
         "form": form, "title": partner.name,
@@ -155,7 +155,7 @@ def partner_edit(request, partner_id: int):
 def agreement_create(request, partner_id: int):
     partner = selectors.partner_for(request.user, partner_id)
     form = AgreementForm(request.POST or None, initial={
-        "title": _t("%(name)s 共建协议") % {"name": partner.name}})
+        "title": gettext("%(name)s 共建协议") % {"name": partner.name}})
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
@@ -165,10 +165,10 @@ def agreement_create(request, partner_id: int):
         except ServiceError as error:
             _on_form_or_raise(form, error)
         else:
-            messages.success(request, _t("已登记共建协议。"))
+            messages.success(request, gettext("已登记共建协议。"))
             return redirect("alliance_console:partner_detail", partner.pk)
     return render(request, "alliance/console/form.html", {
-        "form": form, "title": _t("登记共建协议：%(name)s") % {"name": partner.name},
+        "form": form, "title": gettext("登记共建协议：%(name)s") % {"name": partner.name},
         "back": ("alliance_console:partner_detail", partner.pk)})
 
 
@@ -185,7 +185,7 @@ def agreement_end(request, agreement_id: int):
         partner_id = (selectors.agreements_visible_to(request.user)
                       .filter(pk=agreement_id).values_list("partner_id", flat=True).first())
         return redirect("alliance_console:partner_detail", partner_id)
-    messages.success(request, _t("协议已提前结束。"))
+    messages.success(request, gettext("协议已提前结束。"))
     return redirect("alliance_console:partner_detail", agreement.partner_id)
 
 
@@ -203,11 +203,11 @@ def member_create(request, partner_id: int):
         except ServiceError as error:
             _on_form_or_raise(form, error)
         else:
-            messages.success(request, _t("已开设账号 %(u)s，对方可从 /partner/login/ 登录。")
+            messages.success(request, gettext("已开设账号 %(u)s，对方可从 /partner/login/ 登录。")
                              % {"u": user.username})
             return redirect("alliance_console:partner_detail", partner.pk)
     return render(request, "alliance/console/form.html", {
-        "form": form, "title": _t("为 %(name)s 开设登录账号") % {"name": partner.name},
+        "form": form, "title": gettext("为 %(name)s 开设登录账号") % {"name": partner.name},
         "back": ("alliance_console:partner_detail", partner.pk)})
 
 
@@ -233,7 +233,7 @@ def resource_list(request):
 def resource_create(request):
     partner_id = _int_param(request, "partner")
     if partner_id is None:
-        raise NotFound("partner_not_found", _t("请先从联盟单位页面选择单位。"))
+        raise NotFound("partner_not_found", gettext("请先从联盟单位页面选择单位。"))
     partner = selectors.partner_for(request.user, partner_id)
     form = ResourceForm(request.POST or None, initial={
         "available_from": timezone.localdate(), "region_code": partner.region_id})
@@ -244,10 +244,10 @@ def resource_create(request):
         except ServiceError as error:
             _on_form_or_raise(form, error)
         else:
-            messages.success(request, _t("已登记资源。"))
+            messages.success(request, gettext("已登记资源。"))
             return redirect("alliance_console:resource_detail", resource.pk)
     return render(request, "alliance/console/form.html", {
-        "form": form, "title": _t("%(name)s：新的资源") % {"name": partner.name},
+        "form": form, "title": gettext("%(name)s：新的资源") % {"name": partner.name},
         "back": ("alliance_console:partner_detail", partner.pk)})
 
 
@@ -276,7 +276,7 @@ def resource_edit(request, resource_id: int):
         except ServiceError as error:
             _on_form_or_raise(form, error)
         else:
-            messages.success(request, _t("已保存。"))
+            messages.success(request, gettext("已保存。"))
             return redirect("alliance_console:resource_detail", resource.pk)
     return render(request, "alliance/console/form.html", {
         "form": form, "title": resource.title,
@@ -321,7 +321,7 @@ def need_route(request, need_id: int):
         except ServiceError as error:
             _on_form_or_raise(form, error)
         else:
-            messages.success(request, _t("已派单给 %(name)s，对方答复后会通知您。")
+            messages.success(request, gettext("已派单给 %(name)s，对方答复后会通知您。")
                              % {"name": routing.partner.name})
             return redirect("alliance_console:need_match", need.pk)
     return render(request, "alliance/console/need_route.html", {
@@ -384,10 +384,10 @@ def project_create(request):
         except ServiceError as error:
             _on_form_or_raise(form, error)
         else:
-            messages.success(request, _t("已新建项目。下一步：加入联盟单位的资源。"))
+            messages.success(request, gettext("已新建项目。下一步：加入联盟单位的资源。"))
             return redirect("alliance_console:project_detail", project.pk)
     return render(request, "alliance/console/form.html", {
-        "form": form, "title": _t("新建项目"), "need": need,
+        "form": form, "title": gettext("新建项目"), "need": need,
         "back": ("alliance_console:projects", None)})
 
 
@@ -454,7 +454,7 @@ def project_add_need(request, project_id: int):
         request, project_id, AddNeedForm, "need_form",
         lambda p, d: project_services.project_add_need(actor=request.user, project_id=p.pk,
                                                        need_id=d["need"]),
-        _t("已把需求纳入项目，反映人会收到通知。"))
+        gettext("已把需求纳入项目，反映人会收到通知。"))
 
 
 @require_POST
@@ -465,7 +465,7 @@ def project_allocate(request, project_id: int):
         lambda p, d: project_services.project_allocate(
             actor=request.user, project_id=p.pk, resource_id=d["resource"],
             quantity=d["quantity"]),
-        _t("已加入资源。"))
+        gettext("已加入资源。"))
 
 
 @require_POST
@@ -475,7 +475,7 @@ def project_add_milestone(request, project_id: int):
         request, project_id, MilestoneForm, "milestone_form",
         lambda p, d: project_services.milestone_add(actor=request.user, project_id=p.pk,
                                                     title=d["title"], due_on=d["due_on"]),
-        _t("已添加节点。"))
+        gettext("已添加节点。"))
 
 
 def _simple_post(request, project_id: int, call, success: str):
@@ -496,7 +496,7 @@ def _simple_post(request, project_id: int, call, success: str):
 def project_remove_need(request, project_id: int, need_id: int):
     return _simple_post(request, project_id, lambda: project_services.project_remove_need(
         actor=request.user, project_id=project_id, need_id=need_id),
-        _t("已把需求移出项目，它回到需求清单。"))
+        gettext("已把需求移出项目，它回到需求清单。"))
 
 
 @require_POST
@@ -504,7 +504,7 @@ def project_remove_need(request, project_id: int, need_id: int):
 def project_release(request, project_id: int, resource_id: int):
     return _simple_post(request, project_id, lambda: project_services.project_release(
         actor=request.user, project_id=project_id, resource_id=resource_id),
-        _t("已移除资源，名额已释放。"))
+        gettext("已移除资源，名额已释放。"))
 
 
 @require_POST
@@ -513,14 +513,14 @@ def milestone_done(request, project_id: int, milestone_id: int):
     done = request.POST.get("done", "1") == "1"
     return _simple_post(request, project_id, lambda: project_services.milestone_set_done(
         actor=request.user, project_id=project_id, milestone_id=milestone_id, done=done),
-        _t("已更新节点。"))
+        gettext("已更新节点。"))
 
 
 @require_POST
 @console_view
 def project_start(request, project_id: int):
     return _simple_post(request, project_id, lambda: project_services.project_start(
-        actor=request.user, project_id=project_id), _t("项目已启动。"))
+        actor=request.user, project_id=project_id), gettext("项目已启动。"))
 
 
 @require_http_methods(["GET", "POST"])
@@ -539,7 +539,7 @@ def project_edit(request, project_id: int):
         except ServiceError as error:
             _on_form_or_raise(form, error)
         else:
-            messages.success(request, _t("已保存。"))
+            messages.success(request, gettext("已保存。"))
             return redirect("alliance_console:project_detail", project.pk)
     return render(request, "alliance/console/form.html", {
         "form": form, "title": project.title,
@@ -559,12 +559,12 @@ def project_close(request, project_id: int):
         except ServiceError as error:
             _on_form_or_raise(form, error)
         else:
-            messages.success(request, _t("项目已完成，其中的需求已标为解决并通知了反映人。"))
+            messages.success(request, gettext("项目已完成，其中的需求已标为解决并通知了反映人。"))
             return redirect("alliance_console:project_detail", project.pk)
     return render(request, "alliance/console/form.html", {
-        "form": form, "title": _t("完成项目：%(t)s") % {"t": project.title},
+        "form": form, "title": gettext("完成项目：%(t)s") % {"t": project.title},
         "back": ("alliance_console:project_detail", project.pk),
-        "submit": _t("确认完成")})
+        "submit": gettext("确认完成")})
 
 
 @require_http_methods(["GET", "POST"])
@@ -580,9 +580,9 @@ def project_cancel(request, project_id: int):
         except ServiceError as error:
             _on_form_or_raise(form, error)
         else:
-            messages.success(request, _t("项目已取消。"))
+            messages.success(request, gettext("项目已取消。"))
             return redirect("alliance_console:project_detail", project.pk)
     return render(request, "alliance/console/form.html", {
-        "form": form, "title": _t("取消项目：%(t)s") % {"t": project.title},
+        "form": form, "title": gettext("取消项目：%(t)s") % {"t": project.title},
         "back": ("alliance_console:project_detail", project.pk),
-        "submit": _t("确认取消"), "danger": True})
+        "submit": gettext("确认取消"), "danger": True})

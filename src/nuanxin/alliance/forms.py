@@ -9,7 +9,6 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.models import PartnerKind
-from nuanxin.alliance.models import RoutingStatus
 from nuanxin.alliance.services.partners import PartnerInput
 from nuanxin.alliance.services.projects import CANCEL_NEEDS
 from nuanxin.alliance.services.resources import ResourceInput
@@ -219,9 +218,9 @@ class RouteForm(ServiceErrorsMixin, forms.Form):
 class AnswerForm(ServiceErrorsMixin, forms.Form):
     action = forms.ChoiceField(
         label=_("答复"), widget=forms.RadioSelect,
-        choices=[("accept", RoutingStatus.ACCEPTED.label),
-                 ("propose", RoutingStatus.PROPOSED.label),
-                 ("decline", RoutingStatus.DECLINED.label)])
+        choices=[("accept", _("接单：我们来做")),
+                 ("propose", _("提出方案：换个做法或部分能做")),
+                 ("decline", _("婉拒：这次做不了"))])
     text = forms.CharField(label=_("方案或原因"), required=False, max_length=2000,
                            widget=forms.Textarea(attrs={"rows": 4}),
                            help_text=_("提出方案或婉拒时必填。"))

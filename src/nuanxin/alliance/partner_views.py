@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -80,7 +80,7 @@ def login_view(request):
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             return redirect(_safe_next(request, next_url))
     else:
-        error = _t("请填写用户名和密码。")
+        error = gettext("请填写用户名和密码。")
     form = PartnerLoginForm(initial={"username": request.POST.get("username", "")[:150],
                                      "next": next_url})
     return render(request, "alliance/partner/login.html", {"form": form, "error": error},
@@ -115,7 +115,7 @@ def routing_detail(request, routing_id: int):
                 raise
             form.add_service_error(error)
         else:
-            messages.success(request, _t("已答复，社区会尽快与您联系。"))
+            messages.success(request, gettext("已答复，社区会尽快与您联系。"))
             return redirect("partner:home")
     return render(request, "alliance/partner/routing.html", {
         "routing": routing, "form": form,
@@ -137,7 +137,7 @@ def resource_create(request):
                 raise
             form.add_service_error(error)
         else:
-            messages.success(request, _t("已登记，社区工作人员可以把需求派给您了。"))
+            messages.success(request, gettext("已登记，社区工作人员可以把需求派给您了。"))
             return redirect("partner:home")
     return render(request, "alliance/partner/resource_form.html",
                   {"form": form, "resource": None})
@@ -157,7 +157,7 @@ def resource_edit(request, resource_id: int):
                 raise
             form.add_service_error(error)
         else:
-            messages.success(request, _t("已保存。"))
+            messages.success(request, gettext("已保存。"))
             return redirect("partner:home")
     return render(request, "alliance/partner/resource_form.html",
                   {"form": form, "resource": resource})

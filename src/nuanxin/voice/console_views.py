@@ -7,7 +7,7 @@ from functools import wraps
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from nuanxin.accounts.decorators import staff_required
@@ -36,7 +36,7 @@ def console_view(view):
 @console_view
 def story_list(request):
     if not selectors.is_reviewer(request.user):
-        raise PermissionDenied("not_allowed", _t("您没有审阅心里话的权限。"))
+        raise PermissionDenied("not_allowed", gettext("您没有审阅心里话的权限。"))
     status = request.GET.get("status", StoryStatus.SUBMITTED)
     status = status if status in StoryStatus.values or status == "all" else StoryStatus.SUBMITTED
     qs = selectors.stories_visible_to(request.user)
@@ -66,11 +66,11 @@ def _act(request, story_id: int, call, success: str):
 @console_view
 def story_publish(request, story_id: int):
     return _act(request, story_id, lambda: services.story_publish(
-        actor=request.user, story_id=story_id), _t("已发布到社区页面。"))
+        actor=request.user, story_id=story_id), gettext("已发布到社区页面。"))
 
 
 @require_POST
 @console_view
 def story_hide(request, story_id: int):
     return _act(request, story_id, lambda: services.story_hide(
-        actor=request.user, story_id=story_id), _t("已设为不公开。"))
+        actor=request.user, story_id=story_id), gettext("已设为不公开。"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from nuanxin.accounts.models import UserKind
@@ -19,7 +19,7 @@ def _workers_only(request):
     if request.user.kind != UserKind.WORKER:
         return render(request, "error.html", {
             "status": 403,
-            "message": _t("说说心里话是给骑手、快递员和司机的。")}, status=403)
+            "message": gettext("说说心里话是给骑手、快递员和司机的。")}, status=403)
     return None
 
 
@@ -52,7 +52,7 @@ def new(request):
         except ServiceError as error:
             form.add_service_error(error)
         else:
-            messages.success(request, _t("收到了，谢谢您说出来。社区工作人员会认真看。"))
+            messages.success(request, gettext("收到了，谢谢您说出来。社区工作人员会认真看。"))
             return redirect("voice:mine")
     return render(request, "voice/new.html", {"form": form, "home": home})
 
@@ -65,5 +65,5 @@ def withdraw(request, story_id: int):
     except ServiceError as error:
         messages.error(request, str(error.message))
     else:
-        messages.success(request, _t("已撤回，这段话不会再公开。"))
+        messages.success(request, gettext("已撤回，这段话不会再公开。"))
     return redirect("voice:mine")
