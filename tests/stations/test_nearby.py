@@ -336,8 +336,9 @@ def test_far_from_every_station_the_rings_run_out_and_everything_is_scanned(fiel
     point = {"lat": 24.0, "lng": 126.0}  # the East China Sea: ~600 km from any station
     query = {**point, "limit": 5, "radius_m": 100_000, "now": NOWS[0]}
     assert selectors.stations_nearby(**query) == []
-    assert scans[-1] is True  # the fallback full scan ran, after MAX_RINGS rings
-    assert len(scans) == selectors.MAX_RINGS + 2
+    assert scans[-1] is True  # the fallback full scan ran, once, after MAX_RINGS rings
+    assert scans.count(True) == 1
+    assert len(scans) >= selectors.MAX_RINGS + 2
     # A radius that reaches the stations: still exact.
     query = {"lat": 30.5, "lng": 123.5, "limit": 7, "radius_m": 100_000, "now": NOWS[0]}
     assert_same(selectors.stations_nearby(**query), brute_force(field, **query))

@@ -45,21 +45,21 @@ def cell_int_of(lat: float, lng: float) -> int:
 
 # cell (int) -> (centre lat rad, centre lng rad, cos centre lat, reach m); geometry never
 # changes, and Zhejiang holds ~25,000 resolution-7 cells, so this stays small.
-_GEOMETRY: dict[int, tuple[float, float, float, float]] = {}
+CELL_GEOMETRY: dict[int, tuple[float, float, float, float]] = {}
 
 
 def cell_geometry(cell: int) -> tuple[float, float, float, float]:
     """(centre latitude and longitude in radians, cosine of the centre latitude, reach)."""
-    geometry = _GEOMETRY.get(cell)
+    geometry = CELL_GEOMETRY.get(cell)
     if geometry is None:
         clat, clng = h3_int.cell_to_latlng(cell)
         reach = max(haversine_m(clat, clng, vlat, vlng)
                     for vlat, vlng in h3_int.cell_to_boundary(cell))
         p = math.radians(clat)
         geometry = (p, math.radians(clng), math.cos(p), reach)
-        if len(_GEOMETRY) > 500_000:  # a pathological spread of queries: start over
-            _GEOMETRY.clear()
-        _GEOMETRY[cell] = geometry
+        if len(CELL_GEOMETRY) > 500_000:  # a pathological spread of queries: start over
+            CELL_GEOMETRY.clear()
+        CELL_GEOMETRY[cell] = geometry
     return geometry
 
 
@@ -91,7 +91,7 @@ def ring_lower_bound_rad_m(p: float, lam: float, cos_p: float, ring: list[int]) 
     """`ring_lower_bound_m` for a point given in radians, over integer cells."""
     best = math.inf
     for cell in ring:
-        cp, cl, ccos, reach = _GEOMETRY.get(cell) or cell_geometry(cell)
+        cp, cl, ccos, reach = CELL_GEOMETRY.get(cell) or cell_geometry(cell)
         d = haversine_rad_m(p, lam, cos_p, cp, cl, ccos) - reach
         if d < best:
             best = d

@@ -62,8 +62,9 @@ def _station_json(station, language: str, crs: CRS) -> tuple[str, str]:
     if parts is None:
         lat, lng = from_wgs84(station.lat, station.lng, crs)
         head = json.dumps({"id": station.id, "name": station.name, "type": station.type,
-                           "lat": lat, "lng": lng})[:-1]
-        parts = station.memo[key] = (head, json.dumps(amenities_out(station.amenity_bits)))
+                           "lat": lat, "lng": lng}, ensure_ascii=False)[:-1]
+        amenities = json.dumps(amenities_out(station.amenity_bits), ensure_ascii=False)
+        parts = station.memo[key] = (head, amenities)
     return parts
 
 
@@ -85,9 +86,10 @@ def nearby(request, q: Query[NearbyQuery]):
     lat, lng = to_wgs84(q.lat, q.lng, q.crs)
     hits = selectors.stations_nearby(lat=lat, lng=lng, limit=q.limit, radius_m=q.radius_m,
                                      required_bits=bits, open_now=q.open_now)
-    # The body is exactly json.dumps() of NearbyOut's shape (documented above), written
-    # from pieces remembered per station: serialising and re-validating our own output
-    # would cost more than the search itself.
+    # The body is exactly json.dumps(..., ensure_ascii=False) of NearbyOut's shape
+    # (documented above; UTF-8 is half the size of \u escapes for the Chinese names and
+    # labels), written from pieces remembered per station: serialising and re-validating
+    # our own output would cost more than the search itself.
     language = translation.get_language() or ""
     results = []
     for hit in hits:
@@ -99,8 +101,9 @@ def nearby(request, q: Query[NearbyQuery]):
             f'"next_change": {_next_change_json(status.next_change)}, '
             f'"amenities": {amenities}}}'
         )
-    return HttpResponse(f'{{"results": [{", ".join(results)}]}}',
-                        content_type="application/json; charset=utf-8")
+    body = f'{{"results": [{", ".join(results)}]}}'.encode()
+    # charset given explicitly: Django would otherwise find it in content_type by regex.
+    return HttpResponse(body, content_type="application/json; charset=utf-8", charset="utf-8")
 
 
 class CrsQuery(Schema):

@@ -6,9 +6,11 @@ import math
 import os
 import sqlite3
 import threading
+from bisect import insort
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
@@ -128,6 +130,9 @@ class IndexedStation:
 # One entry per station inside a cell: what the distance loop needs, unpacked in one go.
 # (latitude rad, longitude rad, cos latitude, amenity bits, id, station)
 _Entry = tuple[float, float, float, int, int, IndexedStation]
+# (distances from a cell's centre, ascending; the stations' entries in that order; a
+# distance from the centre that no unlisted station is closer than)
+_Neighbours = tuple[tuple[float, ...], tuple[_Entry, ...], float]
 
 
 class NearbyIndex:
@@ -149,6 +154,9 @@ class NearbyIndex:
         self.cells: dict[int, tuple[_Entry, ...]] = {c: tuple(e) for c, e in cells.items()}
         # Every amenity some station of the cell has: a filter skips whole cells.
         self.cell_bits: dict[int, int] = dict(cell_bits)
+        self.entries: dict[int, _Entry] = {e[4]: e for es in self.cells.values() for e in es}
+        # Per cell searched from: its nearest stations (see _neighbours).
+        self.neighbours: dict[int, _Neighbours | None] = {}
 
     @classmethod
     def load(cls, version: int) -> NearbyIndex:
@@ -253,8 +261,7 @@ def nearby_index() -> NearbyIndex:
     return index
 
 
-@dataclass(frozen=True)
-class NearbyHit:
+class NearbyHit(NamedTuple):
     station: IndexedStation
     distance_m: float
     status: Status
@@ -321,9 +328,9 @@ def _kth_distance(candidates: list, limit: int, open_now: bool, now: datetime) -
     return math.inf
 
 
-def _ring_search(index: NearbyIndex, lat: float, lng: float, p1: float, l1: float,
-                 c1: float, limit: int, radius_m: float, required_bits: int, open_now: bool,
-                 now: datetime, out: list) -> bool:
+def _ring_search(index: NearbyIndex, origin: int, p1: float, l1: float, c1: float,
+                 limit: int, radius_m: float, required_bits: int, open_now: bool,
+                 now: datetime | None, out: list) -> bool:
     """Search rings of cells outward until no unsearched station can enter the answer.
     False when the rings run out (MAX_RINGS) or H3 cannot walk them (pentagons).
 
@@ -335,7 +342,6 @@ def _ring_search(index: NearbyIndex, lat: float, lng: float, p1: float, l1: floa
     that ring). "target" is what a station must beat: the radius, and once `limit`
     qualifying candidates are known, the limit-th one's distance.
     """
-    origin = cell_int_of(lat, lng)
     op, ol, oc, _reach = cell_geometry(origin)
     d0 = haversine_rad_m(p1, l1, c1, op, ol, oc)
     stations_of, bits_of = index.cells, index.cell_bits
@@ -377,6 +383,70 @@ def _ring_search(index: NearbyIndex, lat: float, lng: float, p1: float, l1: floa
     return False
 
 
+# Per cell a query starts from, the index remembers the NEIGHBOURS stations nearest to the
+# cell's centre (within NEIGHBOURS_RADIUS_M), for at most NEIGHBOUR_CELLS cells.
+NEIGHBOURS = 48
+NEIGHBOURS_RADIUS_M = 30_000
+NEIGHBOUR_CELLS = 10_000
+
+
+def _neighbours(index: NearbyIndex, origin: int) -> _Neighbours | None:
+    """The stations nearest to the origin cell's centre, found once by a ring search."""
+    listed = index.neighbours.get(origin, False)
+    if listed is False:
+        cp, cl, cc, _reach = cell_geometry(origin)
+        found: list = []
+        listed = None
+        if _ring_search(index, origin, cp, cl, cc, NEIGHBOURS, NEIGHBOURS_RADIUS_M, 0,
+                        False, None, found):
+            found.sort()
+            if len(found) >= NEIGHBOURS:
+                # Unlisted stations are no closer than the last listed one (ties included).
+                bound = found[NEIGHBOURS - 1][0]
+                del found[NEIGHBOURS:]
+            else:
+                bound = NEIGHBOURS_RADIUS_M  # all within the radius are listed
+            entries = index.entries
+            listed = (tuple(f[0] for f in found), tuple(entries[f[1]] for f in found), bound)
+        if len(index.neighbours) >= NEIGHBOUR_CELLS:
+            index.neighbours.clear()
+        index.neighbours[origin] = listed
+    return listed
+
+
+def _search_neighbours(listed: _Neighbours, d0: float, p1: float, l1: float, c1: float,
+                       limit: int, radius_m: float, required_bits: int, open_now: bool,
+                       now: datetime) -> list | None:
+    """The answer from the origin cell's nearest stations, or None when they cannot prove
+    it. A station at distance D from the origin cell's centre is at least D - d0 from the
+    query point (d0: query point to centre), so stations are taken in order of D until
+    D - d0 exceeds the radius and the limit-th qualifying distance found so far."""
+    sin, asin, sqrt = math.sin, math.asin, math.sqrt
+    diameter = 2 * EARTH_RADIUS_M
+    dists, entries, bound = listed
+    best: list[tuple[float, int, IndexedStation]] = []
+    target = radius_m
+    reach = d0 + BOUND_SLACK_M
+    for at, centre_distance in enumerate(dists):
+        if centre_distance - reach > target:
+            return best  # listed ones further on are further; unlisted ones too (bound)
+        p2, l2, c2, bits, sid, station = entries[at]
+        if bits & required_bits != required_bits:
+            continue
+        a = sin((p2 - p1) / 2) ** 2 + c1 * c2 * sin((l2 - l1) / 2) ** 2
+        distance = diameter * asin(min(1.0, sqrt(a)))
+        if distance > target or (len(best) == limit and (distance, sid) > best[-1][:2]):
+            continue
+        if open_now and not station.status_at(now).open_now:
+            continue
+        insort(best, (distance, sid, station))
+        if len(best) > limit:
+            best.pop()
+        if len(best) == limit:
+            target = min(radius_m, best[-1][0])
+    return best if bound - reach > target else None
+
+
 def stations_nearby(
     *,
     lat: float,
@@ -390,22 +460,34 @@ def stations_nearby(
     """The `limit` nearest active stations within `radius_m` that have every amenity of
     `required_bits` (and are open at `now`, with `open_now`), nearest first, ties by id.
 
-    Exact, the same as scanning every station: rings of H3 cells are searched outward until
-    a lower bound on the distance of anything unsearched proves no closer match can exist;
-    past MAX_RINGS (or where H3 cannot walk rings) every station is scanned.
+    Exact, the same as scanning every station. First from the stations nearest to the
+    query point's cell (remembered per cell); when those cannot prove the answer, rings
+    of H3 cells are searched outward until a lower bound on the distance of anything
+    unsearched proves no closer match can exist; past MAX_RINGS (or where H3 cannot walk
+    rings) every station is scanned.
     """
     now = now or local_now()
     index = nearby_index()
     p1 = math.radians(lat)
     l1, c1 = math.radians(lng), math.cos(p1)
-    candidates: list[tuple[float, int, IndexedStation]] = []
+    candidates: list[tuple[float, int, IndexedStation]] | None = None
     try:
-        complete = _ring_search(index, lat, lng, p1, l1, c1, limit, radius_m, required_bits,
-                                open_now, now, candidates)
+        origin = cell_int_of(lat, lng)
+        listed = _neighbours(index, origin) if limit <= NEIGHBOURS // 2 else None
+        if listed is not None:
+            op, ol, oc, _reach = cell_geometry(origin)
+            candidates = _search_neighbours(
+                listed, haversine_rad_m(p1, l1, c1, op, ol, oc), p1, l1, c1, limit,
+                radius_m, required_bits, open_now, now)
+        if candidates is None:
+            candidates = []
+            if not _ring_search(index, origin, p1, l1, c1, limit, radius_m, required_bits,
+                                open_now, now, candidates):
+                candidates = None
     except (H3BaseException, ValueError):
-        complete = False
-    if not complete:
-        candidates.clear()
+        candidates = None
+    if candidates is None:
+        candidates = []
         _scan(index, index.cells, p1, l1, c1, radius_m, required_bits, candidates)
     candidates.sort()
     hits: list[NearbyHit] = []
