@@ -39,8 +39,10 @@ messages: $(VENV)/.installed
 	cd src/nuanxin && ../../$(BIN)/nuanxin makemessages -l en --no-obsolete
 	$(BIN)/nuanxin compilemessages --ignore=.venv
 
-bench: $(VENV)/.installed-test
-	$(BIN)/python bench/nearby.py
+# Needs a province-scale database first: `$(BIN)/nuanxin seed --scale province` on an empty
+# one (DATABASE_URL selects PostgreSQL). BENCH_ARGS, e.g. "--concurrency 16 --rounds 5".
+bench: $(VENV)/.installed
+	$(BIN)/python bench/nearby.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -280,6 +280,20 @@ def test_the_body_is_plain_json_in_schema_order(field, api):
         list(first)
 
 
+def test_labels_follow_the_request_language(field, api):
+    from django.utils import translation
+
+    query = {"lat": CENTRE[0], "lng": CENTRE[1], "limit": 5, "amenity": ["toilet"]}
+    for language in ["zh-hans", "en", "zh-hans"]:  # remembered pieces never cross languages
+        body = api.get("/api/v1/stations/nearby", query,
+                       HTTP_ACCEPT_LANGUAGE=language).json()
+        with translation.override(language):
+            label = str(AMENITIES["toilet"][1])
+        assert body["results"]
+        for result in body["results"]:
+            assert {"code": "toilet", "label": label} in result["amenities"]
+
+
 # --- hours at fixed moments ------------------------------------------------------------
 
 

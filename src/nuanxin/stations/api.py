@@ -54,56 +54,60 @@ def _amenity_bits(codes: list[str]) -> int:
     return bits_for(codes)
 
 
-def _station_json(station, language: str, crs: CRS) -> tuple[str, str]:
-    """The parts of a result that depend only on the station, language and crs, as JSON
-    text: '{"id": …, "name": …, "type": …, "lat": …, "lng": …' and the amenities list."""
-    key = (language, crs)
+def _station_json(station, key: str, crs: CRS) -> tuple[str, str]:
+    """A result's JSON text around its distance and status, for one language and crs:
+    '{"id": …, "name": …, "type": …, "lat": …, "lng": …, "distance_m": ' and
+    ', "amenities": […]}', remembered on the index entry."""
     parts = station.memo.get(key)
     if parts is None:
         lat, lng = from_wgs84(station.lat, station.lng, crs)
         head = json.dumps({"id": station.id, "name": station.name, "type": station.type,
-                           "lat": lat, "lng": lng}, ensure_ascii=False)[:-1]
+                           "lat": lat, "lng": lng}, ensure_ascii=False)
         amenities = json.dumps(amenities_out(station.amenity_bits), ensure_ascii=False)
-        parts = station.memo[key] = (head, amenities)
+        parts = station.memo[key] = (f'{head[:-1]}, "distance_m": ',
+                                     f', "amenities": {amenities}}}')
     return parts
 
 
-_NEXT_CHANGE_JSON: dict = {}
+# (open_now, next_change) -> ', "open_now": …, "next_change": …'
+_STATUS_JSON: dict = {}
 
 
-def _next_change_json(local) -> str:
-    text = _NEXT_CHANGE_JSON.get(local)
+def _status_json(status) -> str:
+    key = (status.open_now, status.next_change)
+    text = _STATUS_JSON.get(key)
     if text is None:
-        if len(_NEXT_CHANGE_JSON) > 10_000:
-            _NEXT_CHANGE_JSON.clear()
-        text = _NEXT_CHANGE_JSON[local] = json.dumps(aware(local))
+        if len(_STATUS_JSON) > 10_000:
+            _STATUS_JSON.clear()
+        text = _STATUS_JSON[key] = (f', "open_now": {json.dumps(status.open_now)}, '
+                                    f'"next_change": {json.dumps(aware(status.next_change))}')
     return text
 
 
 @router.get("/nearby", response=NearbyOut, summary="Nearest active stations, nearest first")
 def nearby(request, q: Query[NearbyQuery]):
     bits = _amenity_bits(q.amenity)
-    lat, lng = to_wgs84(q.lat, q.lng, q.crs)
+    crs = q.crs
+    lat, lng = to_wgs84(q.lat, q.lng, crs)
     hits = selectors.stations_nearby(lat=lat, lng=lng, limit=q.limit, radius_m=q.radius_m,
                                      required_bits=bits, open_now=q.open_now)
     # The body is exactly json.dumps(..., ensure_ascii=False) of NearbyOut's shape
     # (documented above; UTF-8 is half the size of \u escapes for the Chinese names and
-    # labels), written from pieces remembered per station: serialising and re-validating
-    # our own output would cost more than the search itself.
-    language = translation.get_language() or ""
-    results = []
+    # labels), put together from pieces remembered per station and per status:
+    # serialising and re-validating our own output would cost more than the search.
+    # LocaleMiddleware notes the active language on the request (a cheaper read).
+    language = getattr(request, "LANGUAGE_CODE", None) or translation.get_language()
+    key = f"{language}|{crs.value}"
+    parts = ['{"results": [']
     for hit in hits:
-        head, amenities = _station_json(hit.station, language, q.crs)
-        status = hit.status
-        results.append(
-            f'{head}, "distance_m": {round(hit.distance_m)}, '
-            f'"open_now": {"true" if status.open_now else "false"}, '
-            f'"next_change": {_next_change_json(status.next_change)}, '
-            f'"amenities": {amenities}}}'
-        )
-    body = f'{{"results": [{", ".join(results)}]}}'.encode()
+        head, tail = _station_json(hit.station, key, crs)
+        parts += (head, str(round(hit.distance_m)), _status_json(hit.status), tail, ", ")
+    if hits:
+        parts.pop()
+    parts.append("]}")
     # charset given explicitly: Django would otherwise find it in content_type by regex.
-    return HttpResponse(body, content_type="application/json; charset=utf-8", charset="utf-8")
+    return HttpResponse("".join(parts).encode(), content_type="application/json; charset=utf-8",
+                        charset="utf-8")
 
 
 class CrsQuery(Schema):
