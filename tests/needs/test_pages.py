@@ -352,3 +352,20 @@ def test_the_console_menu_links_to_the_needs_list(client):
     login(client, staff())
     assert 'href="/console/needs/"' in text(client.get("/console/needs/"))
     assert NeedEvent.objects.count() == 0
+
+
+def test_a_workers_needs_are_in_their_personal_data_export(client):
+    rider = worker()
+    need = NeedFactory(status="resolved", raisers=[rider])
+    services.need_rate(worker=rider, need_id=need.pk, score=5, comment="好")
+    login(client, rider)
+    data = client.get("/accounts/me/data.json").json()
+    assert [n["id"] for n in data["needs"]["needs"]] == [need.pk]
+    assert data["needs"]["needs"][0]["raised_by_me"] is True
+    assert data["needs"]["ratings"][0]["score"] == 5
+
+
+def test_the_api_document_lists_the_needs_endpoints(client):
+    paths = client.get("/api/openapi.json").json()["paths"]
+    assert "/api/v1/needs" in paths and "/api/v1/needs/merge" in paths
+    assert "/api/v1/needs/{need_id}/rating" in paths
