@@ -4,11 +4,27 @@ from django.utils import translation
 
 from tests.alliance.helpers import CHUITAI, YIJIASHAN, ensure_units, other_choucheng
 
+# The browser fixtures (chromium, a 360 px page that fails on console errors, the region tree
+# back for transactional tests) are tests/browser's, used here as they are.
+from tests.browser.conftest import browser, new_page, regions  # noqa: F401
+
+
+def _regions_back():
+    """Transactional tests (the browser's) empty the tables afterwards: reload the tree."""
+    from nuanxin.geo.models import Region
+    from nuanxin.geo.selectors import reset_locate_index
+    from nuanxin.geo.services import regions_load_zhejiang
+
+    if not Region.objects.filter(code=YIJIASHAN).exists():
+        regions_load_zhejiang()
+        reset_locate_index()
+
 
 @pytest.fixture(autouse=True)
 def places(db):
     """Organisation units of the article's places and every level above them, and a second
     community in 稠城街道; a clean cache (sign-in failure counters live there)."""
+    _regions_back()
     other_choucheng()
     ensure_units(YIJIASHAN, CHUITAI, "330782001098")
     cache.clear()

@@ -179,3 +179,11 @@ def test_partner_list_query_budget(client, world, django_assert_max_num_queries)
     with django_assert_max_num_queries(15):
         response = client.get("/console/alliance/")
     assert response.status_code == 200 and "批量单位19" in response.content.decode()
+
+
+def test_the_pager_keeps_the_filters(client):
+    for i in range(55):
+        partner(f"筛选单位{i:02d}", kind=PartnerKind.MERCHANT, code=YIJIASHAN)
+    console_client(client, staff("community_staff", YIJIASHAN))
+    html = client.get("/console/alliance/?q=筛选&kind=merchant").content.decode()
+    assert "?q=%E7%AD%9B%E9%80%89&amp;kind=merchant&amp;page=2" in html

@@ -73,6 +73,13 @@ def _page(request, qs):
     return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
+def _keep(request) -> str:
+    """The list's filters as a query string for the pager's links ('q=..&' or '')."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    return f"{params.urlencode()}&" if params else ""
+
+
 def _int_param(request, name: str) -> int | None:
     value = request.GET.get(name, "")
     return int(value) if value.isdigit() and len(value) < 18 else None
@@ -88,7 +95,8 @@ def partner_list(request):
     kind = kind if kind in PartnerKind.values else ""
     page = _page(request, selectors.partner_rows(request.user, search=query, kind=kind))
     return render(request, "alliance/console/partner_list.html", {
-        "page": page, "query": query, "kind": kind, "kinds": PartnerKind.choices,
+        "keep": _keep(request), "page": page, "query": query, "kind": kind,
+        "kinds": PartnerKind.choices,
         "can_manage": selectors.is_manager(request.user),
     })
 
@@ -223,7 +231,8 @@ def resource_list(request):
     qs = selectors.resource_rows(request.user, category=category, search=query,
                                  active_only=active_only)
     return render(request, "alliance/console/resource_list.html", {
-        "page": _page(request, qs), "query": query, "category": category,
+        "keep": _keep(request), "page": _page(request, qs), "query": query,
+        "category": category,
         "categories": NeedCategory.choices, "available": active_only,
     })
 
@@ -337,7 +346,8 @@ def routing_list(request):
     if status:
         qs = qs.filter(status=status)
     return render(request, "alliance/console/routing_list.html", {
-        "page": _page(request, qs), "status": status, "statuses": RoutingStatus.choices})
+        "keep": _keep(request), "page": _page(request, qs), "status": status,
+        "statuses": RoutingStatus.choices})
 
 
 @require_GET
@@ -359,7 +369,8 @@ def project_list(request):
     page = _page(request, selectors.project_rows(request.user, status=status, search=query))
     partners = selectors.project_partner_names([p.pk for p in page])
     return render(request, "alliance/console/project_list.html", {
-        "page": page, "rows": [{"p": p, "partners": partners[p.pk]} for p in page],
+        "keep": _keep(request), "page": page,
+        "rows": [{"p": p, "partners": partners[p.pk]} for p in page],
         "status": status, "statuses": ProjectStatus.choices, "query": query,
         "can_manage": selectors.is_manager(request.user),
     })

@@ -107,7 +107,8 @@ def seed_voice(rng: random.Random, *, now: datetime | None = None) -> int:
         if reviewer is not None:
             services.story_publish(actor=reviewer, story_id=story.pk)
         written += 1
-    riders = list(WorkerProfile.objects.filter(home_region_id=YIJIASHAN)
+    riders = list(WorkerProfile.objects.filter(home_region_id=YIJIASHAN,
+                                               occupation="food_delivery")
                   .exclude(user__phone__in=[v[0] for v in ARTICLE_VOICES])
                   .select_related("user").order_by("user_id")[:20])
     for kind, consent, text in WAITING:
