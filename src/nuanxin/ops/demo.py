@@ -34,14 +34,17 @@ from nuanxin.accounts.models import (
     WorkerProfile,
 )
 from nuanxin.accounts.services import current_notice_version
+from nuanxin.alliance.demo import seed_alliance
 from nuanxin.geo.models import Region, RegionLevel
 from nuanxin.geo.named_places import NAMED_STATIONS
 from nuanxin.geo.selectors import reset_locate_index
 from nuanxin.geo.services import regions_load_zhejiang
 from nuanxin.geo.spatial import cell_of
+from nuanxin.needs.demo import seed_needs
 from nuanxin.stations.amenities import AMENITIES, bits_for
 from nuanxin.stations.models import HolidayCampaign, OpeningSpan, Station, StationType
 from nuanxin.stations.services import bump_index_version
+from nuanxin.voice.demo import seed_voice
 
 DEMO_PASSWORD = "nuanxin-demo-2026"  # noqa: S105 - printed for the demo on purpose
 DEMO_WORKER_PHONE = "13800000001"
@@ -489,8 +492,21 @@ def _seed(*, seed_number: int, stations: int, workers: int,
     progress("people ...")
     logins = seed_people(units, communities, rng, workers=workers, progress=progress)
     bump_index_version()
+    seed_domains(rng, progress=progress)
     progress("committing ...")
     return logins
+
+
+def seed_domains(rng: random.Random, *, progress: Callable[[str], None]) -> None:
+    """The needs list, the alliance's projects and the workers' voices of the demo, on top
+    of the people and places above. Each app writes its own part through its own module."""
+    now = timezone.now()
+    progress("needs ...")
+    riders = list(User.objects.filter(kind=UserKind.WORKER).order_by("pk")[:2000])
+    seed_needs(rng, workers=riders, now=now)
+    progress("alliance ...")
+    seed_alliance(rng, now=now)
+    seed_voice(rng, now=now)
 
 
 def is_seeded() -> bool:
