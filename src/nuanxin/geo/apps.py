@@ -6,3 +6,10 @@ class GeoConfig(AppConfig):
     name = "nuanxin.geo"
     label = "geo"
     verbose_name = _("行政区划")
+
+    def ready(self):
+        from nuanxin.geo.lookups import CodePrefix
+        from nuanxin.geo.models import Region
+
+        # Every scoped query filters on a region code prefix; see lookups.py.
+        Region._meta.get_field("code").register_lookup(CodePrefix)
