@@ -18,6 +18,7 @@ from nuanxin.geo.api import router as geo_router
 from nuanxin.needs.api import router as needs_router
 from nuanxin.stations.api import feeds as station_feeds
 from nuanxin.stations.api import router as stations_router
+from nuanxin.surveys.api import router as surveys_router
 from nuanxin.voice.api import router as voice_router
 
 
@@ -64,6 +65,7 @@ api = NuanxinAPI(
 
 api.add_router("/v1/regions", geo_router)
 api.add_router("/v1/stations", stations_router)
+api.add_router("/v1/surveys", surveys_router)
 api.add_router("/v1/needs", needs_router)
 api.add_router("/v1/alliance", alliance_router)
 api.add_router("/v1/voice", voice_router)

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "nuanxin.needs",
     "nuanxin.alliance",
     "nuanxin.voice",
+    "nuanxin.surveys",
     "nuanxin.ops",
 ]
 
