@@ -4,10 +4,6 @@ from django.utils import translation
 
 from tests.alliance.helpers import CHUITAI, YIJIASHAN, ensure_units, other_choucheng
 
-# The browser fixtures (chromium, a 360 px page that fails on console errors, the region tree
-# back for transactional tests) are tests/browser's, used here as they are.
-from tests.browser.conftest import browser, new_page, regions  # noqa: F401
-
 
 def _regions_back():
     """Transactional tests (the browser's) empty the tables afterwards: reload the tree."""
