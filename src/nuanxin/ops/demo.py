@@ -44,6 +44,7 @@ from nuanxin.needs.demo import seed_needs
 from nuanxin.stations.amenities import AMENITIES, bits_for
 from nuanxin.stations.models import HolidayCampaign, OpeningSpan, Station, StationType
 from nuanxin.stations.services import bump_index_version
+from nuanxin.surveys.demo import seed_surveys
 from nuanxin.voice.demo import seed_voice
 
 DEMO_PASSWORD = "nuanxin-demo-2026"  # noqa: S105 - printed for the demo on purpose
@@ -498,12 +499,14 @@ def _seed(*, seed_number: int, stations: int, workers: int,
 
 
 def seed_domains(rng: random.Random, *, progress: Callable[[str], None]) -> None:
-    """The needs list, the alliance's projects and the workers' voices of the demo, on top
+    """The needs list, surveys and visits, the alliance's projects and the workers' voices, on top
     of the people and places above. Each app writes its own part through its own module."""
     now = timezone.now()
     progress("needs ...")
     riders = list(User.objects.filter(kind=UserKind.WORKER).order_by("pk")[:2000])
     seed_needs(rng, workers=riders, now=now)
+    progress("surveys and visits ...")
+    seed_surveys(rng, now=now)
     progress("alliance ...")
     seed_alliance(rng, now=now)
     seed_voice(rng, now=now)
