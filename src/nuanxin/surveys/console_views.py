@@ -13,7 +13,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -105,7 +105,7 @@ def survey_create(request):
         except ServiceError as error:
             form.add_service_error(error)
         else:
-            messages.success(request, _t("问卷已创建，请添加题目。"))
+            messages.success(request, gettext("问卷已创建，请添加题目。"))
             return redirect("surveys_console:detail", survey.pk)
     return render(request, "surveys/console/survey_form.html", {"form": form, "survey": None})
 
@@ -128,13 +128,31 @@ def survey_edit(request, survey_id: int):
         except ServiceError as error:
             form.add_service_error(error)
         else:
-            messages.success(request, _t("已保存。"))
+            messages.success(request, gettext("已保存。"))
             return redirect("surveys_console:detail", survey.pk)
     return render(request, "surveys/console/survey_form.html", {"form": form, "survey": survey})
 
 
+EVENT_LABELS = {
+    "surveys.survey.created": _("创建问卷"),
+    "surveys.survey.updated": _("修改设置"),
+    "surveys.survey.closing_changed": _("修改截止时间"),
+    "surveys.survey.published": _("发布"),
+    "surveys.survey.closed": _("结束"),
+    "surveys.survey.reopened": _("重新开放"),
+    "surveys.survey.need_raised": _("列入需求清单"),
+    "surveys.question.added": _("添加题目"),
+    "surveys.question.updated": _("修改题目"),
+    "surveys.question.deleted": _("删除题目"),
+    "surveys.question.reordered": _("调整题目顺序"),
+}
+
+
 def _history(survey):
-    return survey.events.select_related("actor").order_by("-at", "-id")[:30]
+    events = list(survey.events.select_related("actor").order_by("-at", "-id")[:30])
+    for event in events:
+        event.label = EVENT_LABELS.get(event.action, "")
+    return events
 
 
 @require_GET
@@ -150,7 +168,8 @@ def survey_detail(request, survey_id: int):
                                           if o.need_category else ""}
                                          for o in q.options.all()],
                      "condition": (positions.get(q.show_if_id),
-                                   [o.label for o in q.show_if_options.all()])
+                                   gettext("”或“").join(o.label
+                                                        for o in q.show_if_options.all()))
                      if q.show_if_id else None})
     return render(request, "surveys/console/survey_detail.html", {
         "survey": survey, "rows": rows, "draft": survey.status == SurveyStatus.DRAFT,
@@ -172,24 +191,24 @@ def survey_transition(request, survey_id: int, action: str):
     try:
         if action == "publish":
             services.survey_publish(actor=request.user, survey_id=survey.pk)
-            messages.success(request, _t("问卷已发布，题目从现在起不能再修改。"))
+            messages.success(request, gettext("问卷已发布，题目从现在起不能再修改。"))
         elif action == "close":
             services.survey_close(actor=request.user, survey_id=survey.pk)
-            messages.success(request, _t("问卷已结束，不再接受新的答卷。"))
+            messages.success(request, gettext("问卷已结束，不再接受新的答卷。"))
         elif action == "reopen":
             form = ReopenForm(request.POST)
             if not form.is_valid():
                 raise ServiceError("invalid_window", _("请填写新的截止时间。"))
             services.survey_reopen(actor=request.user, survey_id=survey.pk,
                                    closes_at=form.cleaned_data["closes_at"])
-            messages.success(request, _t("问卷已重新开放。"))
+            messages.success(request, gettext("问卷已重新开放。"))
         elif action == "copy":
             copy = services.survey_copy(actor=request.user, survey_id=survey.pk)
-            messages.success(request, _t("已复制为新的草稿。"))
+            messages.success(request, gettext("已复制为新的草稿。"))
             return redirect("surveys_console:detail", copy.pk)
         elif action == "delete":
             services.survey_delete(actor=request.user, survey_id=survey.pk)
-            messages.success(request, _t("草稿已删除。"))
+            messages.success(request, gettext("草稿已删除。"))
             return redirect("surveys_console:list")
         else:
             raise NotFound("not_found", _("页面不存在。"))
@@ -229,7 +248,7 @@ def question_edit(request, survey_id: int, question_id: int | None = None):
         if question is None:
             raise NotFound("question_not_found", _("找不到这道题。"))
     if survey.status != SurveyStatus.DRAFT:
-        messages.error(request, _t("问卷发布后题目不能再修改。"))
+        messages.error(request, gettext("问卷发布后题目不能再修改。"))
         return redirect("surveys_console:detail", survey.pk)
     form = _question_form(request, survey, question)
     if request.method == "POST" and not request.POST.get("more_rows") and form.is_valid():
@@ -245,7 +264,7 @@ def question_edit(request, survey_id: int, question_id: int | None = None):
         except ServiceError as error:
             form.add_service_error(error)
         else:
-            messages.success(request, _t("题目已保存。"))
+            messages.success(request, gettext("题目已保存。"))
             if request.POST.get("then") == "another":
                 return redirect(f"{request.path}?kind={form.cleaned_data['kind']}")
             return redirect("surveys_console:detail", survey.pk)
@@ -267,7 +286,7 @@ def question_action(request, survey_id: int, question_id: int, action: str):
             services.question_move(actor=request.user, question_id=question_id, offset=1)
         elif action == "delete":
             services.question_delete(actor=request.user, question_id=question_id)
-            messages.success(request, _t("题目已删除。"))
+            messages.success(request, gettext("题目已删除。"))
         else:
             raise NotFound("not_found", _("页面不存在。"))
     except _FATAL:
@@ -293,7 +312,7 @@ def survey_preview(request, survey_id: int):
 def survey_qr(request, survey_id: int):
     survey = selectors.survey_for_staff(request.user, survey_id)
     if survey.status == SurveyStatus.DRAFT:
-        messages.error(request, _t("问卷发布后才有链接和二维码。"))
+        messages.error(request, gettext("问卷发布后才有链接和二维码。"))
         return redirect("surveys_console:detail", survey.pk)
     return render(request, "surveys/console/survey_qr.html",
                   {"survey": survey, "answer_url": qr.answer_url(request, survey.pk)})
@@ -358,7 +377,7 @@ def survey_results(request, survey_id: int):
             except ServiceError as error:
                 crosstab_error = error.message
         else:
-            crosstab_error = _t("请选择两道题。")
+            crosstab_error = gettext("请选择两道题。")
     texts = {}
     for r in results.questions:
         if r.text_count:
@@ -387,7 +406,7 @@ def survey_texts(request, survey_id: int, question_id: int):
     if question is None:
         raise NotFound("question_not_found", _("找不到这道题。"))
     if selectors.texts_withheld(survey):
-        messages.error(request, _t("匿名问卷至少有 %(n)d 份答卷后才显示结果。")
+        messages.error(request, gettext("匿名问卷至少有 %(n)d 份答卷后才显示结果。")
                        % {"n": selectors.MIN_ANONYMOUS_RESPONSES})
         return redirect("surveys_console:results", survey.pk)
     page = Paginator(selectors.texts_of(survey, question), TEXT_PAGE_SIZE).get_page(
@@ -427,7 +446,7 @@ def survey_raise_need(request, survey_id: int, option_id: int):
     except ServiceError as error:
         messages.error(request, str(error.message))
     else:
-        messages.success(request, _t("已列入需求清单（需求 #%(id)d）。") % {"id": need_id})
+        messages.success(request, gettext("已列入需求清单（需求 #%(id)d）。") % {"id": need_id})
     return redirect("surveys_console:results", survey.pk)
 
 
@@ -472,7 +491,7 @@ def visit_create(request):
         except ServiceError as error:
             form.add_service_error(error)
         else:
-            messages.success(request, _t("走访已记录。"))
+            messages.success(request, gettext("走访已记录。"))
             return redirect("surveys_console:visit_detail", visit.pk)
     return render(request, "surveys/console/visit_form.html", {"form": form})
 
@@ -505,7 +524,7 @@ def visit_to_need(request, visit_id: int, answer_id: int):
         raise NotFound("visit_not_found", _("找不到这次走访记录。"))
     form = ToNeedForm(request.POST, prefix=f"a{answer_id}")
     if not form.is_valid():
-        messages.error(request, _t("请填写需求标题和类别。"))
+        messages.error(request, gettext("请填写需求标题和类别。"))
     else:
         try:
             need_id = services.visit_answer_to_need(
@@ -516,7 +535,7 @@ def visit_to_need(request, visit_id: int, answer_id: int):
         except ServiceError as error:
             messages.error(request, str(error.message))
         else:
-            messages.success(request, _t("已列入需求清单（需求 #%(id)d）。") % {"id": need_id})
+            messages.success(request, gettext("已列入需求清单（需求 #%(id)d）。") % {"id": need_id})
     return redirect("surveys_console:visit_detail", visit.pk)
 
 
@@ -535,9 +554,9 @@ def visit_follow_up(request, visit_id: int):
         except ServiceError as error:
             messages.error(request, str(error.message))
         else:
-            messages.success(request, _t("已添加跟进事项。"))
+            messages.success(request, gettext("已添加跟进事项。"))
     else:
-        messages.error(request, _t("请填写跟进事项和期限。"))
+        messages.error(request, gettext("请填写跟进事项和期限。"))
     return redirect("surveys_console:visit_detail", visit.pk)
 
 
@@ -577,7 +596,7 @@ def visit_plan(request):
             form.add_error("worker_phone" if error.code in ("worker_not_found", "invalid_phone")
                            else "planned_on", str(error.message))
         else:
-            messages.success(request, _t("已加入走访计划。"))
+            messages.success(request, gettext("已加入走访计划。"))
             return redirect(f"{request.path}?week={_week_start(plan.planned_on.isoformat())}")
     monday, sunday, plans = selectors.plans_in_week(request.user, monday)
     days = []
@@ -600,7 +619,7 @@ def plan_quick_add(request):
         worker_id = int(request.POST.get("worker", ""))
         planned_on = date.fromisoformat(request.POST.get("planned_on", ""))
     except ValueError:
-        messages.error(request, _t("请选择日期。"))
+        messages.error(request, gettext("请选择日期。"))
         return redirect("surveys_console:coverage")
     try:
         services.plan_add(actor=request.user, worker_id=worker_id, planned_on=planned_on)
@@ -609,7 +628,7 @@ def plan_quick_add(request):
     except ServiceError as error:
         messages.error(request, str(error.message))
     else:
-        messages.success(request, _t("已加入走访计划。"))
+        messages.success(request, gettext("已加入走访计划。"))
     back = request.POST.get("back", "")
     return redirect(back if back.startswith("/console/surveys/") else "surveys_console:coverage")
 
@@ -624,7 +643,7 @@ def plan_remove(request, plan_id: int):
     except ServiceError as error:
         messages.error(request, str(error.message))
     else:
-        messages.success(request, _t("已取消这条走访计划。"))
+        messages.success(request, gettext("已取消这条走访计划。"))
     return redirect(f"{redirect('surveys_console:plan').url}?week={request.POST.get('week', '')}")
 
 

@@ -61,6 +61,14 @@ def _top_level(prefix: str) -> str:
             12: "community"}.get(len(prefix), "province")
 
 
+class BaseForm(forms.Form):
+    """Chinese labels end in their own punctuation (“社区要办什么事？”): no colon after."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
 class ServiceErrorsMixin:
     # service error code -> form field it belongs to
     ERROR_FIELDS: dict[str, str] = {}
@@ -69,7 +77,7 @@ class ServiceErrorsMixin:
         self.add_error(self.ERROR_FIELDS.get(error.code), str(error.message))
 
 
-class SurveyForm(ServiceErrorsMixin, forms.Form):
+class SurveyForm(ServiceErrorsMixin, BaseForm):
     ERROR_FIELDS = {"title_required": "title", "title_too_long": "title",
                     "intro_too_long": "intro", "region_not_found": "region",
                     "invalid_window": "closes_at", "unknown_occupation": "occupations"}
@@ -119,7 +127,7 @@ CATEGORY_CHOICES = [("", _("（不对应）")), *NeedCategory.choices]
 MIN_OPTION_ROWS = 6
 
 
-class QuestionForm(ServiceErrorsMixin, forms.Form):
+class QuestionForm(ServiceErrorsMixin, BaseForm):
     """One question. Options are rows option_<i>_label / _category / _id; the display
     condition is a set of options of one earlier choice question."""
 
@@ -143,6 +151,7 @@ class QuestionForm(ServiceErrorsMixin, forms.Form):
     scale_high_label = forms.CharField(label=_("最高分表示"), max_length=20, required=False)
     show_if_options = forms.TypedMultipleChoiceField(
         label=_("显示条件"), required=False, coerce=int,
+        widget=forms.CheckboxSelectMultiple,
         help_text=_("只有前面那道题选了这些选项之一时才显示本题；不选表示总是显示。"))
 
     def __init__(self, *args, earlier=(), option_rows: int = MIN_OPTION_ROWS, **kwargs):
@@ -212,12 +221,12 @@ class QuestionForm(ServiceErrorsMixin, forms.Form):
         )
 
 
-class ReopenForm(forms.Form):
+class ReopenForm(BaseForm):
     closes_at = forms.DateTimeField(label=_("新的截止时间"), input_formats=DATETIME_FORMATS,
                                     widget=DateTimeLocal())
 
 
-class CrossTabForm(forms.Form):
+class CrossTabForm(BaseForm):
     row = forms.TypedChoiceField(label=_("行"), coerce=int)
     col = forms.TypedChoiceField(label=_("列"), coerce=int)
 
@@ -232,7 +241,7 @@ class CrossTabForm(forms.Form):
 
 # --- home visits ---------------------------------------------------------------------------
 
-class VisitForm(ServiceErrorsMixin, forms.Form):
+class VisitForm(ServiceErrorsMixin, BaseForm):
     ERROR_FIELDS = {"worker_not_found": "worker_phone", "invalid_phone": "worker_phone",
                     "visit_target_ambiguous": "household_name",
                     "visit_target_required": "worker_phone",
@@ -293,18 +302,18 @@ class VisitForm(ServiceErrorsMixin, forms.Form):
             community_categories=list(d["community_categories"]), follow_ups=follow_ups)
 
 
-class ToNeedForm(forms.Form):
+class ToNeedForm(BaseForm):
     title = forms.CharField(label=_("需求标题"), max_length=80)
     category = forms.ChoiceField(label=_("类别"), choices=NeedCategory.choices)
     urgency = forms.TypedChoiceField(label=_("紧急程度"), choices=Urgency.choices, coerce=int,
                                      initial=Urgency.LOW)
 
 
-class FollowUpForm(forms.Form):
+class FollowUpForm(BaseForm):
     note = forms.CharField(label=_("跟进事项"), max_length=200)
     due_on = forms.DateField(label=_("期限"), widget=DateInput())
 
 
-class PlanForm(forms.Form):
+class PlanForm(BaseForm):
     worker_phone = forms.CharField(label=_("骑手手机号"), max_length=20)
     planned_on = forms.DateField(label=_("日期"), widget=DateInput())

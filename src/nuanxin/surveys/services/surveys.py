@@ -469,8 +469,18 @@ def survey_publish(*, actor: User, survey_id: int) -> Survey:
         if survey.closes_at <= _now():
             raise ServiceError("invalid_window", _("截止时间已过，请先修改截止时间。"))
         region_in_scope(actor, survey.region_id)
+    first_time = survey.published_at is None
     _transition(survey, "publish", actor=actor)
+    if first_time:
+        survey_id = survey.pk
+        transaction.on_commit(lambda: _announce(survey_id))
     return survey
+
+
+def _announce(survey_id: int) -> None:
+    from nuanxin.surveys.jobs import announce_survey
+
+    announce_survey(survey_id)
 
 
 @transaction.atomic

@@ -1,0 +1,34 @@
+"""Queued work: announcing a published survey to its target group."""
+
+from datetime import timedelta
+
+import pytest
+
+from nuanxin.accounts.models import Notification
+from nuanxin.surveys import services
+from nuanxin.surveys.jobs import announce_survey
+from nuanxin.surveys.selectors import survey_token
+from tests.surveys.helpers import CHUITAI, make_staff, make_worker, simple_survey
+
+pytestmark = pytest.mark.django_db
+
+
+def test_publishing_tells_the_target_group_once(django_capture_on_commit_callbacks):
+    staff = make_staff()
+    here = [make_worker(occupation="courier"), make_worker(occupation="courier")]
+    other_job = make_worker(occupation="food_delivery")
+    elsewhere = make_worker(home=CHUITAI, occupation="courier")
+    with django_capture_on_commit_callbacks(execute=True):
+        survey, _q = simple_survey(staff, occupations=["courier"])
+    told = Notification.objects.filter(dedupe_key=f"survey-{survey.pk}-open")
+    assert set(told.values_list("user_id", flat=True)) == {w.pk for w in here}
+    assert told.first().link == f"/surveys/a/{survey_token(survey.pk)}/"
+    assert not Notification.objects.filter(user__in=[other_job, elsewhere]).exists()
+    assert announce_survey.call_local(survey.pk) == 2  # a retry adds nothing
+    assert told.count() == 2
+    # reopening a closed survey does not announce it again
+    services.survey_close(actor=staff, survey_id=survey.pk)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.survey_reopen(actor=staff, survey_id=survey.pk,
+                               closes_at=survey.closes_at + timedelta(days=1))
+    assert callbacks == []
