@@ -14,7 +14,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -134,7 +134,7 @@ def station_create(request):
         except ServiceError as error:
             _show_on_form_or_raise(form, error)
         else:
-            messages.success(request, _t("已新建服务阵地“%(name)s”。请设置营业时间。")
+            messages.success(request, gettext("已新建服务阵地“%(name)s”。请设置营业时间。")
                              % {"name": station.name})
             return redirect("console:station_hours", station.pk)
     return render(request, "stations/console/station_form.html", {"form": form, "station": None})
@@ -177,7 +177,7 @@ def station_edit(request, station_id: int):
         except ServiceError as error:
             _show_on_form_or_raise(form, error)
         else:
-            messages.success(request, _t("已保存。"))
+            messages.success(request, gettext("已保存。"))
             return redirect("console:station_detail", station.pk)
     return render(request, "stations/console/station_form.html",
                   {"form": form, "station": station})
@@ -205,7 +205,7 @@ def station_hours(request, station_id: int):
             except ServiceError as error:
                 form.add_error(None, str(error.message))
             else:
-                messages.success(request, _t("营业时间已保存。"))
+                messages.success(request, gettext("营业时间已保存。"))
                 return redirect("console:station_detail", station.pk)
     else:
         form = WeeklyHoursForm(initial=WeeklyHoursForm.initial_for(_station_spans(station)))
@@ -232,7 +232,7 @@ def station_exceptions(request, station_id: int):
             form.add_error("hours" if error.code == "invalid_hours" else None,
                            str(error.message))
         else:
-            messages.success(request, _t("已添加 %(date)s 的例外安排。") % {"date": d["date"]})
+            messages.success(request, gettext("已添加 %(date)s 的例外安排。") % {"date": d["date"]})
             return redirect("console:station_exceptions", station.pk)
     today = selectors.local_now().date()
     exceptions = ScheduleException.objects.filter(
@@ -248,7 +248,7 @@ def station_exception_delete(request, station_id: int, exception_id: int):
     station = selectors.station_for_staff(request.user, station_id)
     services.station_remove_exception(user=request.user, station_id=station.pk,
                                       exception_id=exception_id)
-    messages.success(request, _t("已删除这条例外安排。"))
+    messages.success(request, gettext("已删除这条例外安排。"))
     return redirect("console:station_exceptions", station.pk)
 
 
@@ -312,7 +312,7 @@ def campaign_list(request):
         except ServiceError as error:
             form.add_service_error(error)
         else:
-            messages.success(request, _t("已创建活动“%(name)s”，请选择参加的服务阵地。")
+            messages.success(request, gettext("已创建活动“%(name)s”，请选择参加的服务阵地。")
                              % {"name": campaign.name})
             return redirect("console:campaign_detail", campaign.pk)
     today = selectors.local_now().date()
@@ -344,11 +344,11 @@ def campaign_detail(request, campaign_id: int):
         else:
             ids = [int(v) for v in request.POST.getlist("station") if v.isdigit()]
         if not ids:
-            messages.error(request, _t("请先选择要加入的服务阵地。"))
+            messages.error(request, gettext("请先选择要加入的服务阵地。"))
         else:
             services.campaign_add_stations(user=request.user, campaign_id=campaign.pk,
                                            station_ids=ids)
-            messages.success(request, _t("已加入 %(n)d 个服务阵地。") % {"n": len(ids)})
+            messages.success(request, gettext("已加入 %(n)d 个服务阵地。") % {"n": len(ids)})
         return redirect("console:campaign_detail", campaign.pk)
     joined = campaign.stations.select_related("region").order_by("region_id", "name")
     page = Paginator(joined, 100).get_page(request.GET.get("page"))
@@ -367,7 +367,7 @@ def campaign_remove_station(request, campaign_id: int, station_id: int):
     campaign = _campaign_for(request.user, campaign_id)
     services.campaign_remove_station(user=request.user, campaign_id=campaign.pk,
                                      station_id=station_id)
-    messages.success(request, _t("已从活动中移除。"))
+    messages.success(request, gettext("已从活动中移除。"))
     return redirect("console:campaign_detail", campaign.pk)
 
 
@@ -402,7 +402,8 @@ def import_page(request):
         else:
             messages.success(
                 request,
-                _t("导入完成：新建 %(created)d 个，更新 %(updated)d 个，未变化 %(unchanged)d 个。")
+                gettext("导入完成：新建 %(created)d 个，更新 %(updated)d 个，"
+                        "未变化 %(unchanged)d 个。")
                 % {"created": result.created, "updated": result.updated,
                    "unchanged": result.unchanged})
             return redirect("console:import")
@@ -437,7 +438,7 @@ def station_photos(request, station_id: int):
     if request.method == "POST":
         upload = request.FILES.get("image")
         if upload is None:
-            error = _t("请选择一张照片。")
+            error = gettext("请选择一张照片。")
         else:
             try:
                 services.station_add_photo(user=request.user, station_id=station.pk,
@@ -447,7 +448,7 @@ def station_photos(request, station_id: int):
             except ServiceError as exc:
                 error = str(exc.message)
             else:
-                messages.success(request, _t("照片已上传。"))
+                messages.success(request, gettext("照片已上传。"))
                 return redirect("console:station_photos", station.pk)
     return render(request, "stations/console/station_photos.html", {
         "station": station, "photos": station.photos.all(), "error": error,
@@ -460,5 +461,5 @@ def station_photos(request, station_id: int):
 def station_photo_delete(request, station_id: int, photo_id: int):
     station = selectors.station_for_staff(request.user, station_id)
     services.station_remove_photo(user=request.user, station_id=station.pk, photo_id=photo_id)
-    messages.success(request, _t("照片已删除。"))
+    messages.success(request, gettext("照片已删除。"))
     return redirect("console:station_photos", station.pk)
