@@ -32,3 +32,21 @@ def test_publishing_tells_the_target_group_once(django_capture_on_commit_callbac
         services.survey_reopen(actor=staff, survey_id=survey.pk,
                                closes_at=survey.closes_at + timedelta(days=1))
     assert callbacks == []
+
+
+def test_figures_count_records_in_the_region():
+    from nuanxin.common.stats import stat
+    from nuanxin.surveys.services import AnswerInput, VisitInput
+    from tests.surveys.helpers import opt
+
+    staff = make_staff()
+    survey, q = simple_survey(staff)
+    for _i in range(3):
+        services.response_submit(worker=make_worker(), survey_id=survey.pk,
+                                 answers={q.pk: AnswerInput(options=[opt(q, 1)])})
+    services.visit_record(actor=staff, data=VisitInput(
+        visited_at=survey.opens_at, household_name="王家", region_code="330782001001"))
+    assert stat("surveys.responses").compute("330782", None, None) == 3
+    assert stat("surveys.responses").compute("330304", None, None) == 0
+    assert stat("surveys.home_visits").compute("", None, None) == 1
+    assert stat("surveys.home_visits").records("330782001001", None, None).count() == 1
