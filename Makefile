@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint system-deps messages bench clean
+.PHONY: run test lint system-deps messages bench bench-needs clean
 
 run: $(VENV)/.installed
 	$(BIN)/nuanxin run
@@ -43,6 +43,9 @@ messages: $(VENV)/.installed
 # one (DATABASE_URL selects PostgreSQL). BENCH_ARGS, e.g. "--concurrency 16 --rounds 5".
 bench: $(VENV)/.installed
 	$(BIN)/python bench/nearby.py $(BENCH_ARGS)
+
+bench-needs: $(VENV)/.installed-test
+	$(BIN)/python bench/needs.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var
