@@ -225,10 +225,23 @@ def assert_same(hits, expected):
     assert [h.status for h in hits] == [e[2] for e in expected]
 
 
+@pytest.fixture(params=["cell lists", "short cell lists", "rings only"])
+def search_path(request, monkeypatch):
+    """The search answers from each cell's nearest stations when they prove the answer,
+    else from rings of cells: check each path on its own, and short lists that often
+    cannot prove it (so the hand-over is exercised)."""
+    if request.param == "short cell lists":
+        monkeypatch.setattr(selectors, "NEIGHBOURS", 6)
+    elif request.param == "rings only":
+        monkeypatch.setattr(selectors, "_neighbours", lambda index, origin: None)
+    return request.param
+
+
 @exhaustive
 @given(point=points, limit=st.integers(1, 50), radius_m=radii, amenities=amenity_sets,
        open_now=st.booleans(), now=st.sampled_from(NOWS))
-def test_selector_equals_brute_force(field, point, limit, radius_m, amenities, open_now, now):
+def test_selector_equals_brute_force(field, search_path, point, limit, radius_m, amenities,
+                                     open_now, now):
     query = {"lat": point[0], "lng": point[1], "limit": limit, "radius_m": radius_m,
              "required_bits": bits_for(amenities), "open_now": open_now, "now": now}
     assert_same(selectors.stations_nearby(**query), brute_force(field, **query))
@@ -364,7 +377,8 @@ def test_an_h3_pentagon_falls_back_to_the_full_scan(field):
         assert_same(selectors.stations_nearby(**query), brute_force(field, **query))
 
 
-def test_stations_on_cell_vertices_are_found_from_every_neighbouring_cell(field):
+def test_stations_on_cell_vertices_are_found_from_every_neighbouring_cell(field,
+                                                                         search_path):
     for lat, lng in BORDER_POINTS[:40]:
         for dlat, dlng in [(1e-4, 0), (-1e-4, 0), (0, 1e-4), (0, -1e-4), (0, 0)]:
             query = {"lat": lat + dlat, "lng": lng + dlng, "limit": 4, "radius_m": 2_000,
@@ -372,7 +386,7 @@ def test_stations_on_cell_vertices_are_found_from_every_neighbouring_cell(field)
             assert_same(selectors.stations_nearby(**query), brute_force(field, **query))
 
 
-def test_province_spread_equals_brute_force():
+def test_province_spread_equals_brute_force(search_path):
     """3,000 stations over the whole province, denser in the cities (the shape of the
     province-scale demo data), queried from everywhere."""
     rng = random.Random(11)

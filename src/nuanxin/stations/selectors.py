@@ -6,6 +6,7 @@ import math
 import os
 import sqlite3
 import threading
+from array import array
 from bisect import insort
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -132,7 +133,7 @@ class IndexedStation:
 _Entry = tuple[float, float, float, int, int, IndexedStation]
 # (distances from a cell's centre, ascending; the stations' entries in that order; a
 # distance from the centre that no unlisted station is closer than)
-_Neighbours = tuple[tuple[float, ...], tuple[_Entry, ...], float]
+_Neighbours = tuple[array, tuple[_Entry, ...], float]
 
 
 class NearbyIndex:
@@ -415,8 +416,9 @@ def _ring_search(index: NearbyIndex, origin: int, p1: float, l1: float, c1: floa
 
 
 # Per cell a query starts from, the index remembers the NEIGHBOURS stations nearest to the
-# cell's centre (within NEIGHBOURS_RADIUS_M), for at most NEIGHBOUR_CELLS cells.
-NEIGHBOURS = 48
+# cell's centre (within NEIGHBOURS_RADIUS_M), for at most NEIGHBOUR_CELLS cells (~2 KB
+# each). Enough for a limit of 50 or an amenity one station in four has, in a city.
+NEIGHBOURS = 128
 NEIGHBOURS_RADIUS_M = 30_000
 NEIGHBOUR_CELLS = 10_000
 
@@ -438,7 +440,8 @@ def _neighbours(index: NearbyIndex, origin: int) -> _Neighbours | None:
             else:
                 bound = NEIGHBOURS_RADIUS_M  # all within the radius are listed
             entries = index.entries
-            listed = (tuple(f[0] for f in found), tuple(entries[f[1]] for f in found), bound)
+            listed = (array("d", [f[0] for f in found]), tuple(entries[f[1]] for f in found),
+                      bound)
         if len(index.neighbours) >= NEIGHBOUR_CELLS:
             index.neighbours.clear()
         index.neighbours[origin] = listed
@@ -504,7 +507,7 @@ def stations_nearby(
     candidates: list[tuple[float, int, IndexedStation]] | None = None
     try:
         origin = cell_int_of(lat, lng)
-        listed = _neighbours(index, origin) if limit <= NEIGHBOURS // 2 else None
+        listed = _neighbours(index, origin) if 2 * limit <= NEIGHBOURS else None
         if listed is not None:
             op, ol, oc, _reach = cell_geometry(origin)
             candidates = _search_neighbours(
