@@ -208,3 +208,18 @@ def test_raise_need_refusals(staff):
         services.survey_raise_need(actor=staff, survey_id=other.pk,
                                    option_id=opt(other_q["pain"], 1))
     assert error.value.code == "no_answers"
+
+
+def test_results_follow_each_new_answer_through_the_cache():
+    staff_user = make_staff()
+    survey, q = charging_survey(staff_user)
+    services.response_submit(worker=make_worker(), survey_id=survey.pk,
+                             answers=answer(q, cabinet=1))
+    first = {b.option_id: b.count for b in selectors.survey_results(survey).questions[3].buckets}
+    assert list(first.values()) == [1, 0, 0]
+    # A second view is served from the cache; a new answer changes what it shows.
+    assert selectors.survey_results(survey).questions[3].buckets[0].count == 1
+    services.response_submit(worker=make_worker(), survey_id=survey.pk,
+                             answers=answer(q, cabinet=3))
+    after = [b.count for b in selectors.survey_results(survey).questions[3].buckets]
+    assert after == [1, 0, 1]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
@@ -37,6 +38,9 @@ from nuanxin.surveys.selectors.surveys import questions_of
 MIN_ANONYMOUS_RESPONSES = 5
 CROSSTAB_KINDS = (QuestionKind.SINGLE, QuestionKind.MULTIPLE, QuestionKind.RATING)
 OTHER_KEY = "other"
+
+
+RESULTS_CACHE_SECONDS = 600
 
 
 def percent(part: int, whole: int) -> float:
@@ -101,11 +105,20 @@ def _bucket_key(kind: str, option_id, number):
     return OTHER_KEY if kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE) else None
 
 
-def survey_results(survey: Survey) -> SurveyResults:
-    questions = questions_of(survey)
-    total = Response.objects.filter(survey=survey).count()
-    if survey.anonymous and total < MIN_ANONYMOUS_RESPONSES:
-        return SurveyResults(survey, total, True, [])
+def _aggregates(survey: Survey, questions: list[Question], total: int):
+    """The three SQL aggregations behind a results page, cached per number of responses.
+
+    Responses are written whole (with their answers) in one transaction and never edited,
+    so the count of responses names the state of the answers: a new answer, or a deleted
+    account's, changes the key and the next view recomputes. Views in between (staff
+    refreshing the page) read the cache instead of re-aggregating 100,000 answers.
+    """
+    # created_at too: a test database may hand a rolled-back survey's id to a new one.
+    cache_key = (f"surveys:results:{survey.pk}:{survey.created_at.timestamp()}:{total}:"
+                 f"{len(questions)}")
+    cached = cache.get(cache_key)
+    if cached is not None:
+        return cached
     ids = [q.pk for q in questions]
     by_id = {q.pk: q for q in questions}
     counts: dict[int, dict] = {qid: {} for qid in ids}
@@ -126,6 +139,17 @@ def survey_results(survey: Survey) -> SurveyResults:
                 question_id=q.show_if_id,
                 option_id__in=[o.pk for o in q.show_if_options.all()]))
             for q in conditional}) if conditional else {}
+    cached = (counts, respondents, shown_counts)
+    cache.set(cache_key, cached, RESULTS_CACHE_SECONDS)
+    return cached
+
+
+def survey_results(survey: Survey) -> SurveyResults:
+    questions = questions_of(survey)
+    total = Response.objects.filter(survey=survey).count()
+    if survey.anonymous and total < MIN_ANONYMOUS_RESPONSES:
+        return SurveyResults(survey, total, True, [])
+    counts, respondents, shown_counts = _aggregates(survey, questions, total)
     needs = dict(SurveyNeed.objects.filter(survey=survey).values_list("option_id", "need_id"))
     results = []
     for q in questions:
