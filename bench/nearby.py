@@ -11,7 +11,8 @@ drives it with keep-alive HTTP/1.1 connections from this process.
 The load generator is one thread multiplexing all connections over non-blocking sockets
 with pre-built requests and minimal response parsing, so it costs little CPU next to the
 server it measures (both share the machine); its own CPU use is printed with the figures.
-Rounds alternate ping / nearby so drift (caches, CPU frequency) hits both alike.
+Connections are spread evenly over the gunicorn workers, as many clients would be. Rounds
+alternate ping / nearby so drift (caches, CPU frequency, other programs) hits both alike.
 
 Query points are random (fixed seed) inside the urban districts of Zhejiang's 11 cities;
 a share of queries also filter by amenity, ask open_now or a larger limit.
@@ -193,10 +194,9 @@ def machine_busy_cpu() -> float:
     return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-def process_tree_cpu(root_pid: int) -> float:
-    """CPU seconds used so far by `root_pid` and its descendants (Linux /proc), else 0."""
+def process_tree(root_pid: int) -> dict[int, int]:
+    """{pid: CPU ticks used so far} for `root_pid` and its descendants (Linux /proc)."""
     try:
-        ticks = os.sysconf("SC_CLK_TCK")
         stats = {}
         for entry in os.listdir("/proc"):
             if entry.isdigit():
@@ -207,16 +207,78 @@ def process_tree_cpu(root_pid: int) -> float:
                 parts = text[text.rindex(")") + 2:].split()
                 stats[int(entry)] = (int(parts[1]), int(parts[11]) + int(parts[12]))
     except (OSError, ValueError):
-        return 0.0
-    total, todo, seen = 0, [root_pid], set()
+        return {}
+    tree, todo = {}, [root_pid]
     while todo:
         pid = todo.pop()
-        if pid in seen or pid not in stats:
+        if pid in tree or pid not in stats:
             continue
-        seen.add(pid)
-        total += stats[pid][1]
+        tree[pid] = stats[pid][1]
         todo += [child for child, (ppid, _t) in stats.items() if ppid == pid]
-    return total / ticks
+    return tree
+
+
+def process_tree_cpu(root_pid: int) -> float:
+    """CPU seconds used so far by `root_pid` and its descendants (Linux /proc), else 0."""
+    return sum(process_tree(root_pid).values()) / os.sysconf("SC_CLK_TCK")
+
+
+def socket_owners(port: int, client_ports: set[int], pids) -> dict[int, int]:
+    """{client port: pid of the server process holding the other end} (Linux /proc)."""
+    inodes = {}
+    try:
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            local, remote = fields[1].split(":")[1], fields[2].split(":")[1]
+            if int(local, 16) == port and int(remote, 16) in client_ports:
+                inodes[f"socket:[{fields[9]}]"] = int(remote, 16)
+    except (OSError, ValueError, IndexError):
+        return {}
+    owners = {}
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target in inodes:
+                owners[inodes[target]] = pid
+    return owners
+
+
+def open_balanced(port: int, n: int, server_pid: int, workers: int) -> list[Conn]:
+    """`n` connections spread evenly over the gunicorn workers, as many independent
+    clients would be. Which worker accepts a connection is chance: with 8 connections a
+    6/2 split is common and moves throughput by half, so connections landing on a busy
+    worker are replaced until the spread is even (Linux /proc; elsewhere left to chance).
+    """
+    conns = [Conn(port) for _ in range(n)]
+    share = -(-n // workers)
+    pids = list(process_tree(server_pid))
+    for _attempt in range(200):
+        ports = {c.sock.getsockname()[1]: c for c in conns}
+        deadline = time.monotonic() + 2
+        owners = socket_owners(port, set(ports), pids)
+        while len(owners) < len(ports) and time.monotonic() < deadline:
+            time.sleep(0.01)  # not accepted yet
+            owners = socket_owners(port, set(ports), pids)
+        if len(owners) < len(ports):
+            return conns  # cannot tell (no /proc, or another layout): leave it to chance
+        count: dict[int, int] = {}
+        for pid in owners.values():
+            count[pid] = count.get(pid, 0) + 1
+        busiest = max(count, key=count.get)
+        if count[busiest] <= share:
+            return conns
+        extra = next(c for p, c in ports.items() if owners[p] == busiest)
+        conns.remove(extra)
+        extra.sock.close()
+        conns.append(Conn(port))
+    return conns
 
 
 # --------------------------------------------------------------------------- load
@@ -269,10 +331,10 @@ class Conn:
 
 def drive(port: int, paths: list[str], *, concurrency: int, seconds: float, name: str,
           server_pid: int, check: bytes, rng: random.Random,
-          min_requests: int = 0) -> Result:
+          min_requests: int = 0, workers: int = 2) -> Result:
     """Keep `concurrency` requests in flight for `seconds` (and at least `min_requests`),
-    one at a time per connection. Connections are opened afresh for every call, so each
-    round gets a new (random) spread of connections over the gunicorn workers."""
+    one at a time per connection. Connections are opened afresh for every call and spread
+    evenly over the gunicorn workers (see open_balanced)."""
     host = f"127.0.0.1:{port}"
     requests = [f"GET {p} HTTP/1.1\r\nHost: {host}\r\nAccept: application/json\r\n\r\n"
                 .encode() for p in paths]
@@ -294,20 +356,22 @@ def drive(port: int, paths: list[str], *, concurrency: int, seconds: float, name
         with contextlib.suppress(OSError):  # closed under us: the next read reopens it
             conn.sock.sendall(request)
 
-    def reopen(conn: Conn | None) -> None:
+    def reopen(conn: Conn | None, fresh: Conn | None = None) -> None:
         if conn is not None:
             sel.unregister(conn.sock)
             conn.sock.close()
-        fresh = Conn(port)
+        fresh = fresh or Conn(port)
         sel.register(fresh.sock, selectors.EVENT_READ, fresh)
         send(fresh)
+
+    opened = open_balanced(port, concurrency, server_pid, workers)
 
     cpu0, server0, machine0 = (time.process_time(), process_tree_cpu(server_pid),
                                machine_busy_cpu())
     started = perf()
     deadline = started + seconds
-    for _ in range(concurrency):
-        reopen(None)
+    for conn in opened:
+        reopen(None, conn)
     in_flight = concurrency
     latencies = result.latencies
     while in_flight:
@@ -414,19 +478,22 @@ def main() -> None:
         ping_paths = ["/api/v1/ping"]
         # Warm-up: every worker builds its nearby index and imports everything.
         drive(port, ping_paths, concurrency=args.concurrency, seconds=2, name="warm",
-              server_pid=server.pid, check=b'"ok"', rng=rng)
+              server_pid=server.pid, check=b'"ok"', rng=rng, workers=args.workers)
         # Each worker keeps per-process caches (cell geometry, each cell's nearest
         # stations, opening status): go over the queries twice before measuring, so the
         # rounds see the steady state.
         drive(port, paths, concurrency=args.concurrency, seconds=5.0, name="warm",
-              server_pid=server.pid, check=b'"results"', rng=rng, min_requests=2 * len(paths))
+              server_pid=server.pid, check=b'"results"', rng=rng, min_requests=2 * len(paths),
+              workers=args.workers)
         totals = {"ping": Result("ping"), "nearby": Result("nearby")}
         round_ratios = []
         for _round in range(args.rounds):
             ping = drive(port, ping_paths, concurrency=args.concurrency, seconds=args.seconds,
-                         name="ping", server_pid=server.pid, check=b'"ok"', rng=rng)
+                         name="ping", server_pid=server.pid, check=b'"ok"', rng=rng,
+                         workers=args.workers)
             nearby = drive(port, paths, concurrency=args.concurrency, seconds=args.seconds,
-                           name="nearby", server_pid=server.pid, check=b'"results"', rng=rng)
+                           name="nearby", server_pid=server.pid, check=b'"results"', rng=rng,
+                           workers=args.workers)
             totals["ping"].add(ping)
             totals["nearby"].add(nearby)
             round_ratios.append(nearby.rps / ping.rps if ping.rps else 0.0)
