@@ -245,6 +245,9 @@ def test_console_detail_masks_phones_and_shows_similar_with_reasons(client):
     assert f'name="source" value="{similar.pk}"' in page
     assert "同一社区" in page and "相距" in page and "文字相似度" in page
     assert "孩子没人照看" not in page
+    # An open need leads to the alliance's resources for it.
+    assert f'href="/console/alliance/needs/{need.pk}/match/"' in page
+    assert client.get(f"/console/alliance/needs/{need.pk}/match/").status_code == 200
 
 
 def test_console_actions_and_merge(client):
