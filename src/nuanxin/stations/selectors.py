@@ -11,6 +11,7 @@ from bisect import insort
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from time import monotonic as time_monotonic
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -95,7 +96,7 @@ def schedule_of(station: Station) -> Schedule:
     return schedules_for([station.pk])[station.pk]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class IndexedStation:
     id: int
     name: str
@@ -131,9 +132,9 @@ class IndexedStation:
 # One entry per station inside a cell: what the distance loop needs, unpacked in one go.
 # (latitude rad, longitude rad, cos latitude, amenity bits, id, station)
 _Entry = tuple[float, float, float, int, int, IndexedStation]
-# (distances from a cell's centre, ascending; the stations' entries in that order; a
+# (distances from a cell's centre, ascending; the stations' slots in that order; a
 # distance from the centre that no unlisted station is closer than)
-_Neighbours = tuple[array, tuple[_Entry, ...], float]
+_Neighbours = tuple[array, array, float]
 
 
 class NearbyIndex:
@@ -155,7 +156,16 @@ class NearbyIndex:
         self.cells: dict[int, tuple[_Entry, ...]] = {c: tuple(e) for c, e in cells.items()}
         # Every amenity some station of the cell has: a filter skips whole cells.
         self.cell_bits: dict[int, int] = dict(cell_bits)
-        self.entries: dict[int, _Entry] = {e[4]: e for es in self.cells.values() for e in es}
+        # The same per station, packed by slot (position in `stations`): the cell lists below
+        # walk these contiguous arrays instead of objects spread over the heap, which makes
+        # a difference once the rest of a request has pushed the index out of the CPU cache.
+        self.slot_of: dict[int, int] = {s.id: k for k, s in enumerate(stations)}
+        self.coords = array("d")  # latitude rad, longitude rad, cos latitude; 3 per slot
+        for station in stations:
+            p = math.radians(station.lat)
+            self.coords.extend((p, math.radians(station.lng), math.cos(p)))
+        self.bits = array("q", [s.amenity_bits for s in stations])
+        self.ids = array("q", [s.id for s in stations])
         # Per cell searched from: its nearest stations (see _neighbours).
         self.neighbours: dict[int, _Neighbours | None] = {}
 
@@ -190,14 +200,22 @@ class _SqliteVersionReader(threading.local):
     connection: sqlite3.Connection | None = None
     key: tuple | None = None
     sql: str = ""
+    path: str = ""
+    checked_at: float = -1.0
 
     def read(self, db) -> int | None:
         path = db.settings_dict["NAME"]
-        try:
-            st = os.stat(path)
-        except (OSError, TypeError, ValueError):
-            return None
-        key = (os.getpid(), path, st.st_dev, st.st_ino)  # a replaced file: reopen
+        now = time_monotonic()
+        if path != self.path or now - self.checked_at > 1.0:
+            # Is it still the same file (not deleted and created anew)? Once a second.
+            try:
+                st = os.stat(path)
+            except (OSError, TypeError, ValueError):
+                return None
+            key = (os.getpid(), path, st.st_dev, st.st_ino)
+            self.path, self.checked_at = path, now
+        else:
+            key = self.key
         try:
             if self.key != key:
                 if self.connection is not None:
@@ -214,6 +232,7 @@ class _SqliteVersionReader(threading.local):
             rows = self.connection.execute(self.sql).fetchall()
         except sqlite3.Error:
             self.connection = self.key = None
+            self.path = ""
             return None
         return rows[0][0] if rows else 0
 
@@ -439,38 +458,45 @@ def _neighbours(index: NearbyIndex, origin: int) -> _Neighbours | None:
                 del found[NEIGHBOURS:]
             else:
                 bound = NEIGHBOURS_RADIUS_M  # all within the radius are listed
-            entries = index.entries
-            listed = (array("d", [f[0] for f in found]), tuple(entries[f[1]] for f in found),
-                      bound)
+            slot_of = index.slot_of
+            listed = (array("d", [f[0] for f in found]),
+                      array("l", [slot_of[f[1]] for f in found]), bound)
         if len(index.neighbours) >= NEIGHBOUR_CELLS:
             index.neighbours.clear()
         index.neighbours[origin] = listed
     return listed
 
 
-def _search_neighbours(listed: _Neighbours, d0: float, p1: float, l1: float, c1: float,
-                       limit: int, radius_m: float, required_bits: int, open_now: bool,
-                       now: datetime) -> list | None:
+def _search_neighbours(index: NearbyIndex, listed: _Neighbours, d0: float, p1: float,
+                       l1: float, c1: float, limit: int, radius_m: float, required_bits: int,
+                       open_now: bool, now: datetime) -> list | None:
     """The answer from the origin cell's nearest stations, or None when they cannot prove
     it. A station at distance D from the origin cell's centre is at least D - d0 from the
     query point (d0: query point to centre), so stations are taken in order of D until
     D - d0 exceeds the radius and the limit-th qualifying distance found so far."""
     sin, asin, sqrt = math.sin, math.asin, math.sqrt
     diameter = 2 * EARTH_RADIUS_M
-    dists, entries, bound = listed
+    coords, bits_of, ids, stations = index.coords, index.bits, index.ids, index.stations
+    dists, slots, bound = listed
     best: list[tuple[float, int, IndexedStation]] = []
     target = radius_m
     reach = d0 + BOUND_SLACK_M
     for at, centre_distance in enumerate(dists):
         if centre_distance - reach > target:
             return best  # listed ones further on are further; unlisted ones too (bound)
-        p2, l2, c2, bits, sid, station = entries[at]
-        if bits & required_bits != required_bits:
+        k = slots[at]
+        if required_bits and bits_of[k] & required_bits != required_bits:
             continue
+        j = 3 * k
+        p2, l2, c2 = coords[j], coords[j + 1], coords[j + 2]
         a = sin((p2 - p1) / 2) ** 2 + c1 * c2 * sin((l2 - l1) / 2) ** 2
         distance = diameter * asin(min(1.0, sqrt(a)))
-        if distance > target or (len(best) == limit and (distance, sid) > best[-1][:2]):
+        if distance > target:
             continue
+        sid = ids[k]
+        if len(best) == limit and (distance, sid) > best[-1][:2]:
+            continue
+        station = stations[k]
         if open_now and not station.status_at(now).open_now:
             continue
         insort(best, (distance, sid, station))
@@ -511,7 +537,7 @@ def stations_nearby(
         if listed is not None:
             op, ol, oc, _reach = cell_geometry(origin)
             candidates = _search_neighbours(
-                listed, haversine_rad_m(p1, l1, c1, op, ol, oc), p1, l1, c1, limit,
+                index, listed, haversine_rad_m(p1, l1, c1, op, ol, oc), p1, l1, c1, limit,
                 radius_m, required_bits, open_now, now)
         if candidates is None:
             candidates = []
