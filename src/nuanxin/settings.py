@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "nuanxin.alliance",
     "nuanxin.voice",
     "nuanxin.surveys",
+    "nuanxin.energy",
     "nuanxin.ops",
 ]
 
@@ -123,6 +124,18 @@ else:
         "filename": str(VAR_DIR / "huey.sqlite3"),
         "immediate": os.environ.get("NUANXIN_HUEY_IMMEDIATE", "") == "1",
     }
+
+# Battery-swap cabinets speak MQTT. `make run` starts an embedded broker on this address
+# (port 18830, so it never collides with a Mosquitto on 1883); production and CI point it
+# at Mosquitto with the shipped ACL (deploy/mosquitto/). User and password: the server's
+# own account on the broker (blank: anonymous, as on a development Mosquitto).
+MQTT_URL = os.environ.get("MQTT_URL", "mqtt://127.0.0.1:18830")
+MQTT_USERNAME = os.environ.get("MQTT_USERNAME", "")
+MQTT_PASSWORD = os.environ.get("MQTT_PASSWORD", "")
+# Ingest processes share the subscription `$share/<group>/cab/+/up/#`.
+MQTT_SHARE_GROUP = os.environ.get("MQTT_SHARE_GROUP", "nuanxin-ingest")
+# No heartbeat for this long and a cabinet is marked offline.
+ENERGY_OFFLINE_AFTER_S = int(os.environ.get("ENERGY_OFFLINE_AFTER_S", "90"))
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
