@@ -12,6 +12,7 @@ orders on a battery at the depot lock the battery row (`lock_battery`).
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from nuanxin.common.errors import NotFound
 from nuanxin.energy.models import Battery, Cabinet
@@ -22,7 +23,7 @@ def lock_cabinet(cabinet_id: int) -> Cabinet:
         raise RuntimeError("lock_cabinet must run inside transaction.atomic()")
     cabinet = Cabinet.objects.select_for_update(of=("self",)).filter(pk=cabinet_id).first()
     if cabinet is None:
-        raise NotFound("cabinet_not_found", "cabinet not found")
+        raise NotFound("cabinet_not_found", _("找不到这个换电柜。"))
     return cabinet
 
 
@@ -31,5 +32,5 @@ def lock_battery(battery_id: int) -> Battery:
         raise RuntimeError("lock_battery must run inside transaction.atomic()")
     battery = Battery.objects.select_for_update(of=("self",)).filter(pk=battery_id).first()
     if battery is None:
-        raise NotFound("battery_not_found", "battery not found")
+        raise NotFound("battery_not_found", _("找不到这块电池。"))
     return battery
