@@ -52,7 +52,9 @@ def partner_view(view):
 
 def _safe_next(request, candidate: str) -> str:
     home = reverse("partner:home")
-    if candidate and candidate.startswith("/partner/") and url_has_allowed_host_and_scheme(
+    # Partner users work on their own pages and, for cabinet operators, the energy console.
+    allowed = ("/partner/", "/console/energy/")
+    if candidate and candidate.startswith(allowed) and url_has_allowed_host_and_scheme(
             candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return candidate
     return home
@@ -97,6 +99,9 @@ def home(request):
     return render(request, "alliance/partner/home.html", {
         "partner": request.partner, "pending": pending, "answered": answered[:30],
         "resources": resources, "today": timezone.localdate(),
+        # A cabinet operator (the energy app's Operator, reached by its reverse relation so
+        # the alliance needs nothing from that app) also gets the cabinet console.
+        "runs_cabinets": hasattr(request.partner, "energy_operator"),
     })
 
 

@@ -6,3 +6,6 @@ class EnergyConfig(AppConfig):
     name = "nuanxin.energy"
     label = "energy"
     verbose_name = _("换电柜")
+
+    def ready(self):
+        from nuanxin.energy import figures  # noqa: F401  (register the figures)

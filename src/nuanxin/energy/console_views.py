@@ -1,0 +1,430 @@
+"""The energy console: cabinets on a map with live counts, a cabinet's slot grid, alarms,
+work orders, swap records, fleet health and coverage.
+
+Two kinds of people use it: station staff (scoped to their region, second factor as the
+other consoles) and the members of a cabinet operator (an alliance partner: scoped to their
+operator's cabinets). Thin views: parse, call a selector or service, render. Anything
+outside the viewer's scope answers 404.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from nuanxin.accounts.selectors import staff_profile_of
+from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
+from nuanxin.energy.models import (
+    AlarmKind,
+    AlarmState,
+    SwapState,
+    WorkOrderKind,
+    WorkOrderState,
+)
+from nuanxin.energy.selectors import console as selectors
+from nuanxin.energy.services import safety, workorders
+
+PAGE_SIZE = 50
+# The overview polls this often (seconds): live enough for a control room, light on phones.
+REFRESH_S = 10
+
+
+def energy_console_view(view):
+    """Staff (with their second factor, as every console) and cabinet operators' members.
+
+    Anonymous visitors choose a sign-in; signed-in people without a console role get a
+    friendly 403; a service's NotFound/PermissionDenied becomes an error page."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        user = request.user
+        if not user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), "energy_console:login")
+        operator = None
+        if staff_profile_of(user) is not None or user.is_superuser:
+            from nuanxin.accounts.decorators import SESSION_TOTP_OK
+            from nuanxin.accounts.services import staff_requires_totp
+
+            if staff_requires_totp(user) and not request.session.get(SESSION_TOTP_OK):
+                target = reverse("accounts:staff_totp")
+                return redirect(f"{target}?{urlencode({'next': request.get_full_path()})}")
+        else:
+            operator = selectors.console_operator(user)
+            if operator is None:
+                return render(request, "error.html",
+                              {"status": 403,
+                               "message": gettext("换电柜工作台只对工作人员和换电运营商开放。")},
+                              status=403)
+        request.energy_operator = operator
+        try:
+            return view(request, *args, **kwargs)
+        except (NotFound, PermissionDenied) as error:
+            return render(request, "error.html",
+                          {"status": error.status, "message": error.message},
+                          status=error.status)
+
+    return wrapper
+
+
+def _render(request, template: str, context: dict, status: int = 200):
+    """Operator members get the energy console's own frame (they have no other consoles);
+    staff get the shared console navigation."""
+    context.setdefault("base_template", "energy/console/partner_base.html"
+                       if getattr(request, "energy_operator", None) is not None
+                       else "console_base.html")
+    context.setdefault("operator", getattr(request, "energy_operator", None))
+    return render(request, template, context, status=status)
+
+
+def _int(value, default=None):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _fail(request, error: ServiceError) -> None:
+    if isinstance(error, (NotFound, PermissionDenied)):
+        raise error
+    messages.error(request, error.message)
+
+
+def _back(request, fallback: str):
+    target = request.POST.get("next", "")
+    if target.startswith("/console/energy/") and "//" not in target:
+        return redirect(target)
+    return redirect(fallback)
+
+
+# --- sign-in chooser ----------------------------------------------------------------------
+
+@require_GET
+def login_choice(request):
+    next_url = request.GET.get("next", "")
+    if not next_url.startswith("/console/energy/"):
+        next_url = reverse("energy_console:overview")
+    try:
+        partner_login = reverse("partner:login")
+    except NoReverseMatch:
+        partner_login = ""
+    return render(request, "energy/console/login.html", {
+        "staff_login": f"{reverse('accounts:staff_login')}?{urlencode({'next': next_url})}",
+        "partner_login": f"{partner_login}?{urlencode({'next': next_url})}"
+        if partner_login else "",
+    })
+
+
+# --- overview -----------------------------------------------------------------------------
+
+def _tile_crs():
+    from django.conf import settings
+
+    from nuanxin.geo.datum import CRS
+
+    value = settings.NUANXIN_TILE_CRS
+    return CRS(value) if value in CRS.__members__.values() else CRS.WGS84
+
+
+def _markers(cabinets) -> list[dict]:
+    from nuanxin.geo.datum import from_wgs84
+
+    crs = _tile_crs()
+    markers = []
+    for cab in cabinets:
+        lat, lng = from_wgs84(cab.lat, cab.lng, crs)
+        markers.append({"id": cab.pk, "name": cab.name, "lat": lat, "lng": lng,
+                        "online": cab.online, "alarms": cab.n_open_alarms,
+                        "available": cab.n_available,
+                        "url": reverse("energy_console:cabinet", args=[cab.pk])})
+    return markers
+
+
+@require_GET
+@energy_console_view
+def overview(request):
+    query = request.GET.get("q", "").strip()[:60]
+    cabinets = selectors.cabinets_with_counts(request.user, query=query)
+    totals = {k: sum(getattr(c, f"n_{k}") for c in cabinets)
+              for k in ("available", "charging", "empty", "fault", "locked", "open_alarms")}
+    context = {"cabinets": cabinets, "query": query, "totals": totals,
+               "refresh_s": REFRESH_S, "map_data": {"markers": _markers(cabinets)},
+               "online": sum(1 for c in cabinets if c.online)}
+    if request.headers.get("HX-Request"):
+        return _render(request, "energy/console/_cabinet_rows.html", context)
+    return _render(request, "energy/console/overview.html", context)
+
+
+# --- one cabinet --------------------------------------------------------------------------
+
+@require_GET
+@energy_console_view
+def cabinet_detail(request, cabinet_id: int):
+    cabinet, slots = selectors.cabinet_grid(request.user, cabinet_id)
+    counts = {state: sum(1 for s in slots if s.state == state)
+              for state in selectors.SLOT_STATE_LABELS}
+    open_alarms = list(selectors.alarms_for(request.user, state="unresolved",
+                                            cabinet_id=cabinet.pk)[:20])
+    context = {"cabinet": cabinet, "slots": slots, "counts": counts, "refresh_s": REFRESH_S,
+               "state_labels": selectors.SLOT_STATE_LABELS, "open_alarms": open_alarms,
+               "smoke_open": any(a.kind in safety.CABINET_LOCKING_KINDS for a in open_alarms)}
+    if request.headers.get("HX-Request"):
+        return _render(request, "energy/console/_slot_grid.html", context)
+    return _render(request, "energy/console/cabinet_detail.html", context)
+
+
+@require_POST
+@energy_console_view
+def slot_unlock(request, cabinet_id: int, slot_id: int):
+    selectors.cabinet_for(request.user, cabinet_id)
+    try:
+        slot = safety.slot_unlock(user=request.user, slot_id=slot_id)
+    except ServiceError as error:
+        _fail(request, error)
+    else:
+        messages.success(request, gettext("%(n)s 号仓已解锁。") % {"n": slot.number})
+    return redirect("energy_console:cabinet", cabinet_id)
+
+
+@require_POST
+@energy_console_view
+def cabinet_unlock(request, cabinet_id: int):
+    try:
+        safety.cabinet_unlock(user=request.user, cabinet_id=cabinet_id)
+    except ServiceError as error:
+        _fail(request, error)
+    else:
+        messages.success(request, gettext("整柜安全锁定已解除。"))
+    return redirect("energy_console:cabinet", cabinet_id)
+
+
+def _scan_url(request, cabinet_id: int) -> str:
+    from nuanxin.energy.qr import cabinet_token
+
+    token = cabinet_token(cabinet_id)
+    try:
+        path = reverse("energy:scan", args=[token])
+    except NoReverseMatch:
+        path = f"/energy/c/{token}/"
+    return request.build_absolute_uri(path)
+
+
+@require_GET
+@energy_console_view
+def cabinet_qr(request, cabinet_id: int):
+    cabinet = selectors.cabinet_for(request.user, cabinet_id)
+    return _render(request, "energy/console/cabinet_qr.html",
+                   {"cabinet": cabinet, "scan_url": _scan_url(request, cabinet.pk)})
+
+
+def _qr_file(request, cabinet_id: int, kind: str) -> HttpResponse:
+    from nuanxin.stations import qr_images
+
+    cabinet = selectors.cabinet_for(request.user, cabinet_id)
+    url = _scan_url(request, cabinet.pk)
+    if kind == "png":
+        response = HttpResponse(qr_images.qr_png(url), content_type="image/png")
+    else:
+        response = HttpResponse(qr_images.qr_svg(url, title=cabinet.name),
+                                content_type="image/svg+xml")
+    if request.GET.get("download") != "0":
+        response["Content-Disposition"] = (
+            f'attachment; filename="nuanxin-cabinet-{cabinet.serial}-qr.{kind}"')
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+@energy_console_view
+def cabinet_qr_png(request, cabinet_id: int):
+    return _qr_file(request, cabinet_id, "png")
+
+
+@require_GET
+@energy_console_view
+def cabinet_qr_svg(request, cabinet_id: int):
+    return _qr_file(request, cabinet_id, "svg")
+
+
+# --- alarms -------------------------------------------------------------------------------
+
+ALARM_STATE_FILTERS = [("unresolved", _("未解决")), ("open", _("待处理")),
+                       ("acknowledged", _("已确认")), ("resolved", _("已解决")), ("", _("全部"))]
+
+
+@require_GET
+@energy_console_view
+def alarm_list(request):
+    state = request.GET.get("state", "unresolved")
+    if state not in {code for code, _label in ALARM_STATE_FILTERS}:
+        state = "unresolved"
+    kind = request.GET.get("kind", "")
+    if kind not in AlarmKind.values:
+        kind = ""
+    cabinet_id = _int(request.GET.get("cabinet"))
+    cabinet = selectors.cabinet_for(request.user, cabinet_id) if cabinet_id else None
+    alarms = selectors.alarms_for(request.user, state=state, kind=kind, cabinet_id=cabinet_id)
+    page = Paginator(alarms, PAGE_SIZE).get_page(request.GET.get("page"))
+    params = {k: v for k, v in {"state": state, "kind": kind,
+                                "cabinet": cabinet_id or ""}.items() if v}
+    return _render(request, "energy/console/alarm_list.html", {
+        "page": page, "state": state, "kind": kind, "cabinet": cabinet,
+        "state_filters": ALARM_STATE_FILTERS, "kinds": AlarmKind.choices,
+        "query_string": urlencode(params), "States": AlarmState,
+    })
+
+
+@require_POST
+@energy_console_view
+def alarm_acknowledge(request, alarm_id: int):
+    try:
+        safety.alarm_acknowledge(user=request.user, alarm_id=alarm_id)
+    except ServiceError as error:
+        _fail(request, error)
+    else:
+        messages.success(request, gettext("已确认，告警由您跟进。"))
+    return _back(request, reverse("energy_console:alarms"))
+
+
+@require_POST
+@energy_console_view
+def alarm_resolve(request, alarm_id: int):
+    try:
+        safety.alarm_resolve(user=request.user, alarm_id=alarm_id,
+                             note=request.POST.get("note", "")[:500])
+    except ServiceError as error:
+        _fail(request, error)
+    else:
+        messages.success(request, gettext("告警已标记为解决。"))
+    return _back(request, reverse("energy_console:alarms"))
+
+
+# --- work orders --------------------------------------------------------------------------
+
+@require_http_methods(["GET", "POST"])
+@energy_console_view
+def work_order_list(request):
+    if request.method == "POST":
+        kind = request.POST.get("kind", "")
+        battery_id = _int(request.POST.get("battery"))
+        serial = request.POST.get("battery_serial", "").strip().upper()[:32]
+        if serial and battery_id is None:
+            battery_id = (selectors.batteries_visible_to(request.user).filter(serial=serial)
+                          .values_list("pk", flat=True).first())
+            if battery_id is None:
+                messages.error(request, gettext("找不到编号为 %(s)s 的电池。") % {"s": serial})
+                return _back(request, reverse("energy_console:work_orders"))
+        try:
+            order = workorders.work_order_open(
+                user=request.user, kind=kind, battery_id=battery_id,
+                slot_id=_int(request.POST.get("slot")), alarm_id=_int(request.POST.get("alarm")),
+                cabinet_id=_int(request.POST.get("cabinet")),
+                note=request.POST.get("note", "")[:200])
+        except ServiceError as error:
+            _fail(request, error)
+            return _back(request, reverse("energy_console:work_orders"))
+        messages.success(request, gettext("已开工单 #%(n)s。") % {"n": order.pk})
+        return _back(request, reverse("energy_console:work_orders"))
+    state = request.GET.get("state", "open")
+    if state not in WorkOrderState.values and state != "":
+        state = "open"
+    orders = selectors.work_orders_for(request.user, state=state)
+    page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
+    return _render(request, "energy/console/work_orders.html", {
+        "page": page, "state": state, "states": WorkOrderState.choices,
+        "kinds": WorkOrderKind.choices, "query_string": urlencode({"state": state}),
+    })
+
+
+@require_POST
+@energy_console_view
+def work_order_complete(request, work_order_id: int):
+    try:
+        order = workorders.work_order_complete(user=request.user, work_order_id=work_order_id)
+    except ServiceError as error:
+        _fail(request, error)
+    else:
+        messages.success(request, gettext("工单 #%(n)s 已完成。") % {"n": order.pk})
+    return _back(request, reverse("energy_console:work_orders"))
+
+
+@require_POST
+@energy_console_view
+def work_order_cancel(request, work_order_id: int):
+    try:
+        order = workorders.work_order_cancel(user=request.user, work_order_id=work_order_id)
+    except ServiceError as error:
+        _fail(request, error)
+    else:
+        messages.success(request, gettext("工单 #%(n)s 已取消。") % {"n": order.pk})
+    return _back(request, reverse("energy_console:work_orders"))
+
+
+# --- swaps --------------------------------------------------------------------------------
+
+def _local_day_start(value: str) -> datetime | None:
+    day = parse_date(value or "") if value and len(value) <= 10 else None
+    if day is None:
+        return None
+    return datetime.combine(day, time.min, tzinfo=selectors.SHANGHAI)
+
+
+@require_GET
+@energy_console_view
+def swap_list(request):
+    cabinet_id = _int(request.GET.get("cabinet"))
+    cabinet = selectors.cabinet_for(request.user, cabinet_id) if cabinet_id else None
+    state = request.GET.get("state", "")
+    if state not in SwapState.values:
+        state = ""
+    try:
+        since = _local_day_start(request.GET.get("from", ""))
+        until_day = _local_day_start(request.GET.get("to", ""))
+    except ValueError:
+        since = until_day = None
+    until = until_day + timedelta(days=1) if until_day else None
+    swaps = selectors.swaps_for(request.user, cabinet_id=cabinet_id, state=state,
+                                since=since, until=until)
+    page = Paginator(swaps, PAGE_SIZE).get_page(request.GET.get("page"))
+    params = {k: v for k, v in {"cabinet": cabinet_id or "", "state": state,
+                                "from": request.GET.get("from", "") if since else "",
+                                "to": request.GET.get("to", "") if until else ""}.items() if v}
+    return _render(request, "energy/console/swap_list.html", {
+        "page": page, "rows": selectors.swap_rows(page), "cabinet": cabinet, "state": state,
+        "states": SwapState.choices, "filters": params, "query_string": urlencode(params),
+        "cabinets": selectors.cabinets_visible_to(request.user).order_by("name")
+        .only("pk", "name")[:200],
+    })
+
+
+# --- fleet health and coverage ------------------------------------------------------------
+
+@require_GET
+@energy_console_view
+def fleet_health(request):
+    health = selectors.fleet_health(request.user)
+    chart = {"labels": [b["label"] for b in health["buckets"]],
+             "counts": [b["count"] for b in health["buckets"]]}
+    return _render(request, "energy/console/health.html", {"health": health, "chart": chart})
+
+
+@require_GET
+@energy_console_view
+def coverage(request):
+    months = _int(request.GET.get("months"), 6)
+    months = min(max(months, 1), 24)
+    data = selectors.coverage(request.user, months=months)
+    return _render(request, "energy/console/coverage.html",
+                   {"data": data, "months": months, "now": timezone.now()})

@@ -1,0 +1,374 @@
+"""Reads for the operator and staff console, each scoped to the viewer.
+
+The one scope rule is `Cabinet.objects.visible_to(user)`; batteries, alarms, work orders and
+swaps are visible through it (an operator's members also see their own batteries wherever
+they are: at the depot, with a rider). Anything outside scope answers NotFound, never
+"forbidden", so a console user learns nothing about another operator's cabinets.
+
+Every list here costs a fixed number of queries whatever its length (the tests hold them
+to a budget).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, NullIf, TruncMonth
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from nuanxin.accounts.phones import mask_phone
+from nuanxin.common.errors import NotFound
+from nuanxin.energy.models import (
+    Alarm,
+    AlarmState,
+    Battery,
+    BatteryHealthSample,
+    BatteryStatus,
+    Cabinet,
+    Operator,
+    Slot,
+    Swap,
+    SwapState,
+    WorkOrder,
+    WorkOrderState,
+)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+UNRESOLVED = (AlarmState.OPEN, AlarmState.ACKNOWLEDGED)
+
+
+# --- scope --------------------------------------------------------------------------------
+
+def console_operator(user) -> Operator | None:
+    """The operator a partner user works for (None for staff and everyone else)."""
+    member = getattr(user, "partner_member", None) if getattr(user, "is_authenticated",
+                                                              False) else None
+    if member is None:
+        return None
+    return Operator.objects.filter(partner_id=member.partner_id).first()
+
+
+def may_use_console(user) -> bool:
+    """Staff (any role), superusers, and members of a cabinet operator."""
+    from nuanxin.accounts.selectors import staff_profile_of
+
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_superuser or staff_profile_of(user) is not None:
+        return True
+    return console_operator(user) is not None
+
+
+def cabinets_visible_to(user) -> QuerySet[Cabinet]:
+    return Cabinet.objects.visible_to(user)
+
+
+def cabinet_for(user, cabinet_id: int) -> Cabinet:
+    cabinet = (cabinets_visible_to(user).filter(pk=cabinet_id)
+               .select_related("operator__partner", "station", "region").first())
+    if cabinet is None:
+        raise NotFound("cabinet_not_found", _("找不到这个换电柜。"))
+    return cabinet
+
+
+def batteries_visible_to(user) -> QuerySet[Battery]:
+    """An operator's members: all its batteries. Staff: those in cabinets they see, and
+    those a work order at such a cabinet names."""
+    if not getattr(user, "is_authenticated", False):
+        return Battery.objects.none()
+    if user.is_superuser:
+        return Battery.objects.all()
+    operator = console_operator(user)
+    if operator is not None:
+        return Battery.objects.filter(operator=operator)
+    cabinets = cabinets_visible_to(user)
+    return Battery.objects.filter(
+        Q(slot__cabinet__in=cabinets)
+        | Q(pk__in=WorkOrder.objects.filter(cabinet__in=cabinets, battery__isnull=False)
+            .values("battery_id")))
+
+
+def battery_for(user, battery_id: int) -> Battery:
+    battery = (batteries_visible_to(user).filter(pk=battery_id)
+               .select_related("slot__cabinet", "model").first())
+    if battery is None:
+        raise NotFound("battery_not_found", _("找不到这块电池。"))
+    return battery
+
+
+def work_orders_visible_to(user) -> QuerySet[WorkOrder]:
+    if not getattr(user, "is_authenticated", False):
+        return WorkOrder.objects.none()
+    if user.is_superuser:
+        return WorkOrder.objects.all()
+    operator = console_operator(user)
+    if operator is not None:
+        return WorkOrder.objects.filter(operator=operator)
+    return WorkOrder.objects.filter(cabinet__in=cabinets_visible_to(user))
+
+
+def work_order_for(user, work_order_id: int) -> WorkOrder:
+    order = work_orders_visible_to(user).filter(pk=work_order_id).first()
+    if order is None:
+        raise NotFound("work_order_not_found", _("找不到这张工单。"))
+    return order
+
+
+# --- cabinets and slots -------------------------------------------------------------------
+
+def _slot_counts() -> dict:
+    """Per-cabinet slot counts as annotations over one join (slots → their battery)."""
+    in_service = Q(slots__locked=False, slots__enabled=True)
+    return {
+        "n_available": Count("slots", filter=in_service & Q(
+            slots__battery__status=BatteryStatus.FULL)),
+        "n_charging": Count("slots", filter=Q(slots__battery__status=BatteryStatus.CHARGING)),
+        "n_empty": Count("slots", filter=in_service & Q(slots__battery__isnull=True)),
+        "n_fault": Count("slots", filter=Q(slots__battery__status=BatteryStatus.QUARANTINED)
+                         | Q(slots__enabled=False)),
+        "n_locked": Count("slots", filter=Q(slots__locked=True)),
+    }
+
+
+def _open_alarms_subquery():
+    return Coalesce(Subquery(
+        Alarm.objects.filter(cabinet=OuterRef("pk"), state__in=UNRESOLVED)
+        .order_by().values("cabinet").annotate(n=Count("pk")).values("n")[:1],
+        output_field=IntegerField()), Value(0))
+
+
+def cabinets_with_counts(user, *, query: str = "") -> list[Cabinet]:
+    """The viewer's cabinets with live counts (two queries in all)."""
+    qs = cabinets_visible_to(user)
+    query = (query or "").strip()[:60]
+    if query:
+        qs = qs.filter(Q(name__icontains=query) | Q(serial__icontains=query.upper())
+                       | Q(group__icontains=query) | Q(address__icontains=query))
+    ids = list(qs.values_list("pk", flat=True))
+    rows = (Cabinet.objects.filter(pk__in=ids).select_related("operator__partner", "station")
+            .annotate(**_slot_counts()).order_by("group", "name", "pk"))
+    alarms = dict(Alarm.objects.filter(cabinet_id__in=ids, state__in=UNRESOLVED)
+                  .order_by().values_list("cabinet_id").annotate(n=Count("pk")))
+    result = list(rows)
+    for cab in result:
+        cab.n_open_alarms = alarms.get(cab.pk, 0)
+    return result
+
+
+def cabinet_counts(cabinet_ids: list[int]) -> dict[int, dict]:
+    """{cabinet id: {available, charging, empty, fault, locked, open_alarms, online}} for the
+    overview's live refresh."""
+    rows = (Cabinet.objects.filter(pk__in=cabinet_ids).annotate(**_slot_counts())
+            .values("pk", "online", "safety_locked", "n_available", "n_charging", "n_empty",
+                    "n_fault", "n_locked"))
+    alarms = dict(Alarm.objects.filter(cabinet_id__in=cabinet_ids, state__in=UNRESOLVED)
+                  .order_by().values_list("cabinet_id").annotate(n=Count("pk")))
+    return {r["pk"]: {"available": r["n_available"], "charging": r["n_charging"],
+                      "empty": r["n_empty"], "fault": r["n_fault"], "locked": r["n_locked"],
+                      "online": r["online"], "safety_locked": r["safety_locked"],
+                      "open_alarms": alarms.get(r["pk"], 0)} for r in rows}
+
+
+@dataclass
+class SlotView:
+    slot: Slot
+    battery: Battery | None
+    state: str   # empty | charging | full | fault | locked
+    label: str
+    open_alarms: list
+
+
+SLOT_STATE_LABELS = {
+    "empty": _("空仓"),
+    "charging": _("充电中"),
+    "full": _("满电"),
+    "fault": _("故障"),
+    "locked": _("已锁定"),
+}
+
+
+def slot_state(slot: Slot, battery: Battery | None) -> str:
+    if slot.locked:
+        return "locked"
+    if not slot.enabled or (battery is not None and battery.status == BatteryStatus.QUARANTINED):
+        return "fault"
+    if battery is None:
+        return "empty"
+    if battery.status == BatteryStatus.FULL:
+        return "full"
+    return "charging"
+
+
+def cabinet_grid(user, cabinet_id: int) -> tuple[Cabinet, list[SlotView]]:
+    """One cabinet and its slots in order, each with its battery and unresolved alarms."""
+    cabinet = cabinet_for(user, cabinet_id)
+    slots = list(Slot.objects.filter(cabinet=cabinet).select_related("battery__model")
+                 .order_by("number"))
+    alarms: dict[int, list[Alarm]] = {}
+    for alarm in Alarm.objects.filter(cabinet=cabinet, state__in=UNRESOLVED,
+                                      slot__isnull=False).order_by("-started_at"):
+        alarms.setdefault(alarm.slot_id, []).append(alarm)
+    views = []
+    for slot in slots:
+        battery = getattr(slot, "battery", None)
+        state = slot_state(slot, battery)
+        views.append(SlotView(slot=slot, battery=battery, state=state,
+                              label=str(SLOT_STATE_LABELS[state]),
+                              open_alarms=alarms.get(slot.pk, [])))
+    return cabinet, views
+
+
+# --- alarms, work orders, swaps -----------------------------------------------------------
+
+def alarms_for(user, *, state: str = "", cabinet_id: int | None = None,
+               kind: str = "") -> QuerySet[Alarm]:
+    """Unresolved first (open before acknowledged), newest first within each."""
+    qs = Alarm.objects.filter(cabinet__in=cabinets_visible_to(user))
+    if state == "unresolved":
+        qs = qs.filter(state__in=UNRESOLVED)
+    elif state in AlarmState.values:
+        qs = qs.filter(state=state)
+    if cabinet_id:
+        qs = qs.filter(cabinet_id=cabinet_id)
+    if kind:
+        qs = qs.filter(kind=kind)
+    return (qs.select_related("cabinet", "slot", "battery", "acknowledged_by", "resolved_by")
+            .annotate(rank=Case(When(state=AlarmState.OPEN, then=Value(0)),
+                                When(state=AlarmState.ACKNOWLEDGED, then=Value(1)),
+                                default=Value(2), output_field=IntegerField()))
+            .order_by("rank", "-started_at", "-pk"))
+
+
+def work_orders_for(user, *, state: str = "") -> QuerySet[WorkOrder]:
+    qs = work_orders_visible_to(user)
+    if state in WorkOrderState.values:
+        qs = qs.filter(state=state)
+    return (qs.select_related("battery", "cabinet", "slot", "alarm", "created_by", "done_by")
+            .annotate(rank=Case(When(state=WorkOrderState.OPEN, then=Value(0)), default=Value(1),
+                                output_field=IntegerField()))
+            .order_by("rank", "-created_at", "-pk"))
+
+
+def swaps_for(user, *, cabinet_id: int | None = None, state: str = "",
+              since: datetime | None = None, until: datetime | None = None) -> QuerySet[Swap]:
+    qs = Swap.objects.filter(cabinet__in=cabinets_visible_to(user))
+    if cabinet_id:
+        qs = qs.filter(cabinet_id=cabinet_id)
+    if state in SwapState.values:
+        qs = qs.filter(state=state)
+    if since:
+        qs = qs.filter(created_at__gte=since)
+    if until:
+        qs = qs.filter(created_at__lt=until)
+    return (qs.select_related("rider", "cabinet", "battery_returned", "battery_released",
+                              "return_slot", "release_slot")
+            .order_by("-created_at", "-pk"))
+
+
+def swap_rows(swaps) -> list[dict]:
+    """What a console row shows: the rider's number masked (138****1234), never in full."""
+    return [{"swap": s, "rider_phone": mask_phone(s.rider.phone) or s.rider.username[:3] + "…",
+             "state_label": s.get_state_display()} for s in swaps]
+
+
+# --- fleet health -------------------------------------------------------------------------
+
+# (code, label, lower bound inclusive, upper bound exclusive)
+SOH_BUCKETS = [
+    ("ge95", _("≥95%"), 95, None),
+    ("90_95", _("90–95%"), 90, 95),
+    ("85_90", _("85–90%"), 85, 90),
+    ("80_85", _("80–85%"), 80, 85),
+    ("lt80", _("<80%（建议退役）"), None, 80),
+]
+DECLINE_WINDOW_DAYS = 90
+
+
+def _bucket_q(low, high) -> Q:
+    q = Q()
+    if low is not None:
+        q &= Q(soh_pct__gte=low)
+    if high is not None:
+        q &= Q(soh_pct__lt=high)
+    return q
+
+
+def fleet_health(user, *, decliners: int = 10, now: datetime | None = None) -> dict:
+    """The SoH distribution of the viewer's batteries in service (not retired) and those
+    whose SoH fell most over the last 90 days (first sample in the window minus the
+    latest). Three queries."""
+    now = now or timezone.now()
+    batteries = batteries_visible_to(user).exclude(status=BatteryStatus.RETIRED)
+    counts = batteries.aggregate(
+        total=Count("pk"),
+        **{code: Count("pk", filter=_bucket_q(low, high)) for code, _l, low, high in SOH_BUCKETS})
+    buckets = [{"code": code, "label": str(label), "count": counts[code]}
+               for code, label, _low, _high in SOH_BUCKETS]
+    since = now - timedelta(days=DECLINE_WINDOW_DAYS)
+    window = BatteryHealthSample.objects.filter(battery=OuterRef("pk"), at__gte=since)
+    fastest = list(
+        batteries.annotate(
+            first_soh=Subquery(window.order_by("at", "pk").values("soh_pct")[:1]),
+            last_soh=Subquery(window.order_by("-at", "-pk").values("soh_pct")[:1]),
+            first_at=Subquery(window.order_by("at", "pk").values("at")[:1]),
+            n_samples=Coalesce(Subquery(window.order_by().values("battery")
+                                        .annotate(n=Count("pk")).values("n")[:1],
+                                        output_field=IntegerField()), Value(0)),
+        ).filter(n_samples__gte=2)
+        .annotate(decline=F("first_soh") - F("last_soh"))
+        .filter(decline__gt=0)
+        .select_related("model", "slot__cabinet")
+        .order_by("-decline", "pk")[:decliners])
+    flagged = batteries.filter(soh_pct__lt=80).count()
+    return {"total": counts["total"], "buckets": buckets, "fastest": fastest,
+            "flagged": flagged, "window_days": DECLINE_WINDOW_DAYS}
+
+
+# --- coverage -----------------------------------------------------------------------------
+
+def coverage(user, *, months: int = 6, now: datetime | None = None) -> dict:
+    """Distinct riders served (a completed swap) per cabinet group per month, Shanghai time;
+    cabinets without a group count under their own name. Also the distinct riders across
+    all the viewer's groups over the period (the article's "8 组覆盖骑手800余人")."""
+    now = now or timezone.now()
+    local = now.astimezone(SHANGHAI)
+    first = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    for _i in range(max(months, 1) - 1):
+        first = (first - timedelta(days=1)).replace(day=1)
+    swaps = Swap.objects.filter(cabinet__in=cabinets_visible_to(user),
+                                state=SwapState.COMPLETED, finished_at__gte=first)
+    rows = (swaps.annotate(grp=Coalesce(NullIf(F("cabinet__group"), Value("")),
+                                        F("cabinet__name")),
+                           month=TruncMonth("finished_at", tzinfo=SHANGHAI))
+            .order_by().values("grp", "month").annotate(riders=Count("rider", distinct=True)))
+    table: dict[str, dict] = {}
+    month_keys: list[str] = []
+    cursor = first
+    while cursor <= local:
+        month_keys.append(cursor.strftime("%Y-%m"))
+        cursor = (cursor + timedelta(days=32)).replace(day=1)
+    for row in rows:
+        key = row["month"].astimezone(SHANGHAI).strftime("%Y-%m")
+        table.setdefault(row["grp"], {})[key] = row["riders"]
+    groups = [{"group": grp, "months": [per.get(m, 0) for m in month_keys]}
+              for grp, per in sorted(table.items())]
+    group_count = (cabinets_visible_to(user)
+                   .annotate(grp=Coalesce(NullIf(F("group"), Value("")), F("name")))
+                   .values("grp").distinct().count())
+    return {"months": month_keys, "groups": groups, "group_count": group_count,
+            "riders_total": swaps.values("rider").distinct().count()}

@@ -1,0 +1,27 @@
+"""A cabinet operator's engineer signs in on the partner login and reaches the cabinet
+console; partners that run no cabinets see no link to it."""
+
+import pytest
+
+from tests.alliance.helpers import partner, partner_user
+from tests.energy import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_operator_signs_in_straight_to_the_energy_console(client):
+    operator = f.operator()
+    engineer = partner_user(operator.partner, "duty.engineer")
+    response = client.post("/partner/login/", {"username": engineer.username,
+                                               "password": "partner-long-password",
+                                               "next": "/console/energy/"})
+    assert response.status_code == 302 and response["Location"] == "/console/energy/"
+    assert client.get("/console/energy/").status_code == 200
+    home = client.get("/partner/").content.decode()
+    assert 'data-testid="energy-console-link"' in home
+
+
+def test_a_partner_without_cabinets_gets_no_cabinet_link(client):
+    engineer = partner_user(partner("某社会组织"), "social.worker")
+    client.force_login(engineer)
+    assert 'data-testid="energy-console-link"' not in client.get("/partner/").content.decode()
