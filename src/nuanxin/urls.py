@@ -27,9 +27,11 @@ urlpatterns = [
     path("partner/", include("nuanxin.alliance.partner_urls")),
     path("voice/", include("nuanxin.voice.urls")),
     path("console/surveys/", include("nuanxin.surveys.console_urls")),
+    path("console/energy/", include("nuanxin.energy.console_urls")),
     path("console/", include("nuanxin.stations.console_urls")),
     path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
     path("surveys/", include("nuanxin.surveys.urls")),
+    path("energy/", include("nuanxin.energy.urls")),
     path("", include("nuanxin.alliance.public_urls")),
     path("", include("nuanxin.stations.urls")),
 ]
