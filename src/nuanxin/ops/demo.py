@@ -35,6 +35,7 @@ from nuanxin.accounts.models import (
 )
 from nuanxin.accounts.services import current_notice_version
 from nuanxin.alliance.demo import seed_alliance
+from nuanxin.energy.demo import seed_energy
 from nuanxin.geo.models import Region, RegionLevel
 from nuanxin.geo.named_places import NAMED_STATIONS
 from nuanxin.geo.selectors import reset_locate_index
@@ -510,6 +511,8 @@ def seed_domains(rng: random.Random, *, progress: Callable[[str], None]) -> None
     progress("alliance ...")
     seed_alliance(rng, now=now)
     seed_voice(rng, now=now)
+    progress("battery-swap cabinets ...")
+    seed_energy(rng, now=now, demo_rider_phone=DEMO_WORKER_PHONE)
 
 
 def is_seeded() -> bool:

@@ -1,10 +1,18 @@
-"""`nuanxin run`: migrate, load demo data on an empty database, then serve with a worker."""
+"""`nuanxin run`: migrate, load demo data on an empty database, then serve with a worker.
+
+The battery-swap demo comes alive too: an embedded MQTT broker (unless MQTT_URL names a real
+one), one cabinet-message ingester and the simulated cabinets, all child processes stopped
+with the web server.
+"""
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
+from urllib.parse import urlparse
 
 from django.conf import settings
 from django.core.management import call_command
@@ -24,8 +32,14 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int,
                             default=int(os.environ.get("WEB_CONCURRENCY", "2")))
         parser.add_argument("--no-seed", action="store_true")
+        parser.add_argument("--cabinets", type=int,
+                            default=int(os.environ.get("NUANXIN_SIM_CABINETS", "20")),
+                            help="simulated cabinets (0: none); the Yiwu demo groups first")
+        parser.add_argument("--sim-speed", type=float,
+                            default=float(os.environ.get("NUANXIN_SIM_SPEED", "10")),
+                            help="simulated minutes per real minute for the cabinets")
 
-    def handle(self, *args, port, host, workers, no_seed, **options):
+    def handle(self, *args, port, host, workers, no_seed, cabinets, sim_speed, **options):
         call_command("migrate", interactive=False, verbosity=0)
         logins = []
         if not no_seed and not demo.is_seeded():
@@ -46,6 +60,8 @@ class Command(BaseCommand):
             [python, "-m", "nuanxin", "run_huey", "--workers", "2", "--worker-type", "thread"],
             env=env,
         )
+        procs = [web, worker]
+        cabinet_lines = self.start_cabinets(env, procs, cabinets=cabinets, speed=sim_speed)
         base = f"http://{host}:{port}"
         self.stdout.write(self.style.SUCCESS(f"\n暖新 is running on {base}  ({connection.vendor})"))
         for label, path in [
@@ -66,21 +82,122 @@ class Command(BaseCommand):
             self.stdout.write(f"  Demo staff password: {demo.DEMO_PASSWORD}; "
                               f"rider phone {demo.DEMO_WORKER_PHONE} (SMS code in this log); "
                               "admins' TOTP code: nuanxin totp <username>")
+        for line in cabinet_lines:
+            self.stdout.write(line.replace("{base}", base))
         self.stdout.write(f"  Data: {settings.DATABASES['default']['NAME']}\n")
 
         def stop(*_):
-            for proc in (web, worker):
-                proc.terminate()
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.terminate()
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         try:
+            # The web server and the job worker are essential; the cabinet processes are not
+            # (the platform works without live cabinets), so only the first two end the run.
             while web.poll() is None and worker.poll() is None:
                 time.sleep(0.5)
         finally:
             stop()
-            for proc in (web, worker):
+            for proc in procs:
                 try:
                     proc.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+
+    def start_cabinets(self, env: dict, procs: list, *, cabinets: int, speed: float
+                       ) -> list[str]:
+        """Broker (embedded unless MQTT_URL is set), ingester and simulated cabinets as
+        children appended to `procs`; returns the lines to print about them."""
+        from nuanxin.energy.models import Cabinet
+
+        if cabinets <= 0:
+            return []
+        python = sys.executable
+        parsed = urlparse(settings.MQTT_URL)
+        mqtt_host, mqtt_port = parsed.hostname or "127.0.0.1", parsed.port or 1883
+        lines = ["", "  Battery-swap cabinets / 换电柜"]
+        if "MQTT_URL" not in os.environ:
+            if _listening(mqtt_host, mqtt_port):
+                # Something holds the demo broker's port: reuse it if it speaks MQTT (another
+                # `nuanxin run`'s broker), else go on without live cabinets.
+                if not _speaks_mqtt(mqtt_host, mqtt_port):
+                    self.stderr.write(
+                        f"Port {mqtt_port} on {mqtt_host} is taken by something that is not an "
+                        f"MQTT broker: the demo cabinets stay offline. Free the port, or set "
+                        f"MQTT_URL=mqtt://host:port to use another broker.")
+                    return []
+                self.stdout.write(f"MQTT port {mqtt_port} is already taken by a broker; "
+                                  f"using it for the demo cabinets.")
+            else:
+                broker = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+                    [python, "-m", "nuanxin", "energy", "broker", "--port", str(mqtt_port)],
+                    env=env)
+                procs.append(broker)
+                deadline = time.monotonic() + 15
+                # A real CONNECT, so the broker has no half-open probe to complain about.
+                while not _speaks_mqtt(mqtt_host, mqtt_port):
+                    if broker.poll() is not None or time.monotonic() > deadline:
+                        self.stderr.write("The embedded MQTT broker did not start: the demo "
+                                          "cabinets stay offline.")
+                        return []
+                    time.sleep(0.2)
+                lines.append(f"  {'MQTT broker (embedded, demo)':<28} {settings.MQTT_URL}")
+            # amqtt has no shared subscriptions: one ingester subscribes plainly.
+            env = {**env, "MQTT_SHARE_GROUP": ""}
+        else:
+            lines.append(f"  {'MQTT broker':<28} {settings.MQTT_URL}")
+        ingest = subprocess.Popen(  # noqa: S603
+            [python, "-m", "nuanxin", "energy", "ingest"], env=env, stdout=subprocess.PIPE,
+            text=True, bufsize=1)
+        procs.append(ingest)
+        # The cabinets start once the ingester is subscribed: their boot messages would
+        # otherwise go to nobody (the embedded broker keeps no sessions).
+        subscribed = threading.Event()
+
+        def relay() -> None:
+            for line in ingest.stdout:
+                if line.startswith("ingesting"):
+                    subscribed.set()
+                sys.stdout.write(line)
+                sys.stdout.flush()
+            subscribed.set()
+
+        threading.Thread(target=relay, daemon=True).start()
+        if not subscribed.wait(60):
+            self.stderr.write("The ingester did not subscribe within a minute; starting the "
+                              "cabinets anyway.")
+        procs.append(subprocess.Popen(  # noqa: S603
+            [python, "-m", "nuanxin", "energy", "simulate", "--cabinets", str(cabinets),
+             "--speed", str(speed)], env=env))
+        lines.append(f"  {'Simulated cabinets':<28} {cabinets} at {speed:g}x time")
+        lines.append(f"  {'Rider: cabinets nearby':<28} {{base}}/energy/")
+        lines.append(f"  {'Console: cabinets':<28} {{base}}/console/energy/")
+        shown = (Cabinet.objects.filter(is_demo=True, region__code__startswith="330782")
+                 .order_by("serial")[:4])
+        for cab in shown:
+            lines.append(f"  {cab.name[:26]:<28} {{base}}/console/energy/cabinets/{cab.pk}/"
+                         f"  {{base}}/energy/cabinets/{cab.serial}/")
+        connection.close()  # from here on the parent only waits: hold no database connection
+        return lines
+
+
+def _listening(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex((host, port)) == 0
+
+
+def _speaks_mqtt(host: str, port: int) -> bool:
+    """Send an MQTT 3.1.1 CONNECT and see whether a CONNACK comes back."""
+    connect = bytes([0x10, 0x12, 0x00, 0x04]) + b"MQTT" + bytes(
+        [0x04, 0x02, 0x00, 0x0A, 0x00, 0x06]) + b"nx-pro"
+    try:
+        with socket.create_connection((host, port), timeout=1) as sock:
+            sock.sendall(connect)
+            reply = sock.recv(4)
+            sock.sendall(bytes([0xE0, 0x00]))  # DISCONNECT
+    except OSError:
+        return False
+    return len(reply) >= 2 and reply[0] == 0x20
