@@ -14,6 +14,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from nuanxin.accounts.api import router as accounts_router
 from nuanxin.alliance.api import router as alliance_router
 from nuanxin.common.errors import ServiceError, error_body
+from nuanxin.energy.api import router as energy_router
 from nuanxin.geo.api import router as geo_router
 from nuanxin.needs.api import router as needs_router
 from nuanxin.stations.api import feeds as station_feeds
@@ -71,6 +72,7 @@ api.add_router("/v1/alliance", alliance_router)
 api.add_router("/v1/voice", voice_router)
 api.add_router("/v1", accounts_router)
 api.add_router("/v1", station_feeds)
+api.add_router("/v1", energy_router)
 
 
 @api.get("/v1/ping", tags=["meta"], summary="A trivial endpoint (benchmark baseline)")

@@ -25,6 +25,12 @@ class Command(BaseCommand):
                               help="comma-separated fault=rate, e.g. door_jam=0.05,duplicate=0.1")
         simulate.add_argument("--seconds", type=float, default=0,
                               help="stop after this long (0: run until stopped)")
+        simulate.add_argument("--serial", dest="serials", action="append",
+                              help="simulate this cabinet (repeatable; default: the first N)")
+        simulate.add_argument("--seed", type=int, default=None,
+                              help="random seed for faults (repeatable runs)")
+        simulate.add_argument("--no-riders", dest="auto_hands", action="store_false",
+                              help="no simulated riders at open doors (tests drive the doors)")
 
         sub.add_parser("verify", help="check every battery is in exactly one place and the "
                                       "custody ledger replays to today's state")
