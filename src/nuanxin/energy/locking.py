@@ -21,7 +21,11 @@ from nuanxin.energy.models import Battery, Cabinet
 def lock_cabinet(cabinet_id: int) -> Cabinet:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("lock_cabinet must run inside transaction.atomic()")
-    cabinet = Cabinet.objects.select_for_update(of=("self",)).filter(pk=cabinet_id).first()
+    # NO KEY UPDATE: a cabinet's key never changes, and a full row lock would also block the
+    # foreign-key checks of every row inserted for it (telemetry batches' dedup rows),
+    # which deadlocked against swaps on PostgreSQL.
+    cabinet = (Cabinet.objects.select_for_update(of=("self",), no_key=True)
+               .filter(pk=cabinet_id).first())
     if cabinet is None:
         raise NotFound("cabinet_not_found", _("找不到这个换电柜。"))
     return cabinet

@@ -1,0 +1,246 @@
+"""The custody ledger: every move of every battery, and the check that it adds up.
+
+A battery's row says where it is now (`slot`, `holder` or neither: the depot) and the
+database refuses a row that contradicts itself. `CustodyEntry` is the append-only history of
+how it got there. `battery_move` is the only writer of a battery's place: it changes the row
+and appends the entry in the caller's transaction (the caller holds the cabinet lock), so the
+two can never drift apart; `ledger_verify` replays the ledger and compares.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from nuanxin.energy import locking
+from nuanxin.energy.models import (
+    DEPOT_STATUSES,
+    SLOT_STATUSES,
+    Battery,
+    BatteryStatus,
+    Cabinet,
+    CustodyEntry,
+    Place,
+    Slot,
+)
+
+log = logging.getLogger("nuanxin.energy.custody")
+
+ACTION_FOUND = "energy.battery.found_in_slot"
+ACTION_MISSING = "energy.battery.missing_from_slot"
+
+
+def place_of(battery: Battery) -> str:
+    if battery.slot_id is not None:
+        return Place.SLOT
+    if battery.holder_id is not None:
+        return Place.RIDER
+    return Place.DEPOT
+
+
+def _check_destination(to_place: str, to_status: str, to_slot, to_rider) -> None:
+    # A programming error, not a user's: the database would refuse it too, less clearly.
+    if to_place == Place.SLOT:
+        ok = to_slot is not None and to_rider is None and to_status in SLOT_STATUSES
+    elif to_place == Place.RIDER:
+        ok = to_slot is None and to_rider is not None and to_status == BatteryStatus.WITH_RIDER
+    elif to_place == Place.DEPOT:
+        ok = to_slot is None and to_rider is None and to_status in DEPOT_STATUSES
+    else:
+        ok = False
+    if not ok:
+        raise ValueError(f"impossible destination: {to_place} status={to_status} "
+                         f"slot={getattr(to_slot, 'pk', None)} "
+                         f"rider={getattr(to_rider, 'pk', None)}")
+
+
+def battery_move(*, battery: Battery, to_place: str, to_status: str, action: str,
+                 to_slot: Slot | None = None, to_rider=None, swap=None, work_order=None,
+                 actor=None, at: datetime | None = None) -> CustodyEntry:
+    """Move `battery` (or change its status in place) and append the ledger entry."""
+    _check_destination(to_place, to_status, to_slot, to_rider)
+    at = at or timezone.now()
+    # The caller's object may be stale (read before the cabinet lock): the ledger's
+    # "from" must be where the row says the battery is now.
+    current = Battery.objects.filter(pk=battery.pk).values("slot_id", "holder_id",
+                                                          "status").get()
+    from_slot_id, from_rider_id = current["slot_id"], current["holder_id"]
+    from_place = (Place.SLOT if from_slot_id else Place.RIDER if from_rider_id else Place.DEPOT)
+    to_slot_id = to_slot.pk if to_slot is not None else None
+    if from_slot_id is not None and from_slot_id != to_slot_id:
+        # A slot charges only what is in it.
+        Slot.objects.filter(pk=from_slot_id).update(charging=False)
+    Battery.objects.filter(pk=battery.pk).update(
+        slot_id=to_slot_id, holder_id=to_rider.pk if to_rider is not None else None,
+        status=to_status)
+    battery.slot_id = to_slot_id
+    battery.holder_id = to_rider.pk if to_rider is not None else None
+    battery.status = to_status
+    if to_slot is not None:
+        battery.slot = to_slot
+    if to_rider is not None:
+        battery.holder = to_rider
+    return CustodyEntry.objects.create(
+        battery=battery, at=at, action=action, from_place=from_place, from_slot_id=from_slot_id,
+        from_rider_id=from_rider_id, to_place=to_place, to_slot=to_slot, to_rider=to_rider,
+        to_status=to_status, swap=swap, work_order=work_order, actor=actor)
+
+
+def ledger_verify() -> list[str]:
+    """Every problem found, one sentence each; an empty list means the ledger holds.
+
+    Checks: each battery's row names exactly one place agreeing with its status; its ledger
+    is an unbroken chain (each entry starts where the previous one ended) whose last entry
+    is the row's place and status; no slot and no rider holds two batteries, neither on the
+    rows nor in the replayed ledger.
+    """
+    problems: list[str] = []
+    rows = {b["pk"]: b for b in Battery.objects.values("pk", "serial", "slot_id", "holder_id",
+                                                       "status")}
+    slot_owner: dict[int, int] = {}
+    rider_owner: dict[int, int] = {}
+    for b in rows.values():
+        places = (b["slot_id"] is not None) + (b["holder_id"] is not None)
+        if places > 1:
+            problems.append(f"battery {b['serial']} is in a slot and with a rider at once")
+        status = b["status"]
+        if b["slot_id"] is not None and status not in SLOT_STATUSES:
+            problems.append(f"battery {b['serial']} is in a slot with status {status}")
+        if b["holder_id"] is not None and status != BatteryStatus.WITH_RIDER:
+            problems.append(f"battery {b['serial']} is with a rider with status {status}")
+        if places == 0 and status not in DEPOT_STATUSES:
+            problems.append(f"battery {b['serial']} is nowhere with status {status}")
+        if b["slot_id"] is not None:
+            other = slot_owner.setdefault(b["slot_id"], b["pk"])
+            if other != b["pk"]:
+                problems.append(f"slot {b['slot_id']} holds batteries {rows[other]['serial']} "
+                                f"and {b['serial']}")
+        if b["holder_id"] is not None:
+            other = rider_owner.setdefault(b["holder_id"], b["pk"])
+            if other != b["pk"]:
+                problems.append(f"rider {b['holder_id']} holds batteries "
+                                f"{rows[other]['serial']} and {b['serial']}")
+
+    replayed: dict[int, tuple] = {}
+    entries = CustodyEntry.objects.order_by("battery_id", "id").values_list(
+        "battery_id", "id", "action", "from_place", "from_slot_id", "from_rider_id",
+        "to_place", "to_slot_id", "to_rider_id", "to_status")
+    for (battery_id, entry_id, action, from_place, from_slot, from_rider, to_place, to_slot,
+         to_rider, to_status) in entries.iterator(chunk_size=5000):
+        serial = rows[battery_id]["serial"] if battery_id in rows else str(battery_id)
+        previous = replayed.get(battery_id)
+        if previous is None:
+            if from_place:
+                problems.append(f"battery {serial}: its first ledger entry #{entry_id} "
+                                f"({action}) starts from {from_place}, not from nowhere")
+        elif (from_place, from_slot, from_rider) != previous[:3]:
+            problems.append(f"battery {serial}: ledger entry #{entry_id} ({action}) starts at "
+                            f"{from_place}/{from_slot or from_rider or '-'} but the battery was "
+                            f"at {previous[0]}/{previous[1] or previous[2] or '-'}")
+        replayed[battery_id] = (to_place, to_slot, to_rider, to_status)
+
+    ledger_slots: dict[int, list[str]] = defaultdict(list)
+    ledger_riders: dict[int, list[str]] = defaultdict(list)
+    for pk, b in rows.items():
+        state = replayed.get(pk)
+        if state is None:
+            problems.append(f"battery {b['serial']} has no custody entry")
+            continue
+        to_place, to_slot, to_rider, to_status = state
+        row_place = (Place.SLOT if b["slot_id"] else Place.RIDER if b["holder_id"]
+                     else Place.DEPOT)
+        if (to_place, to_slot, to_rider, to_status) != (row_place, b["slot_id"], b["holder_id"],
+                                                        b["status"]):
+            problems.append(
+                f"battery {b['serial']}: the ledger says {to_place}/{to_slot or to_rider or '-'}"
+                f" ({to_status}) but the row says {row_place}/"
+                f"{b['slot_id'] or b['holder_id'] or '-'} ({b['status']})")
+        if to_slot is not None:
+            ledger_slots[to_slot].append(b["serial"])
+        if to_rider is not None:
+            ledger_riders[to_rider].append(b["serial"])
+    for slot_id, serials in ledger_slots.items():
+        if len(serials) > 1:
+            problems.append(f"slot {slot_id}: the ledger puts {', '.join(serials)} in it at once")
+    for rider_id, serials in ledger_riders.items():
+        if len(serials) > 1:
+            problems.append(f"rider {rider_id}: the ledger gives them {', '.join(serials)} at once")
+    for battery_id in replayed.keys() - rows.keys():
+        problems.append(f"ledger entries for battery {battery_id}, which does not exist")
+    return problems
+
+
+def _in_slot_status(battery: Battery, cabinet: Cabinet) -> str:
+    if battery.status == BatteryStatus.QUARANTINED or battery.operator_id != cabinet.operator_id:
+        # A battery that was quarantined, or isn't this operator's, is never offered.
+        return BatteryStatus.QUARANTINED
+    if battery.status in (BatteryStatus.MAINTENANCE, BatteryStatus.RETIRED):
+        return BatteryStatus.QUARANTINED
+    if battery.soc_pct >= cabinet.full_threshold_pct:
+        return BatteryStatus.FULL
+    return BatteryStatus.CHARGING
+
+
+def _alarm(*, cabinet: Cabinet, kind: str, at: datetime, slot=None, battery=None):
+    from nuanxin.energy.services import safety  # D's module; imported late (layering in-app)
+
+    return safety.alarm_raise(cabinet=cabinet, kind=kind, at=at, slot=slot, battery=battery)
+
+
+def slot_reconcile(*, cabinet: Cabinet, slot_number: int, battery_serial: str | None,
+                   unread: bool, at: datetime, source: str) -> list[CustodyEntry]:
+    """The cabinet reports what is in a slot with no swap involved: make the ledger agree.
+
+    Never silent: a battery appearing is moved in with `energy.battery.found_in_slot`, one
+    gone is moved to the depot as quarantined with `energy.battery.missing_from_slot` and an
+    alarm, an unknown or unreadable battery raises an alarm and locks the slot.
+    """
+    moves: list[CustodyEntry] = []
+    with transaction.atomic():
+        cabinet = locking.lock_cabinet(cabinet.pk)
+        slot = Slot.objects.filter(cabinet=cabinet, number=slot_number).first()
+        if slot is None:
+            log.warning("reconcile: cabinet %s has no slot %s", cabinet.serial, slot_number)
+            return moves
+        current = Battery.objects.filter(slot=slot).first()
+        if unread:
+            # Something is in there that can't be read. If the ledger has a battery there,
+            # it most likely is that one: keep it. If the ledger says empty, lock the slot
+            # until someone looks.
+            if current is None:
+                Slot.objects.filter(pk=slot.pk).update(locked=True)
+                _alarm(cabinet=cabinet, kind="battery_unread", at=at, slot=slot)
+            return moves
+        if current is not None and current.serial == battery_serial:
+            return moves
+        data_source = {"source": source}
+        if current is not None:
+            moves.append(battery_move(battery=current, to_place=Place.DEPOT,
+                                      to_status=BatteryStatus.QUARANTINED, action=ACTION_MISSING,
+                                      at=at))
+            log.warning("reconcile %s#%s: battery %s missing (%s)", cabinet.serial, slot_number,
+                        current.serial, data_source)
+            _alarm(cabinet=cabinet, kind="battery_unread", at=at, slot=slot, battery=current)
+        if battery_serial:
+            found = Battery.objects.filter(serial=battery_serial).first()
+            if found is None:
+                # Not one of ours: nothing to move, but nobody may be handed it.
+                Slot.objects.filter(pk=slot.pk).update(locked=True)
+                _alarm(cabinet=cabinet, kind="foreign_battery", at=at, slot=slot)
+                log.warning("reconcile %s#%s: unknown battery %s", cabinet.serial, slot_number,
+                            battery_serial)
+            else:
+                if found.slot_id is not None and found.slot_id != slot.pk:
+                    # It can't be in two slots: the other slot's claim is stale.
+                    log.warning("reconcile: battery %s leaves slot %s for %s#%s", found.serial,
+                                found.slot_id, cabinet.serial, slot_number)
+                moves.append(battery_move(battery=found, to_place=Place.SLOT, to_slot=slot,
+                                          to_status=_in_slot_status(found, cabinet),
+                                          action=ACTION_FOUND, at=at))
+                log.warning("reconcile %s#%s: battery %s found (%s)", cabinet.serial,
+                            slot_number, battery_serial, data_source)
+    return moves
