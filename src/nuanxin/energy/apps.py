@@ -8,4 +8,4 @@ class EnergyConfig(AppConfig):
     verbose_name = _("换电柜")
 
     def ready(self):
-        from nuanxin.energy import figures  # noqa: F401  (register the figures)
+        from nuanxin.energy import figures, jobs  # noqa: F401  (register figures and jobs)

@@ -747,15 +747,7 @@ def _resend_unacked_door(swap: Swap, slot: Slot | None, *, at: datetime) -> None
         return
     from nuanxin.energy.services import commands
 
-    publish = getattr(commands, "command_resend", None)
-    if publish is not None:
-        publish(command=command)
-    else:
-        # Until the device side offers command_resend: its publisher, on commit, same id.
-        serial, kind, msg_id, payload = (swap.cabinet.serial, command.command, command.msg_id,
-                                         dict(command.payload))
-        transaction.on_commit(lambda: commands._publish(command.pk, serial, kind, msg_id,
-                                                        payload))
+    commands.command_resend(command=command)
     _record(swap, "energy.swap.door_command_resent", at=at,
             data={"slot": slot.number, "cmd": command.msg_id})
 
