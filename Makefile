@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint system-deps messages bench bench-needs clean
+.PHONY: run test lint system-deps messages bench bench-needs bench-swaps clean
 
 run: $(VENV)/.installed
 	$(BIN)/nuanxin run
@@ -46,6 +46,10 @@ bench: $(VENV)/.installed
 
 bench-needs: $(VENV)/.installed-test
 	$(BIN)/python bench/needs.py $(BENCH_ARGS)
+
+# Starts its own Mosquitto (Debian's mosquitto) on a free port and a scratch database.
+bench-swaps: $(VENV)/.installed-test
+	$(BIN)/python bench/swaps.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var
