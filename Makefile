@@ -19,12 +19,14 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	touch $@
 
 # Debian's chromium drives the browser tests; fonts-noto-cjk renders the Chinese;
-# gettext compiles the translations.
+# gettext compiles the translations; mosquitto (the broker binary) runs the ACL test's
+# private broker with the shipped configuration.
 system-deps:
 	@if ! command -v chromium >/dev/null || ! command -v msgfmt >/dev/null \
-			|| ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
+			|| ! dpkg -s fonts-noto-cjk >/dev/null 2>&1 \
+			|| ! test -x /usr/sbin/mosquitto; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			chromium chromium-driver fonts-noto-cjk gettext >/dev/null; \
+			chromium chromium-driver fonts-noto-cjk gettext mosquitto >/dev/null; \
 	fi
 
 lint: $(VENV)/.installed-test
