@@ -194,7 +194,7 @@ def test_duty_engineer_handles_an_over_temperature_alarm_and_checks_fleet_health
     expect(rows.nth(0)).to_contain_text("96.0%")
     expect(rows.nth(0)).to_contain_text("88.0%")
     expect(rows.nth(0).locator("strong")).to_have_text("8.0")
-    expect(rows.nth(0)).to_contain_text("1号仓")
+    expect(rows.nth(0)).to_contain_text("1 号仓")
     expect(rows.nth(0)).to_contain_text("399")
     expect(rows.nth(1)).to_have_attribute("data-battery", hot.serial)
     expect(rows.nth(1)).to_contain_text("维修中")

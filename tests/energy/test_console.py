@@ -297,3 +297,24 @@ def test_dashboard_figures_count_riders_served_and_safety_alarms(cab, op):
     assert stat("energy.riders_served").compute("3303", None, None) == 0  # Wenzhou
     assert stat("energy.safety_alarms").compute("", None, None) == 1
     assert stat("energy.cabinets").records("330782", None, None).filter(pk=cab.pk).exists()
+
+
+def test_overview_counts_agree_with_the_slot_grid_for_a_locked_quarantined_slot():
+    """A slot that is locked with a quarantined battery in it counts once, as locked, on the
+    overview as on the cabinet's grid (it used to count as both fault and locked)."""
+    from collections import Counter
+
+    from nuanxin.accounts.models import User
+
+    cab = f.cabinet(full=5, charging=1)
+    slot = Slot.objects.get(cabinet=cab, number=1)
+    Slot.objects.filter(pk=slot.pk).update(locked=True)
+    custody.battery_move(battery=Battery.objects.get(slot=slot), to_place="slot", to_slot=slot,
+                 to_status=BatteryStatus.QUARANTINED, action="energy.battery.quarantined")
+    admin = User.objects.create_superuser("grid.admin", password="pw-12345678")
+    _cabinet, views = selectors.cabinet_grid(admin, cab.pk)
+    grid = Counter(view.state for view in views)
+    counts = selectors.cabinet_counts([cab.pk])[cab.pk]
+    assert grid == {"locked": 1, "full": 4, "charging": 1, "empty": 6}
+    assert (counts["locked"], counts["fault"], counts["empty"], counts["charging"]) == (
+        grid["locked"], grid["fault"], grid["empty"], grid["charging"])

@@ -426,5 +426,7 @@ def coverage(request):
     months = _int(request.GET.get("months"), 6)
     months = min(max(months, 1), 24)
     data = selectors.coverage(request.user, months=months)
+    for group in data["groups"]:  # each count with its month: a phone labels every cell
+        group["cells"] = list(zip(data["months"], group["months"], strict=True))
     return _render(request, "energy/console/coverage.html",
                    {"data": data, "months": months, "now": timezone.now()})

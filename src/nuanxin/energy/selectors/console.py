@@ -131,18 +131,38 @@ def work_order_for(user, work_order_id: int) -> WorkOrder:
 
 # --- cabinets and slots -------------------------------------------------------------------
 
+# A slot's state as the console shows it, one condition per state. They never overlap (a
+# locked slot is "locked" whatever it holds; a slot out of service or holding a quarantined
+# battery is "fault"), so each slot counts exactly once. The slot grid's legend and the
+# overview's per-cabinet counts both read these, so the two always agree.
+_OTHER_IN_SLOT = [s for s in BatteryStatus.values
+                  if s not in (BatteryStatus.FULL, BatteryStatus.QUARANTINED)]
+
+
+def slot_state_conditions(prefix: str = "") -> dict[str, Q]:
+    """{state: condition on a slot}; `prefix` reaches the slot through a relation
+    ("slots__" from a cabinet)."""
+
+    def q(**lookups) -> Q:
+        return Q(**{prefix + key: value for key, value in lookups.items()})
+
+    in_service = q(locked=False, enabled=True)
+    return {
+        "empty": in_service & q(battery__isnull=True),
+        "charging": in_service & q(battery__status__in=_OTHER_IN_SLOT),
+        "full": in_service & q(battery__status=BatteryStatus.FULL),
+        "fault": q(locked=False) & (q(enabled=False)
+                                    | q(battery__status=BatteryStatus.QUARANTINED)),
+        "locked": q(locked=True),
+    }
+
+
 def _slot_counts() -> dict:
     """Per-cabinet slot counts as annotations over one join (slots → their battery)."""
-    in_service = Q(slots__locked=False, slots__enabled=True)
-    return {
-        "n_available": Count("slots", filter=in_service & Q(
-            slots__battery__status=BatteryStatus.FULL)),
-        "n_charging": Count("slots", filter=Q(slots__battery__status=BatteryStatus.CHARGING)),
-        "n_empty": Count("slots", filter=in_service & Q(slots__battery__isnull=True)),
-        "n_fault": Count("slots", filter=Q(slots__battery__status=BatteryStatus.QUARANTINED)
-                         | Q(slots__enabled=False)),
-        "n_locked": Count("slots", filter=Q(slots__locked=True)),
-    }
+    states = slot_state_conditions("slots__")
+    return {f"n_{name}": Count("slots", filter=states[state])
+            for name, state in (("available", "full"), ("charging", "charging"),
+                                ("empty", "empty"), ("fault", "fault"), ("locked", "locked"))}
 
 
 def _open_alarms_subquery():
@@ -202,23 +222,14 @@ SLOT_STATE_LABELS = {
 }
 
 
-def slot_state(slot: Slot, battery: Battery | None) -> str:
-    if slot.locked:
-        return "locked"
-    if not slot.enabled or (battery is not None and battery.status == BatteryStatus.QUARANTINED):
-        return "fault"
-    if battery is None:
-        return "empty"
-    if battery.status == BatteryStatus.FULL:
-        return "full"
-    return "charging"
-
-
 def cabinet_grid(user, cabinet_id: int) -> tuple[Cabinet, list[SlotView]]:
     """One cabinet and its slots in order, each with its battery and unresolved alarms."""
     cabinet = cabinet_for(user, cabinet_id)
+    state = Case(*[When(condition, then=Value(code))
+                   for code, condition in slot_state_conditions().items()],
+                 default=Value("empty"))
     slots = list(Slot.objects.filter(cabinet=cabinet).select_related("battery__model")
-                 .order_by("number"))
+                 .annotate(console_state=state).order_by("number"))
     alarms: dict[int, list[Alarm]] = {}
     for alarm in Alarm.objects.filter(cabinet=cabinet, state__in=UNRESOLVED,
                                       slot__isnull=False).order_by("-started_at"):
@@ -226,9 +237,8 @@ def cabinet_grid(user, cabinet_id: int) -> tuple[Cabinet, list[SlotView]]:
     views = []
     for slot in slots:
         battery = getattr(slot, "battery", None)
-        state = slot_state(slot, battery)
-        views.append(SlotView(slot=slot, battery=battery, state=state,
-                              label=str(SLOT_STATE_LABELS[state]),
+        views.append(SlotView(slot=slot, battery=battery, state=slot.console_state,
+                              label=str(SLOT_STATE_LABELS[slot.console_state]),
                               open_alarms=alarms.get(slot.pk, [])))
     return cabinet, views
 
@@ -288,13 +298,15 @@ def swap_rows(swaps) -> list[dict]:
 
 # --- fleet health -------------------------------------------------------------------------
 
-# (code, label, lower bound inclusive, upper bound exclusive)
+# (code, label, lower bound inclusive, upper bound exclusive). Labels stay short: they are
+# the chart's axis labels too, five side by side on a phone. The page says in words that
+# below 80 % means "retire".
 SOH_BUCKETS = [
     ("ge95", _("≥95%"), 95, None),
     ("90_95", _("90–95%"), 90, 95),
     ("85_90", _("85–90%"), 85, 90),
     ("80_85", _("80–85%"), 80, 85),
-    ("lt80", _("<80%（建议退役）"), None, 80),
+    ("lt80", _("<80%"), None, 80),
 ]
 DECLINE_WINDOW_DAYS = 90
 
