@@ -233,17 +233,9 @@ def _qr_file(request, cabinet_id: int, kind: str) -> HttpResponse:
     from nuanxin.stations import qr_images
 
     cabinet = selectors.cabinet_for(request.user, cabinet_id)
-    url = _scan_url(request, cabinet.pk)
-    if kind == "png":
-        response = HttpResponse(qr_images.qr_png(url), content_type="image/png")
-    else:
-        response = HttpResponse(qr_images.qr_svg(url, title=cabinet.name),
-                                content_type="image/svg+xml")
-    if request.GET.get("download") != "0":
-        response["Content-Disposition"] = (
-            f'attachment; filename="nuanxin-cabinet-{cabinet.serial}-qr.{kind}"')
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return qr_images.qr_file_response(request, _scan_url(request, cabinet.pk), kind=kind,
+                                      title=cabinet.name,
+                                      filename=f"nuanxin-cabinet-{cabinet.serial}-qr")
 
 
 @require_GET

@@ -268,17 +268,9 @@ def station_qr(request, station_id: int):
 
 def _qr_file(request, station_id: int, kind: str) -> HttpResponse:
     station = selectors.station_for_staff(request.user, station_id)
-    url = qr_images.checkin_url(request, station.pk)
-    if kind == "png":
-        response = HttpResponse(qr_images.qr_png(url), content_type="image/png")
-    else:
-        response = HttpResponse(qr_images.qr_svg(url, title=station.name),
-                                content_type="image/svg+xml")
-    if request.GET.get("download") != "0":
-        response["Content-Disposition"] = (
-            f'attachment; filename="nuanxin-station-{station.pk}-qr.{kind}"')
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return qr_images.qr_file_response(request, qr_images.checkin_url(request, station.pk),
+                                      kind=kind, title=station.name,
+                                      filename=f"nuanxin-station-{station.pk}-qr")
 
 
 @require_GET

@@ -1,4 +1,5 @@
-"""Drawing a station's check-in QR code (PNG and SVG) with segno.
+"""Drawing QR codes (PNG and SVG) with segno: stations' check-in codes, and the same posters
+for any other signed address (cabinets' swap codes).
 
 The code holds the absolute address of the worker check-in page with a signed token
 (qr.station_token), so any phone camera or WeChat's scanner opens it directly.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import io
 
 import segno
+from django.http import HttpResponse
 from django.urls import reverse
 
 from nuanxin.stations.qr import station_token
@@ -42,3 +44,17 @@ def qr_svg(url: str, *, title: str = "") -> bytes:
                     unit=None)
     return buffer.getvalue()
 
+
+
+def qr_file_response(request, url: str, *, kind: str, title: str,
+                     filename: str) -> HttpResponse:
+    """The code of `url` as a PNG or SVG download (`?download=0` shows it inline). Never
+    cached by a shared cache: the signed address inside is a printed poster's secret."""
+    if kind == "png":
+        response = HttpResponse(qr_png(url), content_type="image/png")
+    else:
+        response = HttpResponse(qr_svg(url, title=title), content_type="image/svg+xml")
+    if request.GET.get("download") != "0":
+        response["Content-Disposition"] = f'attachment; filename="{filename}.{kind}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
