@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import translation
-from django.utils.functional import Promise
+from django.utils.functional import Promise, lazy
 
 
 class ServiceError(Exception):
@@ -50,3 +50,10 @@ def error_body(code: str, message: str | Promise, **details: Any) -> dict[str, A
     body: dict[str, Any] = {"code": code, "message": str(message), "message_en": message_en}
     body.update(details)
     return body
+
+
+def lazy_format(message: str | Promise, **values: Any) -> Promise:
+    """`message % values`, translated only when shown, so an error's `message_en` is English
+    too. Values that are themselves lazy (a choice's label) are translated the same way."""
+    return lazy(lambda: str(message) % {k: str(v) if isinstance(v, Promise) else v
+                                        for k, v in values.items()}, str)()

@@ -20,9 +20,8 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from nuanxin.common.errors import ServiceError
@@ -46,23 +45,23 @@ RECENT_SWAPS = 10
 # What a rider can do about each refusal, shown under the service's own message. Codes not
 # listed here still show the service's message (every refusal explains itself).
 REFUSAL_HINTS = {
-    "no_plan": _l("开通换电套餐后就能扫码换电。可以到驿站或拨打运营商服务电话办理。"),
-    "plan_expired": _l("续费后就能继续换电。"),
-    "plan_not_valid_here": _l("请到您套餐所属运营商的换电柜换电。"),
-    "wrong_model": _l("请拨打运营商服务电话，工作人员会帮您换回套餐对应的电池。"),
-    "model_not_offered": _l("请去附近别的换电柜。"),
-    "swap_open": _l("请先完成或取消那一次，再扫码。"),
-    "reserved_elsewhere": _l("预约的电池在别的柜子里：可以去那里换，也可以先取消预约。"),
-    "busy": _l("柜子正忙，请等几秒再点一次。"),
-    "cabinet_offline": _l("可以稍后再试，或去附近别的柜子。"),
-    "cabinet_disabled": _l("请去附近别的柜子。"),
-    "cabinet_safety_locked": _l("工作人员正在处理，请去附近别的柜子。"),
-    "no_battery": _l("可以稍后再来，或去附近别的柜子。"),
-    "no_empty_slot": _l("旧电池没有地方放，请去附近别的柜子。"),
-    "workers_only": _l("请用骑手的手机号登录。"),
-    "qr_invalid": _l("请扫描换电柜上张贴的二维码。"),
-    "qr_expired": _l("请扫描换电柜上张贴的新二维码。"),
-    "cabinet_not_found": _l("请扫描换电柜上张贴的二维码。"),
+    "no_plan": gettext_lazy("开通换电套餐后就能扫码换电。可以到驿站或拨打运营商服务电话办理。"),
+    "plan_expired": gettext_lazy("续费后就能继续换电。"),
+    "plan_not_valid_here": gettext_lazy("请到您套餐所属运营商的换电柜换电。"),
+    "wrong_model": gettext_lazy("请拨打运营商服务电话，工作人员会帮您换回套餐对应的电池。"),
+    "model_not_offered": gettext_lazy("请去附近别的换电柜。"),
+    "swap_open": gettext_lazy("请先完成或取消那一次，再扫码。"),
+    "reserved_elsewhere": gettext_lazy("预约的电池在别的柜子里：可以去那里换，也可以先取消预约。"),
+    "busy": gettext_lazy("柜子正忙，请等几秒再点一次。"),
+    "cabinet_offline": gettext_lazy("可以稍后再试，或去附近别的柜子。"),
+    "cabinet_disabled": gettext_lazy("请去附近别的柜子。"),
+    "cabinet_safety_locked": gettext_lazy("工作人员正在处理，请去附近别的柜子。"),
+    "no_battery": gettext_lazy("可以稍后再来，或去附近别的柜子。"),
+    "no_empty_slot": gettext_lazy("旧电池没有地方放，请去附近别的柜子。"),
+    "workers_only": gettext_lazy("请用骑手的手机号登录。"),
+    "qr_invalid": gettext_lazy("请扫描换电柜上张贴的二维码。"),
+    "qr_expired": gettext_lazy("请扫描换电柜上张贴的新二维码。"),
+    "cabinet_not_found": gettext_lazy("请扫描换电柜上张贴的二维码。"),
 }
 # Refusals where another cabinet is the way out.
 GO_ELSEWHERE = {"plan_not_valid_here", "model_not_offered", "cabinet_offline",
@@ -74,10 +73,10 @@ ABOUT_OPEN_SWAP = {"swap_open", "reserved_elsewhere"}
 # The progress steps as the rider reads them: (label once reached or still ahead, label while
 # the step is under way). The door-opening steps read as facts ("空仓门已打开") in the list.
 STEP_LABELS = {
-    "opening_return": (_l("空仓门已打开"), _l("正在打开空仓门…")),
-    "returning": (_l("放入旧电池并关门"), _l("放入旧电池并关门")),
-    "opening_release": (_l("满电仓门已打开"), _l("正在打开满电仓门…")),
-    "taking": (_l("取出新电池并关门"), _l("取出新电池并关门")),
+    "opening_return": (gettext_lazy("空仓门已打开"), gettext_lazy("正在打开空仓门…")),
+    "returning": (gettext_lazy("放入旧电池并关门"), gettext_lazy("放入旧电池并关门")),
+    "opening_release": (gettext_lazy("满电仓门已打开"), gettext_lazy("正在打开满电仓门…")),
+    "taking": (gettext_lazy("取出新电池并关门"), gettext_lazy("取出新电池并关门")),
 }
 
 

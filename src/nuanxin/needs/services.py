@@ -19,14 +19,13 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone, translation
-from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.models import ADMIN_ROLES, OrgUnit, StaffRole, User, UserKind
 from nuanxin.accounts.selectors import staff_profile_of
 from nuanxin.accounts.services import notify_many
-from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
+from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError, lazy_format
 from nuanxin.geo.models import Region
 from nuanxin.needs.models import (
     OPEN_STATUSES,
@@ -208,17 +207,11 @@ def _set_target(need: Need, today: date) -> None:
     need.target_date = today + timedelta(days=TARGET_DAYS[NeedCategory(need.category)])
 
 
-def _lazy_format(template, **values):
-    """A message with values that is still translated when shown (so an error's
-    `message_en` is English too)."""
-    return lazy(lambda: str(template) % {k: str(v) for k, v in values.items()}, str)()
-
-
 def _check_allowed(need: Need, action: str) -> None:
     if need.status not in TRANSITIONS[action][0]:
         raise ServiceError(
             "transition_not_allowed",
-            _lazy_format(_("这条需求现在是“%(status)s”，不能这样操作。"),
+            lazy_format(_("这条需求现在是“%(status)s”，不能这样操作。"),
                          status=NeedStatus(need.status).label),
             status=409, details={"status": need.status, "action": action},
         )

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.models import User, UserKind
 from nuanxin.accounts.selectors import worker_profile_of
 from nuanxin.accounts.services import notify
-from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
+from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError, lazy_format
 from nuanxin.voice.models import Story, StoryEvent, StoryKind, StoryStatus
 from nuanxin.voice.selectors import is_reviewer, stories_visible_to
 
@@ -32,16 +31,12 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
 }
 
 
-def _lazy_format(message, **values):
-    return lazy(lambda: str(message) % values, str)()
-
-
 def _transition(story: Story, action: str, *, actor: User, note: str = "") -> StoryEvent:
     allowed_from, to_status, code = TRANSITIONS[action]
     if story.status not in allowed_from:
         raise ServiceError(
             "transition_not_allowed",
-            _lazy_format(_("这条心里话现在是“%(status)s”，不能这样操作。"),
+            lazy_format(_("这条心里话现在是“%(status)s”，不能这样操作。"),
                          status=StoryStatus(story.status).label),
             status=409,
         )

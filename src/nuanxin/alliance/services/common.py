@@ -5,19 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.utils import timezone
-from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.models import User
 from nuanxin.accounts.selectors import scope_prefix
 from nuanxin.alliance.selectors import is_manager
-from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
+from nuanxin.common.errors import (
+    NotFound,
+    PermissionDenied,
+    ServiceError,
+    lazy_format,  # noqa: F401  (re-exported for the services)
+)
 from nuanxin.geo.models import Region
-
-
-def lazy_format(message, **values):
-    """`message % values`, translated when shown: the API's message_en stays English."""
-    return lazy(lambda: str(message) % values, str)()
 
 
 def now() -> datetime:

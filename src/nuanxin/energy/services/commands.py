@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from nuanxin.common.errors import ServiceError
+from nuanxin.common.errors import ServiceError, lazy_format
 from nuanxin.energy import protocol
 from nuanxin.energy.models import Cabinet, CabinetCommand, Swap
 
@@ -50,8 +50,8 @@ def command_send(*, cabinet: Cabinet, kind: str, payload: dict,
         raise ServiceError("command_unknown", _("未知的柜机指令。"))
     missing = [name for name in fields if name not in payload]
     if missing:
-        raise ServiceError("command_incomplete", _("柜机指令缺少参数：%(fields)s")
-                           % {"fields": ", ".join(missing)})
+        raise ServiceError("command_incomplete", lazy_format(_("柜机指令缺少参数：%(fields)s"),
+                                       fields=", ".join(missing)))
     reserved = {"id", "seq", "ts", "serial"} & payload.keys()
     if reserved:
         raise ServiceError("command_incomplete", _("柜机指令参数不合法。"))

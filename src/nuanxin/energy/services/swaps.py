@@ -30,11 +30,10 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.models import User, UserKind
-from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
+from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError, lazy_format
 from nuanxin.energy import locking
 from nuanxin.energy.models import (
     OPEN_SWAP_STATES,
@@ -141,17 +140,11 @@ def _record(swap: Swap, action: str, *, at: datetime, data: dict | None = None,
                                     to_state=to_state, actor=actor, data=data or {})
 
 
-def _lazy_format(template, **values):
-    """A message with values that is still translated when shown (so an error's
-    `message_en` is English too)."""
-    return lazy(lambda: str(template) % {k: str(v) for k, v in values.items()}, str)()
-
-
 def _check_allowed(swap: Swap, action: str) -> None:
     if swap.state not in TRANSITIONS[action][0]:
         label = S(swap.state).label if swap.state else "-"
         raise ServiceError("swap_step_not_allowed",
-                           _lazy_format(_("这次换电现在是“%(state)s”，不能这样操作。"),
+                           lazy_format(_("这次换电现在是“%(state)s”，不能这样操作。"),
                                         state=label),
                            status=409, details={"state": swap.state, "action": action})
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from nuanxin.common.errors import NotFound, ServiceError
+from nuanxin.common.errors import NotFound, ServiceError, lazy_format
 from nuanxin.energy import locking
 from nuanxin.energy.models import (
     OPEN_SWAP_STATES,
@@ -82,8 +82,9 @@ def work_order_open(*, user, kind: str, battery_id: int | None = None,
         allowed, _to, _action = BATTERY_KINDS[kind]
         if battery.status not in allowed:
             raise ServiceError("battery_status",
-                               _("这块电池当前状态为“%(status)s”，不能开这类工单。")
-                               % {"status": battery.get_status_display()}, status=409)
+                               lazy_format(_("这块电池当前状态为“%(status)s”，不能开这类工单。"),
+                                           status=BatteryStatus(battery.status).label),
+                               status=409)
     elif slot is None:
         raise ServiceError("slot_required", _("请选择仓位。"))
     operator_id = battery.operator_id if battery is not None else cabinet.operator_id
@@ -138,8 +139,9 @@ def work_order_complete(*, user, work_order_id: int) -> WorkOrder:
             allowed, to_status, action = BATTERY_KINDS[order.kind]
             if battery.status not in allowed:
                 raise ServiceError("battery_status",
-                                   _("这块电池当前状态为“%(status)s”，无法完成工单。")
-                                   % {"status": battery.get_status_display()}, status=409)
+                                   lazy_format(_("这块电池当前状态为“%(status)s”，无法完成工单。"),
+                                               status=BatteryStatus(battery.status).label),
+                                   status=409)
             if Swap.objects.filter(state__in=OPEN_SWAP_STATES,
                                    battery_released=battery).exists():
                 raise ServiceError("battery_in_swap",
