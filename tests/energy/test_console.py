@@ -318,3 +318,23 @@ def test_overview_counts_agree_with_the_slot_grid_for_a_locked_quarantined_slot(
     assert grid == {"locked": 1, "full": 4, "charging": 1, "empty": 6}
     assert (counts["locked"], counts["fault"], counts["empty"], counts["charging"]) == (
         grid["locked"], grid["fault"], grid["empty"], grid["charging"])
+
+
+def test_the_cabinet_page_counts_its_refused_messages_by_reason(client, op, cab):
+    from nuanxin.energy.models import IngestRejection
+
+    now = timezone.now()
+    other = f.cabinet(op=op)
+    IngestRejection.objects.bulk_create(
+        [IngestRejection(received_at=now, reason="duplicate", topic="t", serial=cab.serial)] * 3
+        + [IngestRejection(received_at=now, reason="malformed", topic="t", serial=cab.serial),
+           IngestRejection(received_at=now - timedelta(days=2), reason="malformed", topic="t",
+                           serial=cab.serial),
+           IngestRejection(received_at=now, reason="malformed", topic="t",
+                           serial=other.serial)])
+    client.force_login(f.operator_user(op))
+    html = client.get(reverse("energy_console:cabinet", args=[cab.pk])).content.decode()
+    section = html[html.index('data-testid="rejections"'):]
+    assert "重复消息 3 条" in section and "格式错误 1 条" in section
+    quiet = client.get(reverse("energy_console:cabinet", args=[other.pk])).content.decode()
+    assert "格式错误 1 条" in quiet and "重复消息 3 条" not in quiet

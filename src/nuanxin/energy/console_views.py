@@ -182,6 +182,7 @@ def cabinet_detail(request, cabinet_id: int):
                "smoke_open": any(a.kind in safety.CABINET_LOCKING_KINDS for a in open_alarms)}
     if request.headers.get("HX-Request"):
         return _render(request, "energy/console/_slot_grid.html", context)
+    context["rejections"] = selectors.rejections_for(cabinet)
     return _render(request, "energy/console/cabinet_detail.html", context)
 
 

@@ -40,6 +40,7 @@ from nuanxin.energy.models import (
     BatteryHealthSample,
     BatteryStatus,
     Cabinet,
+    IngestRejection,
     Operator,
     Slot,
     Swap,
@@ -241,6 +242,30 @@ def cabinet_grid(user, cabinet_id: int) -> tuple[Cabinet, list[SlotView]]:
                               label=str(SLOT_STATE_LABELS[slot.console_state]),
                               open_alarms=alarms.get(slot.pk, [])))
     return cabinet, views
+
+
+# --- device messages the ingester refused ------------------------------------------------
+
+REJECTION_LABELS = {
+    "malformed": _("格式错误"),
+    "impossible_value": _("数值不可能"),
+    "serial_mismatch": _("编号与主题不符"),
+    "unknown_kind": _("未知消息类型"),
+    "unknown_slot": _("未知仓位"),
+    "unknown_battery": _("未知电池"),
+    "duplicate": _("重复消息"),
+    "apply_error": _("处理出错"),
+}
+
+
+def rejections_for(cabinet: Cabinet, *, hours: int = 24,
+                   now: datetime | None = None) -> list[tuple[str, str, int]]:
+    """(reason, label, count) of this cabinet's messages the ingester refused lately, most
+    frequent first: a cabinet sending garbage or replays shows up here before it matters."""
+    since = (now or timezone.now()) - timedelta(hours=hours)
+    rows = (IngestRejection.objects.filter(serial=cabinet.serial, received_at__gte=since)
+            .order_by().values_list("reason").annotate(n=Count("pk")).order_by("-n", "reason"))
+    return [(reason, str(REJECTION_LABELS.get(reason, reason)), n) for reason, n in rows]
 
 
 # --- alarms, work orders, swaps -----------------------------------------------------------
