@@ -185,3 +185,16 @@ def test_a_completed_swap_shows_the_new_batterys_charge_and_health(logged_in, ca
     me = logged_in.get("/api/v1/energy/me").json()
     assert me["battery"]["serial"] == body["battery_released"]["serial"]
     assert custody.ledger_verify() == []
+
+
+def test_a_boolean_is_not_a_cabinet_id(logged_in, cab):
+    for url in ("/api/v1/swaps", "/api/v1/reservations"):
+        response = post(logged_in, url, {"cabinet_id": True})
+        assert response.status_code == 400 and response.json()["code"]
+    assert not Swap.objects.exists()
+
+
+def test_a_serial_longer_than_any_is_not_found_by_its_prefix(api):
+    cab = f.cabinet(serial="CAB-" + "X" * 28)
+    assert api.get(f"/api/v1/cabinets/{cab.serial}").status_code == 200
+    assert_error(api.get(f"/api/v1/cabinets/{cab.serial}EXTRA"), 404, "cabinet_not_found")

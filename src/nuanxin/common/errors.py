@@ -54,6 +54,5 @@ def error_body(code: str, message: str | Promise, **details: Any) -> dict[str, A
 
 def lazy_format(message: str | Promise, **values: Any) -> Promise:
     """`message % values`, translated only when shown, so an error's `message_en` is English
-    too. Values that are themselves lazy (a choice's label) are translated the same way."""
-    return lazy(lambda: str(message) % {k: str(v) if isinstance(v, Promise) else v
-                                        for k, v in values.items()}, str)()
+    too; lazy values (a choice's label) are turned into text by `%s` at the same moment."""
+    return lazy(lambda: str(message) % values, str)()

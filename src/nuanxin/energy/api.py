@@ -103,8 +103,9 @@ class CabinetDetailOut(Schema):
 @router.get("/cabinets/{serial}", response=CabinetDetailOut,
             summary="One cabinet's public facts and what it offers now")
 def cabinet_detail(request, serial: str, q: Query[CrsQuery]):
+    # A longer string is no serial: it must not match a cabinet by its first 32 characters.
     cabinet = (Cabinet.objects.select_related("operator__partner")
-               .filter(serial=serial[:32], enabled=True).first())
+               .filter(serial=serial, enabled=True).first() if len(serial) <= 32 else None)
     if cabinet is None:
         raise NotFound("cabinet_not_found", _("找不到这个换电柜。"))
     return _placed(riders.cabinet_public(cabinet), q.crs)
@@ -138,7 +139,8 @@ class SwapOut(Schema):
 
 class SwapIn(BaseModel):
     cabinet_token: str = Field("", max_length=500)
-    cabinet_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    # Strict: JSON `true` is not cabinet 1.
+    cabinet_id: int | None = Field(None, ge=1, le=2**63 - 1, strict=True)
     request_key: str = Field("", max_length=64,
                              description="client-chosen; a retried POST returns the same swap")
 
@@ -192,7 +194,7 @@ def swap_cancel(request, swap_id: int = SwapId):
 
 
 class ReservationIn(BaseModel):
-    cabinet_id: int = Field(..., ge=1, le=2**63 - 1)
+    cabinet_id: int = Field(..., ge=1, le=2**63 - 1, strict=True)
     request_key: str = Field("", max_length=64)
 
 

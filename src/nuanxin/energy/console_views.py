@@ -130,12 +130,10 @@ def login_choice(request):
 # --- overview -----------------------------------------------------------------------------
 
 def _tile_crs():
-    from django.conf import settings
-
     from nuanxin.geo.datum import CRS
+    from nuanxin.stations.views import request_tile_crs
 
-    value = settings.NUANXIN_TILE_CRS
-    return CRS(value) if value in CRS.__members__.values() else CRS.WGS84
+    return CRS(request_tile_crs())
 
 
 def _markers(cabinets) -> list[dict]:
@@ -369,7 +367,8 @@ def work_order_cancel(request, work_order_id: int):
 
 def _local_day_start(value: str) -> datetime | None:
     day = parse_date(value or "") if value and len(value) <= 10 else None
-    if day is None:
+    # Years at the calendar's edges cannot be shifted to UTC or to the next day: no filter.
+    if day is None or not 1900 <= day.year <= 9000:
         return None
     return datetime.combine(day, time.min, tzinfo=selectors.SHANGHAI)
 

@@ -7,7 +7,16 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.common.stats import register_stat
-from nuanxin.energy.models import Alarm, AlarmKind, Battery, BatteryStatus, Cabinet, Swap, SwapState
+from nuanxin.energy.models import (
+    SOH_RETIREMENT_PCT,
+    Alarm,
+    AlarmKind,
+    Battery,
+    BatteryStatus,
+    Cabinet,
+    Swap,
+    SwapState,
+)
 
 
 def _in(qs: QuerySet, field: str, region_field: str, prefix: str, start, end) -> QuerySet:
@@ -40,7 +49,8 @@ def safety_alarm_records(prefix, start, end):
 
 
 def retirement_flag_records(prefix, start, end):
-    qs = Battery.objects.filter(soh_pct__lt=80).exclude(status=BatteryStatus.RETIRED)
+    qs = (Battery.objects.filter(soh_pct__lt=SOH_RETIREMENT_PCT)
+          .exclude(status=BatteryStatus.RETIRED))
     if prefix:
         # A battery counts where it is now: in a cabinet of the region.
         qs = qs.filter(slot__cabinet__region__code__startswith=prefix)

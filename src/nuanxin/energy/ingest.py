@@ -254,10 +254,6 @@ class Ingester:
             log.exception("offline sweep failed")
             self.errors.append(exc)
 
-    def sweep_now(self) -> None:
-        """Run the offline sweep at once (tests)."""
-        self._sweep()
-
 
 def main(*, stdout, client_id: str = "", batch_ms: int = 50, **_) -> None:
     """`nuanxin energy ingest`: run until SIGTERM or SIGINT, printing counts every minute."""

@@ -32,6 +32,7 @@ def cabinet_id_from_token(token: str, *, max_age: int = MAX_AGE_SECONDS) -> int:
                            _("这个二维码已过期，请扫描换电柜上的新二维码。")) from None
     except (signing.BadSignature, ValueError):
         raise ServiceError("qr_invalid", _("这不是暖新换电柜的有效二维码。")) from None
-    if not isinstance(data, dict) or not isinstance(data.get("c"), int):
+    if (not isinstance(data, dict) or not isinstance(data.get("c"), int)
+            or isinstance(data["c"], bool)):
         raise ServiceError("qr_invalid", _("这不是暖新换电柜的有效二维码。"))
     return data["c"]

@@ -279,16 +279,9 @@ class VirtualCabinet:
 
     # ------------------------------------------------------------------ connection
     def _broker(self) -> tuple[str, int, bool]:
-        from urllib.parse import urlparse
+        from nuanxin.energy.mqtt import broker_address
 
-        url = self.mqtt_url
-        if url is None:
-            from django.conf import settings
-
-            url = settings.MQTT_URL
-        parsed = urlparse(url)
-        tls = parsed.scheme in {"mqtts", "ssl"}
-        return parsed.hostname or "127.0.0.1", parsed.port or (8883 if tls else 1883), tls
+        return broker_address(self.mqtt_url)
 
     def _connect(self, *, snapshots: bool, wait: float) -> None:
         host, port, tls = self._broker()
@@ -752,13 +745,9 @@ class VirtualCabinet:
 
 def _device_password(serial: str) -> str | None:
     """The cabinet's own broker password (energy.credentials derives one per serial)."""
-    try:
-        from nuanxin.energy import credentials
-    except ImportError:
-        return None
-    derive = getattr(credentials, "cabinet_password", None) or getattr(
-        credentials, "device_password", None)
-    return (derive(serial) or None) if derive is not None else None
+    from nuanxin.energy import credentials
+
+    return credentials.cabinet_password(serial) or None
 
 
 class Simulation:

@@ -14,7 +14,7 @@ from nuanxin.common.errors import (
     NotFound,
     PermissionDenied,
     ServiceError,
-    lazy_format,  # noqa: F401  (re-exported for the services)
+    lazy_format,
 )
 from nuanxin.geo.models import Region
 

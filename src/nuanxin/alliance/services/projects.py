@@ -45,9 +45,9 @@ from nuanxin.alliance.selectors import (
     available_on,
     resources_visible_to,
 )
-from nuanxin.alliance.services.common import clean_text, lazy_format, now, require_manager
+from nuanxin.alliance.services.common import clean_text, now, require_manager
 from nuanxin.alliance.services.resources import lock_resource
-from nuanxin.common.errors import NotFound, ServiceError
+from nuanxin.common.errors import NotFound, ServiceError, lazy_format
 from nuanxin.needs import services as need_services
 from nuanxin.needs.models import NeedStatus
 from nuanxin.needs.selectors import need_for, needs_visible_to

@@ -26,8 +26,8 @@ from nuanxin.alliance.selectors import (
     member_partner,
     partner_for,
 )
-from nuanxin.alliance.services.common import clean_text, lazy_format
-from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
+from nuanxin.alliance.services.common import clean_text
+from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError, lazy_format
 from nuanxin.geo.models import Region
 from nuanxin.needs.models import NeedCategory
 

@@ -16,8 +16,8 @@ from nuanxin.accounts.models import PartnerMember, User
 from nuanxin.accounts.services import notify_many
 from nuanxin.alliance.models import NeedRouting, RoutingEvent, RoutingStatus
 from nuanxin.alliance.selectors import member_partner, partner_for
-from nuanxin.alliance.services.common import clean_text, lazy_format, now, require_manager
-from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
+from nuanxin.alliance.services.common import clean_text, now, require_manager
+from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError, lazy_format
 from nuanxin.needs.models import OPEN_STATUSES
 from nuanxin.needs.selectors import need_for
 

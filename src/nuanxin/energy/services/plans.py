@@ -41,8 +41,9 @@ def add_month(moment: datetime) -> datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
-def _lock_rider(rider: User) -> None:
-    # Two taps on "subscribe" at once must not make two subscriptions or two charges.
+def rider_lock(rider: User) -> None:
+    """Serialise one rider's plan changes and swap starts: two taps on \"subscribe\" make
+    one subscription, and a cancel cannot slip between a swap's plan check and its start."""
     User.objects.select_for_update().filter(pk=rider.pk).first()
 
 
@@ -60,7 +61,7 @@ def subscription_start(*, rider: User, plan_id: int, at: datetime | None = None)
     plan = Plan.objects.filter(pk=plan_id, active=True).first()
     if plan is None:
         raise NotFound("plan_not_found", _("这个套餐不存在或已停售。"))
-    _lock_rider(rider)
+    rider_lock(rider)
     if Subscription.objects.filter(rider=rider, status=SubscriptionStatus.ACTIVE).exists():
         raise ServiceError("already_subscribed", _("您已有生效中的换电套餐，请先取消再换套餐。"),
                            status=409)
@@ -78,7 +79,7 @@ def subscription_start(*, rider: User, plan_id: int, at: datetime | None = None)
 def subscription_renew(*, rider: User, at: datetime | None = None) -> Subscription:
     """Pay the next month of a monthly plan: it runs on from where it was paid up to (or from
     now, if that has passed). Renewing twice pays two months, each charged once."""
-    _lock_rider(rider)
+    rider_lock(rider)
     sub = (Subscription.objects.select_related("plan")
            .filter(rider=rider, status=SubscriptionStatus.ACTIVE).first())
     if sub is None:
@@ -102,7 +103,7 @@ def subscription_renew(*, rider: User, at: datetime | None = None) -> Subscripti
 def subscription_cancel(*, rider: User, at: datetime | None = None) -> Subscription:
     """End the plan now (no refund of a month begun). Refused while a swap is open: the
     swap must finish (or be cancelled) first, so no swap runs without a plan."""
-    _lock_rider(rider)
+    rider_lock(rider)
     sub = Subscription.objects.filter(rider=rider, status=SubscriptionStatus.ACTIVE).first()
     if sub is None:
         raise ServiceError("no_plan", _("您还没有生效中的换电套餐。"), status=409)

@@ -337,6 +337,7 @@ def _rider_open_swap(rider: User, cabinet: Cabinet) -> Swap | None:
 def _start(*, rider: User, cabinet: Cabinet, request_key: str) -> Swap:
     now = _now()
     _check_cabinet_usable(cabinet)
+    plans.rider_lock(rider)
     eligibility = plans.swap_eligibility(rider=rider, cabinet=cabinet, at=now)
     cabinet = locking.lock_cabinet(cabinet.pk)
     # A double tap waited for the lock behind its twin: answer with the twin's swap.
@@ -345,7 +346,7 @@ def _start(*, rider: User, cabinet: Cabinet, request_key: str) -> Swap:
         return existing
     _check_cabinet_usable(cabinet)
     swap = _rider_open_swap(rider, cabinet)
-    held = Battery.objects.filter(holder=rider).first()
+    held = eligibility.held
     model_id = eligibility.subscription.plan.battery_model_id
     battery = None
     if swap is not None and swap.battery_released_id is not None:
@@ -416,6 +417,7 @@ def _reserve(*, rider: User, cabinet: Cabinet, request_key: str) -> Swap:
     with transaction.atomic():
         now = _now()
         _check_cabinet_usable(cabinet)
+        plans.rider_lock(rider)
         eligibility = plans.swap_eligibility(rider=rider, cabinet=cabinet, at=now)
         cabinet = locking.lock_cabinet(cabinet.pk)
         existing = _by_request_key(rider, request_key)

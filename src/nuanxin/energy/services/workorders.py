@@ -89,9 +89,11 @@ def work_order_open(*, user, kind: str, battery_id: int | None = None,
         raise ServiceError("slot_required", _("请选择仓位。"))
     operator_id = battery.operator_id if battery is not None else cabinet.operator_id
     with transaction.atomic():
+        # Cabinet first, then the battery (the locking order everywhere): whichever way the
+        # order is opened, two requests for one battery queue on the same row.
         if cabinet is not None:
             locking.lock_cabinet(cabinet.pk)
-        elif battery is not None:
+        if battery is not None:
             locking.lock_battery(battery.pk)
         duplicate = WorkOrder.objects.filter(kind=kind, state=WorkOrderState.OPEN)
         duplicate = (duplicate.filter(battery=battery) if kind in BATTERY_KINDS

@@ -7,18 +7,18 @@ with the web server.
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-from urllib.parse import urlparse
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import connection
 
+from nuanxin.energy.broker import port_free
+from nuanxin.energy.mqtt import broker_address
 from nuanxin.ops import demo
 from nuanxin.ops.management.commands.seed import print_logins
 
@@ -50,19 +50,49 @@ class Command(BaseCommand):
 
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "nuanxin.settings"}
         python = sys.executable
-        web = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            [python, "-m", "gunicorn", "nuanxin.wsgi:application", "--bind", f"{host}:{port}",
-             "--workers", str(workers), "--threads", "4", "--access-logfile", "-",
-             "--graceful-timeout", "5"],
-            env=env,
-        )
-        worker = subprocess.Popen(  # noqa: S603
-            [python, "-m", "nuanxin", "run_huey", "--workers", "2", "--worker-type", "thread"],
-            env=env,
-        )
-        procs = [web, worker]
-        cabinet_lines = self.start_cabinets(env, procs, cabinets=cabinets, speed=sim_speed)
-        base = f"http://{host}:{port}"
+        procs: list[subprocess.Popen] = []
+
+        def stop(*_):
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.terminate()
+
+        # Handlers and cleanup cover every child from the first one started: a SIGTERM or an
+        # error while the cabinets are still starting must not leave orphans behind.
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        try:
+            web = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+                [python, "-m", "gunicorn", "nuanxin.wsgi:application", "--bind",
+                 f"{host}:{port}", "--workers", str(workers), "--threads", "4",
+                 "--access-logfile", "-", "--graceful-timeout", "5"],
+                env=env,
+            )
+            procs.append(web)
+            worker = subprocess.Popen(  # noqa: S603
+                [python, "-m", "nuanxin", "run_huey", "--workers", "2", "--worker-type",
+                 "thread"],
+                env=env,
+            )
+            procs.append(worker)
+            cabinet_lines = self.start_cabinets(env, procs, cabinets=cabinets,
+                                                speed=sim_speed)
+            self.print_addresses(f"http://{host}:{port}", logins, cabinet_lines)
+            # The web server and the job worker are essential; the cabinet processes are not
+            # (the platform works without live cabinets), so only the first two end the run.
+            while web.poll() is None and worker.poll() is None:
+                time.sleep(0.5)
+        finally:
+            stop()
+            # One deadline for all: children stop in parallel, not ten seconds each in turn.
+            deadline = time.monotonic() + 10
+            for proc in procs:
+                try:
+                    proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+    def print_addresses(self, base: str, logins: list, cabinet_lines: list[str]) -> None:
         self.stdout.write(self.style.SUCCESS(f"\n暖新 is running on {base}  ({connection.vendor})"))
         for label, path in [
             ("Worker home / 骑手首页", "/"),
@@ -86,26 +116,6 @@ class Command(BaseCommand):
             self.stdout.write(line.replace("{base}", base))
         self.stdout.write(f"  Data: {settings.DATABASES['default']['NAME']}\n")
 
-        def stop(*_):
-            for proc in procs:
-                if proc.poll() is None:
-                    proc.terminate()
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        try:
-            # The web server and the job worker are essential; the cabinet processes are not
-            # (the platform works without live cabinets), so only the first two end the run.
-            while web.poll() is None and worker.poll() is None:
-                time.sleep(0.5)
-        finally:
-            stop()
-            for proc in procs:
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-
     def start_cabinets(self, env: dict, procs: list, *, cabinets: int, speed: float
                        ) -> list[str]:
         """Broker (embedded unless MQTT_URL is set), ingester and simulated cabinets as
@@ -115,21 +125,22 @@ class Command(BaseCommand):
         if cabinets <= 0:
             return []
         python = sys.executable
-        parsed = urlparse(settings.MQTT_URL)
-        mqtt_host, mqtt_port = parsed.hostname or "127.0.0.1", parsed.port or 1883
+        mqtt_host, mqtt_port, _tls = broker_address()
         lines = ["", "  Battery-swap cabinets / 换电柜"]
         if "MQTT_URL" not in os.environ:
-            if _listening(mqtt_host, mqtt_port):
-                # Something holds the demo broker's port: reuse it if it speaks MQTT (another
-                # `nuanxin run`'s broker), else go on without live cabinets.
-                if not _speaks_mqtt(mqtt_host, mqtt_port):
+            if not port_free(mqtt_host, mqtt_port):
+                # Another `nuanxin run` already serves the demo cabinets on this broker (its
+                # own ingester and simulator): a second pair would ingest everything twice
+                # and send two interleaved sequences per cabinet. Run without live cabinets.
+                if _speaks_mqtt(mqtt_host, mqtt_port):
+                    self.stdout.write(f"An MQTT broker already holds port {mqtt_port}: another "
+                                      f"demo serves the cabinets there; this one starts none.")
+                else:
                     self.stderr.write(
                         f"Port {mqtt_port} on {mqtt_host} is taken by something that is not an "
                         f"MQTT broker: the demo cabinets stay offline. Free the port, or set "
                         f"MQTT_URL=mqtt://host:port to use another broker.")
-                    return []
-                self.stdout.write(f"MQTT port {mqtt_port} is already taken by a broker; "
-                                  f"using it for the demo cabinets.")
+                return []
             else:
                 broker = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
                     [python, "-m", "nuanxin", "energy", "broker", "--port", str(mqtt_port)],
@@ -183,21 +194,13 @@ class Command(BaseCommand):
         return lines
 
 
-def _listening(host: str, port: int) -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(0.5)
-        return probe.connect_ex((host, port)) == 0
-
-
 def _speaks_mqtt(host: str, port: int) -> bool:
-    """Send an MQTT 3.1.1 CONNECT and see whether a CONNACK comes back."""
-    connect = bytes([0x10, 0x12, 0x00, 0x04]) + b"MQTT" + bytes(
-        [0x04, 0x02, 0x00, 0x0A, 0x00, 0x06]) + b"nx-pro"
+    """Whether an MQTT broker answers a CONNECT on host:port."""
+    from nuanxin.energy.mqtt import mqtt_client
+
     try:
-        with socket.create_connection((host, port), timeout=1) as sock:
-            sock.sendall(connect)
-            reply = sock.recv(4)
-            sock.sendall(bytes([0xE0, 0x00]))  # DISCONNECT
-    except OSError:
+        client = mqtt_client(f"nx-probe-{os.getpid()}", url=f"mqtt://{host}:{port}", timeout=1)
+    except (OSError, ValueError):
         return False
-    return len(reply) >= 2 and reply[0] == 0x20
+    client.disconnect()
+    return True
