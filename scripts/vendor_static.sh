@@ -17,6 +17,14 @@ cp "$tmp"/package/dist/images/*.png "$out/leaflet/images/"
 rm -rf "$tmp/package"
 tar -xzf "$tmp"/echarts-5.6.0.tgz -C "$tmp" package/dist/echarts.min.js
 cp "$tmp/package/dist/echarts.min.js" "$out/echarts.min.js"
+# jsQR reads QR codes on browsers without BarcodeDetector (the rider's 扫一扫).
+(cd "$tmp" && npm pack --silent jsqr@1.4.0 >/dev/null)
+mkdir -p "$out/jsqr"
+tar -xzf "$tmp"/jsqr-1.4.0.tgz -C "$tmp" package/dist/jsQR.js package/LICENSE
+cp "$tmp/package/dist/jsQR.js" "$out/jsqr/jsQR.js"
+cp "$tmp/package/LICENSE" "$out/jsqr/LICENSE"
+rm -rf "$tmp/package"
+( cd "$out" && sha256sum jsqr/jsQR.js > jsqr/SHA256SUMS )
 # Source maps are not shipped; drop the references so the static manifest stays consistent.
 sed -i '/sourceMappingURL=/d' "$out/htmx.min.js" "$out/leaflet/leaflet.js" "$out/echarts.min.js"
 ( cd "$out" && sha256sum htmx.min.js leaflet/leaflet.js leaflet/leaflet.css echarts.min.js \

@@ -26,6 +26,7 @@ urlpatterns = [
     path("console/voice/", include("nuanxin.voice.console_urls")),
     path("partner/", include("nuanxin.alliance.partner_urls")),
     path("voice/", include("nuanxin.voice.urls")),
+    path("services/", include("nuanxin.common.urls")),
     path("console/surveys/", include("nuanxin.surveys.console_urls")),
     path("console/energy/", include("nuanxin.energy.console_urls")),
     path("console/", include("nuanxin.stations.console_urls")),

@@ -1,11 +1,22 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from nuanxin.common.manifest import Manifest, Tab
+
 
 class AccountsConfig(AppConfig):
     name = "nuanxin.accounts"
     label = "accounts"
     verbose_name = _("账号与权限")
+    manifest = Manifest(
+        tabs=(
+            Tab("inbox", _("消息"), "accounts:inbox", icon="nuanxin/icons/inbox.svg", order=40,
+                badge="unread_count", element_id="inbox-link"),
+            Tab("me", _("我的"), "accounts:profile", icon="nuanxin/icons/me.svg", order=50,
+                sections=("accounts:delete", "accounts:privacy")),
+        ),
+        back={"accounts:delete": "accounts:profile", "accounts:privacy": "accounts:profile"},
+    )
 
     def ready(self):
         from django.contrib import admin

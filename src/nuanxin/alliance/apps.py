@@ -1,11 +1,40 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from nuanxin.common.manifest import ConsoleLink, Manifest, Tile
+
+
+def my_community_url(request) -> str | None:
+    """The public page of the rider's home community; without one, where to choose it."""
+    from django.urls import reverse
+
+    from nuanxin.geo.models import Region, RegionLevel
+
+    profile = getattr(request.user, "worker_profile", None)
+    if profile is None:
+        return None
+    if profile.home_region_id is None:
+        return reverse("accounts:profile") + "#home"
+    level = Region.objects.filter(pk=profile.home_region_id).values_list("level", flat=True).first()
+    if level == RegionLevel.COMMUNITY:
+        return reverse("accountability:community", args=[profile.home_region_id])
+    if level == RegionLevel.STREET:
+        return reverse("accountability:street", args=[profile.home_region_id])
+    return None
+
 
 class AllianceConfig(AppConfig):
     name = "nuanxin.alliance"
     label = "alliance"
     verbose_name = _("暖新联盟")
+    manifest = Manifest(
+        tiles=(Tile("community", _("我的社区"), "accountability:community",
+                    icon="nuanxin/icons/community.svg", order=60,
+                    hint=_("社区收集的需求和办成的事"), url=my_community_url),),
+        console=(ConsoleLink("alliance", _("暖新联盟"), "alliance_console:partners", order=40,
+                             sections=("alliance_console",)),),
+    )
 
     def ready(self):
         from nuanxin.alliance import figures  # noqa: F401  (register the figures)
+

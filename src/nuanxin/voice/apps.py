@@ -1,11 +1,23 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from nuanxin.common.manifest import ConsoleLink, Manifest, Tile
+
+# The roles that run surveys, visits and stories (community staff and every administrator).
+MANAGERS = frozenset({"community_staff", "street_admin", "district_admin", "city_admin",
+                      "province_admin"})
+
 
 class VoiceConfig(AppConfig):
     name = "nuanxin.voice"
     label = "voice"
     verbose_name = _("说说心里话")
+    manifest = Manifest(
+        tiles=(Tile("voice", _("说说心里话"), "voice:new", icon="nuanxin/icons/voice.svg",
+                    order=50, hint=_("说给社区听")),),
+        console=(ConsoleLink("voice", _("说说心里话"), "voice_console:list", order=50,
+                             roles=MANAGERS, sections=("voice_console",)),),
+    )
 
     def ready(self):
         from nuanxin.accounts.personal_data import register_exporter
