@@ -23,6 +23,19 @@ def my_community_url(request) -> str | None:
     return None
 
 
+def project_reference(object_id: str, user) -> tuple[str, str] | None:
+    from django.urls import reverse
+
+    from nuanxin.alliance.models import Project
+
+    if not object_id.isdigit():
+        return None
+    title = Project.objects.filter(pk=int(object_id)).values_list("title", flat=True).first()
+    if title is None:
+        return None
+    return title, reverse("alliance_console:project_detail", args=[int(object_id)])
+
+
 class AllianceConfig(AppConfig):
     name = "nuanxin.alliance"
     label = "alliance"
@@ -33,6 +46,7 @@ class AllianceConfig(AppConfig):
                     hint=_("社区收集的需求和办成的事"), url=my_community_url),),
         console=(ConsoleLink("alliance", _("暖新联盟"), "alliance_console:partners", order=40,
                              sections=("alliance_console",)),),
+        references={"alliance.project": project_reference},
     )
 
     def ready(self):

@@ -85,11 +85,21 @@ class Manifest:
     console: tuple[ConsoleLink, ...] = ()
     # Where a page's back link leads: a namespace or view name -> the view name of its parent.
     back: dict[str, str] = field(default_factory=dict)
+    # How another app shows a reference to one of this app's records ("alliance.project:4"
+    # on a need): kind -> function(id, user) returning (title, console address) or None.
+    references: dict[str, Callable[[str, Any], tuple[str, str] | None]] = field(
+        default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Back:
     label: Any
+    url: str
+
+
+@dataclass(frozen=True)
+class Reference:
+    title: str
     url: str
 
 
@@ -119,6 +129,18 @@ def tile_links(request) -> list[tuple[Tile, str]]:
         if url:
             links.append((tile, url))
     return links
+
+
+def resolve_reference(ref: str, user) -> Reference | None:
+    """A reference "<kind>:<id>" as its record's title and address, via the app owning it."""
+    kind, sep, object_id = (ref or "").rpartition(":")
+    if not sep:
+        return None
+    for _, m in manifests():
+        if kind in m.references:
+            found = m.references[kind](object_id, user)
+            return Reference(*found) if found else None
+    return None
 
 
 def _staff_role(user) -> str | None:

@@ -34,3 +34,10 @@ def console_menu(context):
     current = manifest.current_console_link(_match(context), links)
     return {"items": [{"link": link, "url": reverse(link.url_name), "active": link == current}
                       for link in links]}
+
+
+@register.simple_tag(takes_context=True)
+def reference(context, ref):
+    """`{% reference need.project_ref as project %}`: the referenced record's title and url."""
+    request = context.get("request")
+    return manifest.resolve_reference(ref, getattr(request, "user", None))
