@@ -229,8 +229,47 @@ def _hours_for(kind: str, rng: random.Random) -> list[tuple[int, int, int]]:
     return [(w, opens, closes) for w in days]
 
 
-def _station_rows(communities, count, rng, *, first_id=1):
+# Places a station is named after when its community has more than one of a kind, as people
+# name them ("桂花社区菜场暖新驿站"), never with a serial number.
+LANDMARKS = ["东门", "西街", "南苑", "北口", "菜场", "公园", "广场", "商业街", "地铁口", "公交站",
+             "学校旁", "医院旁", "老街", "新村", "湖畔", "桥头", "市场", "路口", "花园", "商场",
+             "车站", "河滨", "文化家园", "邻里中心", "工业区", "大厦", "停车场", "滨江", "东站",
+             "西站"]
+
+
+def _station_names(taken: set[str]):
+    """name(community, kind): a natural name no other station has, the first of a kind in a
+    community without a landmark, later ones after the community's landmarks in turn (pairs
+    of landmarks when one runs out). Deterministic and draws nothing from the seed's rng."""
+    n = len(LANDMARKS)
+    pairs = [a + b for a in LANDMARKS for b in LANDMARKS if a != b]
+    next_try: dict[tuple[str, str], int] = {}
+
+    def place(k: int, start: int) -> str:
+        if k == 0:
+            return ""
+        if k <= n:
+            return LANDMARKS[(start + k - 1) % n]
+        if k - n - 1 < len(pairs):
+            return pairs[k - n - 1]
+        raise ValueError("no natural station name left")
+
+    def name(community, kind: str) -> str:
+        start, k = int(community.code) % n, next_try.get((community.code, kind), 0)
+        while True:
+            candidate = f"{community.name}{place(k, start)}{kind}"
+            k += 1
+            if candidate not in taken:
+                next_try[(community.code, kind)] = k
+                taken.add(candidate)
+                return candidate
+
+    return name
+
+
+def _station_rows(communities, count, rng, *, first_id=1, taken: set[str] | None = None):
     """Yield (Station, hours) pairs spread over communities, denser in urban districts."""
+    name_for = _station_names(set() if taken is None else taken)
     weights = []
     samplers = {}
     for community in communities:
@@ -244,14 +283,14 @@ def _station_rows(communities, count, rng, *, first_id=1):
         lat, lng = sampler((community.center_lat, community.center_lng), 0.015)
         roll = rng.random()
         if roll < 0.45:
-            stype, prefix = StationType.CENTER, community.name
-            name = f"{prefix}党群服务中心" if i % 3 == 0 else f"{prefix}新就业群体服务站{i}"
+            stype = StationType.CENTER
+            name = name_for(community, "党群服务中心" if i % 3 == 0 else "新就业群体服务站")
         elif roll < 0.9:
             stype = StationType.POST
-            name = f"{community.name}暖新驿站{i}"
+            name = name_for(community, "暖新驿站")
         else:
             stype = StationType.PARTNER_POINT
-            name = f"{community.name}爱心服务点{i}"
+            name = name_for(community, "爱心服务点")
         amenities = set(CENTER_AMENITIES[: rng.randint(3, len(CENTER_AMENITIES))])
         amenities |= set(rng.sample(OPTIONAL_AMENITIES, rng.randint(0, 4)))
         hours_kind = rng.choices(["daily", "weekdays", "24h", "night"], [60, 15, 15, 10])[0]
@@ -489,7 +528,8 @@ def _seed(*, seed_number: int, stations: int, workers: int,
     named = create_named_stations(units)
     communities = list(Region.objects.filter(level=RegionLevel.COMMUNITY)
                        .select_related("parent__parent").order_by("code"))
-    generated = _create_stations(_station_rows(communities, stations - len(named), rng))
+    generated = _create_stations(_station_rows(communities, stations - len(named), rng,
+                                               taken={station.name for station in named}))
     spring_festival_campaigns(named + generated, rng)
     progress("people ...")
     logins = seed_people(units, communities, rng, workers=workers, progress=progress)
