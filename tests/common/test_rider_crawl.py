@@ -57,6 +57,7 @@ class _Page(HTMLParser):
 
 
 def crawl(client, start="/", limit=300):
+    """{url: (status, html or None)} of every page reached."""
     seen, statuses, queue = set(), {}, deque([start])
     while queue and len(seen) < limit:
         url = queue.popleft()
@@ -64,14 +65,16 @@ def crawl(client, start="/", limit=300):
             continue
         seen.add(url)
         response = client.get(url)
-        statuses[url] = response.status_code
+        statuses[url] = (response.status_code, None)
         if response.status_code in (301, 302):
             queue.append(response["Location"])
             continue
         if "text/html" not in response.get("Content-Type", ""):
             continue
+        html = response.content.decode()
+        statuses[url] = (response.status_code, html)
         page = _Page()
-        page.feed(response.content.decode())
+        page.feed(html)
         targets = list(page.links)
         for form in page.forms:
             if form["method"] == "get" and form["fields"]:
@@ -113,5 +116,10 @@ def test_a_new_rider_reaches_every_rider_page_from_home(client):
     }
     missing = {path: what for path, what in expected.items() if path not in paths}
     assert missing == {}
-    broken = {url: status for url, status in statuses.items() if status >= 400}
+    broken = {url: status for url, (status, _html) in statuses.items() if status >= 400}
     assert broken == {}
+    # Every page but a tab's own has a way back.
+    tab_pages = {"/", "/energy/", "/services/", "/accounts/inbox/", "/accounts/me/"}
+    stranded = [url for url, (_status, html) in statuses.items()
+                if html and urlsplit(url).path not in tab_pages and 'id="back-link"' not in html]
+    assert stranded == []
