@@ -66,6 +66,7 @@ def test_without_tiles_the_map_shows_district_outlines_and_the_nearest_station_i
     # The next page remembers the failure instead of logging it again.
     page.goto(f"/stations/{stations[0].pk}/")
     expect(page.locator("#map .district-label", has_text="义乌市")).to_be_visible()
+    page.screenshot(path=str(SHOTS / "station-no-tiles-360.png"), full_page=True)
     assert len(tile_requests) == 1
 
 

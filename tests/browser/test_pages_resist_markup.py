@@ -7,6 +7,10 @@ there, run). The `new_page` fixture fails a test on any console error, which inc
 policy violation and the 404 an injected <img src=x> would cause.
 """
 
+import os
+import tempfile
+from pathlib import Path
+
 import pytest
 from django.test import Client
 from playwright.sync_api import expect
@@ -23,6 +27,7 @@ from tests.surveys.helpers import make_worker, survey_input
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 YIJIASHAN = (29.3155, 120.0782)
+SHOTS = Path(os.environ.get("NUANXIN_SCREENSHOTS", tempfile.gettempdir()))
 MARKUP = '<img src=x onerror="window.__xss=1">'
 MARKER_TIP = ".leaflet-tooltip:not(.district-label)"  # district names are tooltips too
 
@@ -123,6 +128,7 @@ def test_survey_question_and_option_labels_on_result_charts_are_text(new_page, r
         chart.element_handle())
     tooltip = chart.locator("div", has_text="：3（100")
     expect(tooltip.last).to_have_text("愿意" + MARKUP + "：3（100%）")
+    desk.screenshot(path=str(SHOTS / "survey-results-360.png"), full_page=True)
     assert_inert(desk)
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import threading
 
+import shapely
 from shapely.geometry import mapping, shape
-from shapely.ops import transform
 
 from nuanxin.geo.datum import CRS, from_wgs84
 from nuanxin.geo.models import Region, RegionLevel
@@ -32,9 +32,8 @@ def _round(geometry: dict) -> dict:
 
 
 def _build(crs: CRS) -> list[tuple[tuple[float, float, float, float], dict]]:
-    def to_crs(x, y, z=None):
-        lat, lng = from_wgs84(y, x, crs)
-        return lng, lat
+    def to_crs(coords):  # an (n, 2) array of lng, lat
+        return [from_wgs84(lat, lng, crs)[::-1] for lng, lat in coords]
 
     out = []
     rows = Region.objects.filter(level=RegionLevel.DISTRICT, boundary__isnull=False).values_list(
@@ -43,7 +42,7 @@ def _build(crs: CRS) -> list[tuple[tuple[float, float, float, float], dict]]:
     for code, name, boundary in rows:
         geometry = shape(boundary).simplify(TOLERANCE_DEG, preserve_topology=True)
         if crs != CRS.WGS84:
-            geometry = transform(to_crs, geometry)
+            geometry = shapely.transform(geometry, to_crs)
         label = geometry.representative_point()
         out.append((geometry.bounds, {
             "type": "Feature",
