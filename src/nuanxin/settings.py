@@ -60,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "nuanxin.common.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "nuanxin.urls"
@@ -178,4 +179,6 @@ NUANXIN_TILE_URL = os.environ.get(
     "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
 )
 NUANXIN_TILE_CRS = os.environ.get("NUANXIN_TILE_CRS", "gcj02")
+# Content-Security-Policy (nuanxin.common.csp): 1 = report violations only, do not block.
+NUANXIN_CSP_REPORT_ONLY = os.environ.get("NUANXIN_CSP_REPORT_ONLY", "") == "1"
 NUANXIN_PRIVACY_NOTICE_VERSION = "2026-11"

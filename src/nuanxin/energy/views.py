@@ -197,7 +197,8 @@ def nearby(request):
                      .select_related("parent").only("code", "name", "parent__name")
                      .order_by("code"))
     place = None
-    if (lat is None or lng is None) and district_code:
+    # A district chosen in the picker wins over a position the form still carries.
+    if district_code:
         district = next((d for d in districts if d.code == district_code), None)
         if district and district.center_lat is not None:
             lat, lng, place = district.center_lat, district.center_lng, district

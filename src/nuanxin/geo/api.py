@@ -1,6 +1,10 @@
+from django.http import HttpResponse
+from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema
 
+from nuanxin.common.errors import ServiceError
 from nuanxin.geo.datum import CRS, from_wgs84, to_wgs84
+from nuanxin.geo.outlines import district_outlines
 from nuanxin.geo.schemas import CrsParam, Latitude, LocateOut, Longitude, RegionOut
 from nuanxin.geo.selectors import region_children, region_get, region_locate
 
@@ -23,6 +27,30 @@ def locate(request, q: Query[LocateQuery]):
     lat, lng = to_wgs84(q.lat, q.lng, q.crs)
     found = region_locate(lat, lng)
     return {level: {"code": r.code, "name": r.name} for level, r in found.items()}
+
+
+class OutlinesQuery(Schema):
+    south: float = Latitude
+    west: float = Longitude
+    north: float = Latitude
+    east: float = Longitude
+    crs: CRS = CrsParam
+
+
+# A city's worth of map; wider boxes are zoomed out past where outlines help.
+MAX_OUTLINE_SPAN_DEG = 4.0
+
+
+@router.get("/outlines", summary="District outlines crossing a box (GeoJSON), for map backdrops")
+def outlines(request, response: HttpResponse, q: Query[OutlinesQuery]):
+    if q.south > q.north or q.west > q.east:
+        raise ServiceError("bad_box", _("范围不对：南边要小于北边，西边要小于东边。"))
+    if q.north - q.south > MAX_OUTLINE_SPAN_DEG or q.east - q.west > MAX_OUTLINE_SPAN_DEG:
+        raise ServiceError("box_too_large", _("范围太大，请缩小地图范围。"))
+    # Boundaries change with a data release, not by the minute.
+    response["Cache-Control"] = "public, max-age=86400"
+    return district_outlines(south=q.south, west=q.west, north=q.north, east=q.east,
+                             crs=q.crs)
 
 
 @router.get("/{code}", response=RegionOut, summary="A region with its parent and children")

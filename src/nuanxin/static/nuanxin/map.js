@@ -1,30 +1,29 @@
-// A small Leaflet map of the listed stations. Coordinates arrive already in the tile
-// layer's datum (GCJ-02 for Chinese tiles). With no tile address configured, or no
-// network, the markers still show on a plain background.
+// A small map of the listed stations. Coordinates arrive already in the tile layer's
+// datum (GCJ-02 for Chinese tiles); the district outlines stand in when tiles cannot load.
 (function () {
+  "use strict";
   var el = document.getElementById("map");
   var dataEl = document.getElementById("map-data");
-  if (!el || !dataEl || !window.L) return;
+  if (!el || !dataEl || !window.L || !window.NX) return;
   var data = JSON.parse(dataEl.textContent);
-  var config = JSON.parse(document.getElementById("map-config").textContent);
-  var map = L.map(el, { zoomControl: true, attributionControl: false });
-  if (config.tiles) {
-    L.tileLayer(config.tiles, { subdomains: "1234", maxZoom: 18 }).addTo(map);
-  }
+  var map = NX.map(el);
   var points = [];
   if (data.me) {
     L.circleMarker(data.me, { radius: 8, color: "#0b57d0", fillOpacity: 0.9 }).addTo(map);
     points.push(data.me);
   }
+  var markers = NX.cluster(map);
   data.markers.forEach(function (m) {
-    var marker = L.circleMarker([m.lat, m.lng], {
-      radius: 9, color: m.open ? "#1a7f37" : "#b35900", fillOpacity: 0.8,
-    }).addTo(map);
-    marker.bindTooltip(m.name);
+    var dot = document.createElement("span");
+    dot.className = "station-dot" + (m.open ? "" : " closed");
+    var marker = L.marker([m.lat, m.lng], {
+      icon: L.divIcon({ className: "", html: dot, iconSize: [20, 20], iconAnchor: [10, 10] }),
+      keyboard: false,
+    });
+    NX.tooltip(marker, m.name);
     marker.on("click", function () { window.location.href = "/stations/" + m.id + "/"; });
+    markers.addLayer(marker);
     points.push([m.lat, m.lng]);
   });
-  if (points.length === 1) map.setView(points[0], 15);
-  else if (points.length) map.fitBounds(points, { padding: [20, 20], maxZoom: 16 });
-  else el.style.display = "none";
+  NX.show(map, NX.config(), points, 15);
 })();

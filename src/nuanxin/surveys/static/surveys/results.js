@@ -5,7 +5,7 @@
   var charts = [];
 
   function draw() {
-    if (!window.echarts) return;
+    if (!window.echarts || !window.NX) return;
     charts.forEach(function (chart) { chart.dispose(); });
     charts = [];
     var source = document.getElementById("chart-data");
@@ -24,8 +24,9 @@
       chart.setOption({
         animation: false,
         grid: { left: rating ? 40 : 160, right: 60, top: 10, bottom: 30 },
+        // The formatter's string is HTML and option labels are typed by staff: escape.
         tooltip: { trigger: "item", formatter: function (p) {
-          return p.name + "：" + q.counts[p.dataIndex] + "（" + p.value + "%）";
+          return window.NX.escape(p.name) + "：" + q.counts[p.dataIndex] + "（" + p.value + "%）";
         } },
         xAxis: rating ? category : value,
         yAxis: rating ? value : category,

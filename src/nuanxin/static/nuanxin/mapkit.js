@@ -1,0 +1,123 @@
+// What every Leaflet map of the project shares: the district outlines as a base layer
+// (shipped with the project, so the map means something with no tiles), tiles only when
+// they load, clustered markers and fitting the view. Needs safe.js and Leaflet first.
+(function () {
+  "use strict";
+  var NX = window.NX = window.NX || {};
+  var FAILED_KEY = "nx-tiles-failed";
+  // Phones drop in and out of coverage: try the tile server again after this long.
+  var RETRY_MS = 10 * 60 * 1000;
+
+  function failedRecently(url) {
+    try {
+      var seen = JSON.parse(window.sessionStorage.getItem(FAILED_KEY) || "null");
+      return !!seen && seen.url === url && Date.now() - seen.at < RETRY_MS;
+    } catch (e) {
+      return false;
+    }
+  }
+
+  function rememberFailure(url) {
+    try {
+      window.sessionStorage.setItem(FAILED_KEY, JSON.stringify({ url: url, at: Date.now() }));
+    } catch (e) { /* private mode: the probe simply runs again on the next page */ }
+  }
+
+  // With no network (or the tile host blocked) every tile fails and the browser logs each
+  // failure, page after page. One probe tile decides: the layer is added only if it loads.
+  function addTiles(map, config) {
+    var container = map.getContainer();
+    if (!config.tiles || failedRecently(config.tiles)) {
+      container.classList.add("no-tiles");
+      return;
+    }
+    var zoom = map.getZoom();
+    var tile = map.project(map.getCenter(), zoom).divideBy(256).floor();
+    var src;
+    try {
+      src = L.Util.template(config.tiles, { s: "1", x: tile.x, y: tile.y, z: zoom, r: "" });
+    } catch (e) {
+      src = null; // a template with placeholders of its own: let Leaflet try it directly
+    }
+    var layer = L.tileLayer(config.tiles, { subdomains: "1234", maxZoom: 18 });
+    if (!src) { layer.addTo(map); return; }
+    var probe = new Image();
+    probe.onload = function () { layer.addTo(map); };
+    probe.onerror = function () {
+      rememberFailure(config.tiles);
+      container.classList.add("no-tiles");
+    };
+    probe.src = src;
+  }
+
+  function drawOutlines(map, config) {
+    if (!config.outlines || !window.fetch) return;
+    var group = L.featureGroup().addTo(map);
+    var covered = null;
+    function load() {
+      var view = map.getBounds();
+      if (covered && covered.contains(view)) return;
+      var want = view.pad(1);
+      var query = new URLSearchParams({
+        south: want.getSouth().toFixed(4), west: want.getWest().toFixed(4),
+        north: want.getNorth().toFixed(4), east: want.getEast().toFixed(4),
+        crs: config.crs || "wgs84",
+      });
+      fetch(config.outlines + "?" + query.toString(), { credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (data) {
+          if (!data) return;
+          covered = want;
+          group.clearLayers();
+          L.geoJSON(data, {
+            interactive: false,
+            style: { color: "#7d8896", weight: 1.5, fillColor: "#fbfaf7", fillOpacity: 0.85 },
+          }).addTo(group);
+          data.features.forEach(function (f) {
+            var at = f.properties.label;
+            if (!at) return;
+            L.tooltip({ permanent: true, direction: "center", className: "district-label",
+                        interactive: false })
+              .setLatLng(at).setContent(NX.text(f.properties.name)).addTo(group);
+          });
+          group.bringToBack();
+        })
+        .catch(function () { /* outlines are a backdrop: the markers stand without them */ });
+    }
+    map.on("moveend", load);
+    load();
+  }
+
+  NX.map = function (el) {
+    el.classList.add("nx-map");
+    return L.map(el, { zoomControl: true, attributionControl: false, maxZoom: 18 });
+  };
+
+  // Markers close together merge into one numbered circle until zoomed in.
+  NX.cluster = function (map) {
+    var group = L.markerClusterGroup
+      ? L.markerClusterGroup({ maxClusterRadius: 40, disableClusteringAtZoom: 16,
+                               showCoverageOnHover: false })
+      : L.featureGroup();
+    return group.addTo(map);
+  };
+
+  // Fit the view to the points, then lay the backdrop under it.
+  NX.show = function (map, config, points, singleZoom) {
+    var el = map.getContainer();
+    if (!points.length) { el.style.display = "none"; return; }
+    if (points.length === 1) map.setView(points[0], singleZoom || 15);
+    else map.fitBounds(points, { padding: [24, 24], maxZoom: 16 });
+    drawOutlines(map, config);
+    addTiles(map, config);
+  };
+
+  NX.tooltip = function (layer, text) {
+    layer.bindTooltip(NX.text(text));
+  };
+
+  NX.config = function (id) {
+    var el = document.getElementById(id || "map-config");
+    return el ? JSON.parse(el.textContent) : {};
+  };
+})();
