@@ -1,10 +1,11 @@
 """Friendly error pages, and JSON errors for anything under /api/."""
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from nuanxin.common.errors import error_body
+from nuanxin.common.errors import REQUEST_TOO_LARGE, URL_TOO_LONG, error_body
 
 
 def _respond(request, status, code, message):
@@ -26,4 +27,10 @@ def forbidden(request, exception=None):
 
 
 def bad_request(request, exception=None):
+    if isinstance(exception, RequestDataTooBig):
+        return _respond(request, 413, *REQUEST_TOO_LARGE)
     return _respond(request, 400, "bad_request", _("请求不正确。"))
+
+
+def url_too_long(request):
+    return _respond(request, 414, *URL_TOO_LONG)
