@@ -110,6 +110,9 @@ def on_not_found(request, exc):
 
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
+    if exc.status_code == 403 and "CSRF" in str(exc):  # Ninja's session-auth check
+        body = error_body("csrf_failed", _("页面已过期，请刷新页面后再试。"))
+        return api.create_response(request, body, status=403)
     code = {405: "method_not_allowed", 403: "forbidden"}.get(exc.status_code, "bad_request")
     return api.create_response(request, error_body(code, str(exc)), status=exc.status_code)
 

@@ -18,7 +18,7 @@ from tests.accounts.factories import WorkerFactory
 
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", WSGIHandler())
 
-EXAMPLES_PER_OPERATION = 10
+EXAMPLES_PER_OPERATION = 6
 FUZZ = settings(
     max_examples=EXAMPLES_PER_OPERATION,
     deadline=None,
@@ -70,13 +70,16 @@ def rider_cookies(db):
 @schema.parametrize()
 @FUZZ
 def test_anonymous_requests_never_fail_the_server(case):
-    _check(case, case.call(headers={"Host": "127.0.0.1"}))
+    _check(case, case.call())
 
 
 @schema.parametrize()
 @FUZZ
 def test_a_riders_requests_never_fail_the_server(case, rider_cookies):
     cookies, token = rider_cookies
-    response = case.call(headers={"Host": "127.0.0.1", "X-CSRFToken": token,
-                                  "Referer": "http://127.0.0.1/"}, cookies=cookies)
+    # The schema declares the session cookie, so schemathesis may fill in one of its own:
+    # replace it with the rider's. (Its WSGI client keeps cookies for its own host name,
+    # so the Host header is left alone.)
+    case.cookies = {**(case.cookies or {}), **cookies}
+    response = case.call(headers={"X-CSRFToken": token})
     _check(case, response)

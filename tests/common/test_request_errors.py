@@ -111,3 +111,13 @@ def test_an_overlong_api_address_is_a_json_414(client):
 def test_an_overlong_page_address_gets_a_friendly_page(client):
     response = client.get("/?q=" + "a" * 9000)
     assert response.status_code == 414 and "<html" in response.content.decode()
+
+
+def test_a_write_without_the_csrf_token_is_refused_in_the_callers_language():
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(WorkerFactory())
+    response = client.patch("/api/v1/me", {"display_name": "x"}, content_type="application/json")
+    body = _assert_json_error(response, 403)
+    assert body["code"] == "csrf_failed" and body["message"] == "页面已过期，请刷新页面后再试。"
