@@ -20,12 +20,19 @@ $(VENV)/.installed-test: $(VENV)/.installed
 
 # Debian's chromium drives the browser tests; fonts-noto-cjk renders the Chinese;
 # gettext compiles the translations; mosquitto (the broker binary) runs the ACL test's
-# private broker with the shipped configuration.
+# private broker with the shipped configuration. On a busy machine another apt (e.g.
+# unattended-upgrades) may hold apt's locks: wait up to 10 minutes instead of failing.
+# `install` waits by itself (DPkg::Lock::Timeout); `update` ignores that option, so it is
+# retried while it reports the lock, and only then.
 system-deps:
 	@if ! command -v chromium >/dev/null || ! command -v msgfmt >/dev/null \
 			|| ! dpkg -s fonts-noto-cjk >/dev/null 2>&1 \
 			|| ! test -x /usr/sbin/mosquitto; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		for try in $$(seq 60); do \
+			apt-get update -qq 2>&1 | tee /dev/stderr | grep -q "Could not get lock" || break; \
+			echo "apt is busy in another process: waiting for its lock ..."; sleep 10; \
+		done; \
+		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
 			chromium chromium-driver fonts-noto-cjk gettext mosquitto >/dev/null; \
 	fi
 

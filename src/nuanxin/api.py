@@ -4,8 +4,10 @@ import functools
 from inspect import iscoroutinefunction
 
 from django.conf import settings
+from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.db import connection
-from django.http import Http404
+from django.http import Http404, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
 from django.urls import URLPattern
 from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI
@@ -13,7 +15,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from nuanxin.accounts.api import router as accounts_router
 from nuanxin.alliance.api import router as alliance_router
-from nuanxin.common.errors import ServiceError, error_body
+from nuanxin.common.errors import REQUEST_TOO_LARGE, ServiceError, error_body
 from nuanxin.energy.api import router as energy_router
 from nuanxin.geo.api import router as geo_router
 from nuanxin.needs.api import router as needs_router
@@ -108,8 +110,27 @@ def on_not_found(request, exc):
 
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
+    if exc.status_code == 403 and "CSRF" in str(exc):  # Ninja's session-auth check
+        body = error_body("csrf_failed", _("页面已过期，请刷新页面后再试。"))
+        return api.create_response(request, body, status=403)
     code = {405: "method_not_allowed", 403: "forbidden"}.get(exc.status_code, "bad_request")
     return api.create_response(request, error_body(code, str(exc)), status=exc.status_code)
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_body_too_big(request, exc):
+    return api.create_response(request, error_body(*REQUEST_TOO_LARGE), status=413)
+
+
+# A body Django cannot read (multipart without a boundary, too many fields, the client gone
+# half-way): Django's own handler would answer 400, but inside the API Ninja catches it first.
+@api.exception_handler(MultiPartParserError)
+@api.exception_handler(SuspiciousOperation)
+@api.exception_handler(BadRequest)
+@api.exception_handler(UnreadablePostError)
+def on_unreadable_body(request, exc):
+    body = error_body("malformed_body", _("请求内容的格式不正确。"))
+    return api.create_response(request, body, status=400)
 
 
 @api.exception_handler(Exception)

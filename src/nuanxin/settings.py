@@ -52,12 +52,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "nuanxin.common.middleware.RequestLimitsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "nuanxin.accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "nuanxin.common.csp.ContentSecurityPolicyMiddleware",
@@ -159,6 +161,27 @@ WHITENOISE_USE_FINDERS = DEBUG
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 30  # riders should not log in again every day
 SESSION_COOKIE_SAMESITE = "Lax"
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    return os.environ.get(name, "1" if default else "0").strip().lower() in {"1", "true", "yes"}
+
+
+# HTTPS in production (deploy/production.env.example); off by default so that the demo on
+# plain http://127.0.0.1 works. NUANXIN_HTTPS=1 turns every part on; each can be overridden.
+HTTPS = _env_flag("NUANXIN_HTTPS", False)
+SECURE_SSL_REDIRECT = _env_flag("NUANXIN_SSL_REDIRECT", HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the load balancer's probe may come over http
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _env_flag("NUANXIN_SECURE_COOKIES", HTTPS)
+SECURE_HSTS_SECONDS = int(os.environ.get("NUANXIN_HSTS_SECONDS", 31_536_000 if HTTPS else 0))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_flag("NUANXIN_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = _env_flag("NUANXIN_HSTS_PRELOAD", False)
+# Behind nginx, which sets X-Forwarded-Proto itself (never pass a client's own through).
+if _env_flag("NUANXIN_BEHIND_PROXY", HTTPS):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Uploaded files: served by nginx in production (deploy/nginx.conf.example); the demo has
+# Django serve them, with the same safety headers (nuanxin.common.views.media).
+SERVE_MEDIA = _env_flag("NUANXIN_SERVE_MEDIA", not HTTPS)
 
 LOGGING = {
     "version": 1,

@@ -3,9 +3,9 @@ from django.contrib import admin
 from django.db import connection
 from django.http import JsonResponse
 from django.urls import include, path
-from django.views.static import serve
 
 from nuanxin.api import api
+from nuanxin.common.views import media
 
 
 def healthz(request):
@@ -30,12 +30,14 @@ urlpatterns = [
     path("console/surveys/", include("nuanxin.surveys.console_urls")),
     path("console/energy/", include("nuanxin.energy.console_urls")),
     path("console/", include("nuanxin.stations.console_urls")),
-    path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
     path("surveys/", include("nuanxin.surveys.urls")),
     path("energy/", include("nuanxin.energy.urls")),
     path("", include("nuanxin.alliance.public_urls")),
     path("", include("nuanxin.stations.urls")),
 ]
+
+if settings.SERVE_MEDIA:
+    urlpatterns.insert(0, path("media/<path:path>", media, name="media"))
 
 handler404 = "nuanxin.common.views.not_found"
 handler500 = "nuanxin.common.views.server_error"

@@ -6,7 +6,7 @@ from tests.accounts import outbox
 
 @pytest.fixture(autouse=True)
 def _fresh_cache_and_outbox():
-    """Failure counters live in the cache, messages in the outbox: each test starts clean."""
+    """Messages live in the outbox (and pages may cache): each test starts clean."""
     cache.clear()
     outbox.messages.clear()
     yield

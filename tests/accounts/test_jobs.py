@@ -4,8 +4,9 @@ import pytest
 from django.utils import timezone
 from huey.contrib.djhuey import HUEY
 
-from nuanxin.accounts.jobs import purge_old_sms_codes
-from nuanxin.accounts.models import SmsCode
+from nuanxin.accounts import throttle
+from nuanxin.accounts.jobs import purge_expired_counters, purge_old_sms_codes
+from nuanxin.accounts.models import SecurityCounter, SmsCode
 
 
 def test_background_jobs_are_registered_with_the_queue():
@@ -13,6 +14,7 @@ def test_background_jobs_are_registered_with_the_queue():
     names = set(HUEY._registry._registry)
     assert "nuanxin.accounts.jobs.deliver_sms" in names
     assert "nuanxin.accounts.jobs.purge_old_sms_codes" in names
+    assert "nuanxin.accounts.jobs.purge_expired_counters" in names
 
 
 @pytest.mark.django_db
@@ -25,3 +27,14 @@ def test_old_login_codes_are_purged_and_recent_ones_kept():
     assert list(SmsCode.objects.values_list("created_at", flat=True)) == [
         now - timedelta(minutes=3)
     ]
+
+
+@pytest.mark.django_db
+def test_lockout_counters_past_their_window_are_purged_and_live_ones_kept():
+    throttle.failure_add("staff_login", "old", limit=10, window=timedelta(minutes=15))
+    throttle.failure_add("staff_login", "live", limit=10, window=timedelta(minutes=15))
+    SecurityCounter.objects.filter(key__contains=throttle._key("x", "old").split(":")[1]) \
+        .update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert purge_expired_counters.call_local() == 1
+    assert throttle.failure_count("staff_login", "live") == 1
+    assert throttle.failure_count("staff_login", "old") == 0

@@ -1,7 +1,9 @@
 from django.contrib.auth import login, logout
+from django.middleware.csrf import get_token
 from django.utils.translation import gettext_lazy as _
 from ninja import Path, Router, Schema, Status
 from ninja.security import django_auth
+from ninja.utils import check_csrf
 from pydantic import Field
 
 from nuanxin.accounts import services
@@ -73,8 +75,26 @@ def _me(user: User) -> dict:
     }
 
 
-@router.post("/auth/sms-login", response=MeOut, summary="Log in (or sign up) with the SMS code")
+class CsrfOut(Schema):
+    csrf_token: str
+
+
+@router.get("/auth/csrf", response=CsrfOut,
+            summary="A CSRF token (also set as the csrftoken cookie) for the login call")
+def csrf_token(request):
+    return {"csrf_token": get_token(request)}
+
+
+@router.post(
+    "/auth/sms-login", response=MeOut, summary="Log in (or sign up) with the SMS code",
+    description="Needs the CSRF token (cookie `csrftoken` and header `X-CSRFToken`, from "
+    "GET /api/v1/auth/csrf) so that another site cannot log a browser into its account.",
+)
 def sms_login(request, body: SmsLoginIn):
+    # Login CSRF: without this a page elsewhere could sign a rider's browser into the
+    # attacker's account and read what the rider then enters.
+    if check_csrf(request):
+        raise PermissionDenied("csrf_failed", _("页面已过期，请刷新页面后再试。"))
     user = services.worker_login_with_sms(
         phone=body.phone, code=body.code, consent_version=body.consent_version,
         ip=client_ip(request), occupation=body.occupation,
@@ -83,7 +103,7 @@ def sms_login(request, body: SmsLoginIn):
     return _me(user)
 
 
-@router.post("/auth/logout", auth=django_auth, response={204: None})
+@router.post("/auth/logout", auth=django_auth, response={204: None}, url_name="auth_logout")
 def api_logout(request):
     logout(request)
     return Status(204, None)

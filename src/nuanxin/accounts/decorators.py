@@ -39,6 +39,9 @@ def second_factor_pending(request) -> bool:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return False
+    # Cheap answers first: this runs on every request (SecondFactorMiddleware).
+    if request.session.get(SESSION_TOTP_OK) or (user.kind == "worker" and not user.is_superuser):
+        return False
     from nuanxin.accounts.services import staff_requires_totp
 
     return staff_requires_totp(user) and not request.session.get(SESSION_TOTP_OK)

@@ -19,3 +19,11 @@ def purge_old_sms_codes() -> int:
 
     deleted, _ = SmsCode.objects.filter(created_at__lt=timezone.now() - timedelta(days=2)).delete()
     return deleted
+
+
+@db_periodic_task(crontab(minute="*/30"))
+def purge_expired_counters() -> int:
+    """Lockout counters past their window count for nothing; drop them."""
+    from nuanxin.accounts.throttle import purge_expired
+
+    return purge_expired()

@@ -27,6 +27,9 @@ class User(AbstractUser):
     display_name = models.CharField(_("称呼"), max_length=40, blank=True)
     totp_secret = models.CharField(max_length=64, blank=True)
     totp_confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The 30-second step of the last code accepted: a code is taken once, and never one
+    # older than it, by a conditional UPDATE that every process sees.
+    totp_last_step = models.BigIntegerField(null=True, blank=True)
 
     objects = NuanxinUserManager()
 
@@ -256,3 +259,18 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class SecurityCounter(models.Model):
+    """A failure count (password and TOTP lockouts) shared by every process.
+
+    Kept in the database, not a process's cache, so that a lock holds whichever worker
+    answers the next try. `key` names the kind and a hash of the identity (username, IP).
+    """
+
+    key = models.CharField(max_length=80, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key} = {self.count}"

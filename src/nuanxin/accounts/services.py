@@ -10,6 +10,8 @@ from datetime import timedelta
 import pyotp
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -48,7 +50,14 @@ def _hash_code(phone: str, code: str) -> str:
 @transaction.atomic
 def sms_code_request(*, phone: str, ip: str | None) -> SmsCode:
     """Issue a 6-digit login code, within the resend limits per number and per address."""
+    from nuanxin.accounts import throttle
+
     phone = normalize_phone(phone)
+    # Concurrent requests for one number (or from one address) take turns, so the limits
+    # below count every code issued, not only those committed before the request began.
+    throttle.hold("sms-phone", phone)
+    if ip:
+        throttle.hold("sms-ip", ip)
     now = timezone.now()
     recent = SmsCode.objects.filter(phone=phone, created_at__gte=now - timedelta(days=1))
     last = recent.order_by("-created_at").first()
@@ -253,15 +262,35 @@ def totp_uri(user: User) -> str:
     return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.username, issuer_name="暖新")
 
 
+def _totp_step(secret: str, code: str) -> int | None:
+    """The 30-second step whose code `code` is, within one step of now; None if none."""
+    totp = pyotp.TOTP(secret)
+    now = timezone.now()
+    given = code.encode()
+    for offset in (0, -1, 1):
+        if hmac.compare_digest(totp.at(now, counter_offset=offset).encode(), given):
+            return totp.timecode(now) + offset
+    return None
+
+
 @transaction.atomic
 def totp_verify(*, user: User, code: str) -> None:
+    """Accept a right code once: a code (or an older one) already taken is refused.
+
+    The conditional UPDATE is the single place where a step is taken, so two processes
+    given the same code at the same moment cannot both accept it."""
     if not user.totp_secret:
         raise ServiceError("totp_not_enrolled", _("尚未绑定动态口令。"))
-    if not pyotp.TOTP(user.totp_secret).verify((code or "").strip(), valid_window=1):
+    step = _totp_step(user.totp_secret, (code or "").strip())
+    if step is None:
         raise ServiceError("totp_wrong", _("动态口令不正确。"))
-    if user.totp_confirmed_at is None:
-        user.totp_confirmed_at = timezone.now()
-        user.save(update_fields=["totp_confirmed_at"])
+    now = timezone.now()
+    taken = User.objects.filter(
+        Q(totp_last_step__isnull=True) | Q(totp_last_step__lt=step), pk=user.pk
+    ).update(totp_last_step=step, totp_confirmed_at=Coalesce("totp_confirmed_at", Value(now)))
+    if not taken:
+        raise ServiceError("totp_reused", _("这个动态口令刚刚用过，请等下一个口令。"))
+    user.refresh_from_db(fields=["totp_last_step", "totp_confirmed_at"])
 
 
 def audit(*, actor: User | None, action: str, obj_type: str, obj_id: str,
@@ -296,7 +325,6 @@ def phone_reveal(*, viewer: User, subject: User | int, ip: str | None) -> str:
 STAFF_LOGIN_LOCK_AFTER = 10  # wrong passwords (or codes) per username ...
 STAFF_LOGIN_LOCK_PER_IP = 50  # ... or per address, within the window
 STAFF_LOGIN_LOCK_FOR = timedelta(minutes=15)
-TOTP_REPLAY_WINDOW = timedelta(seconds=90)  # a code is valid for 3 steps of 30 s
 
 
 def _locked_error() -> ServiceError:
@@ -360,16 +388,11 @@ def staff_authenticate(*, username: str, password: str, ip: str | None) -> User:
 
 def staff_totp_check(*, user: User, code: str, ip: str | None) -> None:
     """The second factor, with the same failure limit as passwords and no code used twice."""
-    from django.core.cache import cache
-
     from nuanxin.accounts import throttle
 
     code = (code or "").strip()
     if _is_locked(kind="staff_totp", username=user.username, ip=ip):
         raise _locked_error()
-    used_key = f"nuanxin:totp-used:{user.pk}:{code}"
-    if cache.get(used_key):
-        raise ServiceError("totp_reused", _("这个动态口令刚刚用过，请等下一个口令。"))
     try:
         totp_verify(user=user, code=code)
     except ServiceError as exc:
@@ -380,7 +403,6 @@ def staff_totp_check(*, user: User, code: str, ip: str | None) -> None:
             raise _locked_error() from None
         exc.details = {**exc.details, "tries_left": left}
         raise
-    cache.set(used_key, 1, int(TOTP_REPLAY_WINDOW.total_seconds()))
     throttle.failure_clear("staff_totp", user.username)
 
 

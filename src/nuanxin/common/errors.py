@@ -6,6 +6,7 @@ from typing import Any
 
 from django.utils import translation
 from django.utils.functional import Promise, lazy
+from django.utils.translation import gettext_lazy as _
 
 
 class ServiceError(Exception):
@@ -56,3 +57,8 @@ def lazy_format(message: str | Promise, **values: Any) -> Promise:
     """`message % values`, translated only when shown, so an error's `message_en` is English
     too; lazy values (a choice's label) are turned into text by `%s` at the same moment."""
     return lazy(lambda: str(message) % values, str)()
+
+
+# Refusals of a request before any view sees it, shared by the API and the error pages.
+REQUEST_TOO_LARGE = ("request_too_large", _("提交的内容太大了，请删减后再试。"))
+URL_TOO_LONG = ("url_too_long", _("网址太长了，请检查链接是否完整正确。"))

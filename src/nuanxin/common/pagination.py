@@ -10,11 +10,13 @@ from django.utils.translation import gettext_lazy as _
 from nuanxin.common.errors import ServiceError
 
 MAX_PAGE_SIZE = 100
+# No list is this long; a larger number would overflow the database's OFFSET.
+MAX_PAGE = 100_000
 
 
 def paginate(queryset: QuerySet, *, page: int, page_size: int) -> dict[str, Any]:
-    if page < 1:
-        raise ServiceError("invalid_page", _("页码必须从 1 开始。"))
+    if not 1 <= page <= MAX_PAGE:
+        raise ServiceError("invalid_page", _("页码必须在 1 到 100000 之间。"))
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ServiceError("invalid_page_size", _("每页条数必须在 1 到 100 之间。"))
     total = queryset.count()

@@ -23,6 +23,19 @@ from nuanxin.ops import demo
 from nuanxin.ops.management.commands.seed import print_logins
 
 
+def gunicorn_args(*, host: str, port: int, workers: int) -> list[str]:
+    return [
+        "nuanxin.wsgi:application", "--bind", f"{host}:{port}", "--workers", str(workers),
+        "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "5",
+        # Each instance its own control socket: gunicorn's default path is one per machine,
+        # so a second `make run` (another port, another checkout) would take over the first's.
+        "--control-socket", str(settings.VAR_DIR / f"gunicorn-{port}.ctl"),
+        # Request lines up to gunicorn's ceiling reach Django, which answers an over-long
+        # address in the site's own shape (JSON 414 under /api/).
+        "--limit-request-line", "8190",
+    ]
+
+
 class Command(BaseCommand):
     help = "Start the platform: web server (gunicorn) and background worker (huey)."
 
@@ -63,9 +76,8 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         try:
             web = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-                [python, "-m", "gunicorn", "nuanxin.wsgi:application", "--bind",
-                 f"{host}:{port}", "--workers", str(workers), "--threads", "4",
-                 "--access-logfile", "-", "--graceful-timeout", "5"],
+                [python, "-m", "gunicorn", *gunicorn_args(host=host, port=port,
+                                                          workers=workers)],
                 env=env,
             )
             procs.append(web)
