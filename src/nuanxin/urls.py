@@ -6,6 +6,7 @@ from django.urls import include, path
 from django.views.static import serve
 
 from nuanxin.api import api
+from nuanxin.common.manifest import url_patterns
 
 
 def healthz(request):
@@ -19,22 +20,9 @@ urlpatterns = [
     path("api/", api.urls),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("accounts/", include("nuanxin.accounts.urls")),
-    path("console/needs/", include("nuanxin.needs.console_urls")),
-    path("needs/", include("nuanxin.needs.urls")),
-    path("console/alliance/", include("nuanxin.alliance.console_urls")),
-    path("console/voice/", include("nuanxin.voice.console_urls")),
-    path("partner/", include("nuanxin.alliance.partner_urls")),
-    path("voice/", include("nuanxin.voice.urls")),
-    path("services/", include("nuanxin.common.urls")),
-    path("console/surveys/", include("nuanxin.surveys.console_urls")),
-    path("console/energy/", include("nuanxin.energy.console_urls")),
-    path("console/", include("nuanxin.stations.console_urls")),
     path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
-    path("surveys/", include("nuanxin.surveys.urls")),
-    path("energy/", include("nuanxin.energy.urls")),
-    path("", include("nuanxin.alliance.public_urls")),
-    path("", include("nuanxin.stations.urls")),
+    # Every app's pages, as its manifest declares them (the site root's last).
+    *url_patterns(),
 ]
 
 handler404 = "nuanxin.common.views.not_found"

@@ -1,7 +1,13 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-from nuanxin.common.manifest import ConsoleLink, Manifest, Tab, Tile
+from nuanxin.common.manifest import BROAD, Api, ConsoleLink, Manifest, Seeder, Tab, Tile, Urls
+
+
+def seed_demo(ctx) -> None:
+    from nuanxin.energy.demo import seed_energy
+
+    seed_energy(ctx.rng, now=ctx.now, demo_rider_phone=ctx.demo_rider_phone)
 
 
 class EnergyConfig(AppConfig):
@@ -20,7 +26,12 @@ class EnergyConfig(AppConfig):
         console=(ConsoleLink("energy", _("换电柜"), "energy_console:overview", order=30,
                              sections=("energy_console",)),),
         back={"energy": "energy:nearby", "energy:swap": "energy:me"},
+        urls=(Urls("console/energy/", "nuanxin.energy.console_urls"),
+              Urls("energy/", "nuanxin.energy.urls")),
+        api=(Api("/v1", "nuanxin.energy.api.router", order=BROAD),),
+        seeders=(Seeder("energy", seed_demo, order=80, after=("stations", "people")),),
+        figures="nuanxin.energy.figures",
     )
 
     def ready(self):
-        from nuanxin.energy import figures, jobs  # noqa: F401  (register figures and jobs)
+        from nuanxin.energy import jobs  # noqa: F401  (register the jobs)
