@@ -38,10 +38,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import import_module
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.apps import apps
 from django.core import checks
-from django.urls import NoReverseMatch, include, path, reverse
+from django.urls import NoReverseMatch, Resolver404, include, path, resolve, reverse
 from django.utils.module_loading import import_string
 
 SERVICES = "shell:services"
@@ -179,6 +180,10 @@ class Manifest:
     # What to remove when a worker deletes their account, for data kept other than by a
     # foreign key to the user (which CASCADE removes): name -> function(user).
     erasers: dict[str, Ref] = field(default_factory=dict)
+    # What the login page says when a logged-out person is sent there from one of this app's
+    # pages (a QR code's address): view name -> function(**the view's URL arguments)
+    # returning the sentence, or None when the arguments name nothing real.
+    login_purposes: dict[str, Ref] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -376,10 +381,24 @@ def erasers() -> dict[str, Callable[[Any], None]]:
     return {name: load(ref) for _, m in manifests() for name, ref in m.erasers.items()}
 
 
+def login_purpose(next_path: str) -> str | None:
+    """Why a person is logging in, from where they will be sent after (a path on this
+    site): only the shapes an app declares, told from the records they name."""
+    try:
+        match = resolve(urlsplit(next_path).path)
+    except Resolver404:
+        return None
+    for _, m in manifests():
+        if match.view_name in m.login_purposes:
+            return load(m.login_purposes[match.view_name])(**match.kwargs)
+    return None
+
+
 def _check_refs(app_label: str, m: Manifest) -> list[checks.CheckMessage]:
     refs = [("api router", a.prefix, a.router) for a in m.api]
     refs += [("seeder", s.key, s.run) for s in m.seeders]
     refs += [("exporter", n, r) for n, r in m.exporters.items()]
+    refs += [("login purpose", n, r) for n, r in m.login_purposes.items()]
     refs += [("eraser", n, r) for n, r in m.erasers.items()]
     refs += [("url module", u.prefix, u.module + ".urlpatterns") for u in m.urls]
     refs += [("figures", m.figures, m.figures)] if m.figures else []

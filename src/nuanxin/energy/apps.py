@@ -10,6 +10,22 @@ def seed_demo(ctx) -> None:
     seed_energy(ctx.rng, now=ctx.now, demo_rider_phone=ctx.demo_rider_phone)
 
 
+
+def scan_purpose(token: str) -> str | None:
+    """For the login page reached from a cabinet's QR code."""
+    from nuanxin.common.errors import ServiceError
+    from nuanxin.energy.models import Cabinet
+    from nuanxin.energy.qr import cabinet_id_from_token
+
+    try:
+        cabinet_id = cabinet_id_from_token(token)
+    except ServiceError:
+        return None
+    serial = (Cabinet.objects.filter(pk=cabinet_id, enabled=True)
+              .values_list("serial", flat=True).first())
+    return None if serial is None else _("登录后开始在换电柜 %(serial)s 换电") % {"serial": serial}
+
+
 class EnergyConfig(AppConfig):
     name = "nuanxin.energy"
     label = "energy"
@@ -31,6 +47,7 @@ class EnergyConfig(AppConfig):
         api=(Api("/v1", "nuanxin.energy.api.router", order=BROAD),),
         seeders=(Seeder("energy", seed_demo, order=80, after=("stations", "people")),),
         figures="nuanxin.energy.figures",
+        login_purposes={"energy:scan": scan_purpose},
     )
 
     def ready(self):
