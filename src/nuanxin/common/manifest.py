@@ -127,7 +127,7 @@ class Api:
 
 @dataclass(frozen=True)
 class Seeder:
-    """A step of `nuanxin seed`: `run(ctx)` writes this app's demo data (see ops/demo.py's
+    """A step of `nuanxin seed`: `run(ctx)` writes this app's demo data (`ctx` is a
     SeedContext). Steps run by `order`; `after` names the steps whose data this one reads,
     which the system check holds to come first.
 
@@ -416,7 +416,7 @@ def _check_refs(app_label: str, m: Manifest) -> list[checks.CheckMessage]:
 
 def _check_order() -> list[checks.CheckMessage]:
     """No URL include hidden by an earlier one; every seeder after what it reads; one
-    owner for each seeder key and export section."""
+    owner for each seeder key, export section and eraser."""
     errors = []
     includes = url_includes()
     for i, early in enumerate(includes):
@@ -454,7 +454,8 @@ def _check_order() -> list[checks.CheckMessage]:
 
 @checks.register()
 def check_manifests(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    """Every key is unique within its kind and every declared page exists."""
+    """Every key is unique within its kind, every declared page exists, every dotted path
+    imports, and the URL includes and seeders are in an order that works."""
     errors: list[checks.CheckMessage] = []
     seen: dict[tuple[str, str], str] = {}
     for app_label, m in manifests():
