@@ -13,16 +13,8 @@ from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from nuanxin.accounts.api import router as accounts_router
-from nuanxin.alliance.api import router as alliance_router
 from nuanxin.common.errors import REQUEST_TOO_LARGE, ServiceError, error_body
-from nuanxin.energy.api import router as energy_router
-from nuanxin.geo.api import router as geo_router
-from nuanxin.needs.api import router as needs_router
-from nuanxin.stations.api import feeds as station_feeds
-from nuanxin.stations.api import router as stations_router
-from nuanxin.surveys.api import router as surveys_router
-from nuanxin.voice.api import router as voice_router
+from nuanxin.common.manifest import mount_routers
 
 
 class NuanxinAPI(NinjaAPI):
@@ -66,15 +58,7 @@ api = NuanxinAPI(
     openapi_url="/openapi.json",
 )
 
-api.add_router("/v1/regions", geo_router)
-api.add_router("/v1/stations", stations_router)
-api.add_router("/v1/surveys", surveys_router)
-api.add_router("/v1/needs", needs_router)
-api.add_router("/v1/alliance", alliance_router)
-api.add_router("/v1/voice", voice_router)
-api.add_router("/v1", accounts_router)
-api.add_router("/v1", station_feeds)
-api.add_router("/v1", energy_router)
+mount_routers(api)  # every app's routers, as its manifest declares them
 
 
 @api.get("/v1/ping", tags=["meta"], summary="A trivial endpoint (benchmark baseline)")

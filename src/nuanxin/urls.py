@@ -5,6 +5,7 @@ from django.http import JsonResponse
 from django.urls import include, path
 
 from nuanxin.api import api
+from nuanxin.common.manifest import url_patterns
 from nuanxin.common.views import media
 
 
@@ -19,21 +20,8 @@ urlpatterns = [
     path("api/", api.urls),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("accounts/", include("nuanxin.accounts.urls")),
-    path("console/needs/", include("nuanxin.needs.console_urls")),
-    path("needs/", include("nuanxin.needs.urls")),
-    path("console/alliance/", include("nuanxin.alliance.console_urls")),
-    path("console/voice/", include("nuanxin.voice.console_urls")),
-    path("partner/", include("nuanxin.alliance.partner_urls")),
-    path("voice/", include("nuanxin.voice.urls")),
-    path("services/", include("nuanxin.common.urls")),
-    path("console/surveys/", include("nuanxin.surveys.console_urls")),
-    path("console/energy/", include("nuanxin.energy.console_urls")),
-    path("console/", include("nuanxin.stations.console_urls")),
-    path("surveys/", include("nuanxin.surveys.urls")),
-    path("energy/", include("nuanxin.energy.urls")),
-    path("", include("nuanxin.alliance.public_urls")),
-    path("", include("nuanxin.stations.urls")),
+    # Every app's pages, as its manifest declares them (the site root's last).
+    *url_patterns(),
 ]
 
 if settings.SERVE_MEDIA:

@@ -13,7 +13,9 @@ from nuanxin.accounts.models import (
     User,
     WorkerProfile,
 )
+from nuanxin.common import manifest
 from nuanxin.common.errors import ServiceError
+from nuanxin.common.manifest import Manifest
 from tests.accounts.factories import StaffFactory, WorkerFactory
 
 pytestmark = pytest.mark.django_db
@@ -30,20 +32,17 @@ def worker():
 
 
 @pytest.fixture
-def registered():
-    """Register exporters/erasers for one test and forget them afterwards."""
-    names = []
+def registered(monkeypatch):
+    """Declare exporters/erasers for one test, as an app's manifest would."""
+    declared = []
+    real = manifest.manifests()
+    monkeypatch.setattr(manifest, "manifests", lambda: real + declared)
 
-    def register(name, exporter=None, eraser=None):
-        names.append(name)
-        if exporter:
-            personal_data.register_exporter(name, exporter)
-        if eraser:
-            personal_data.register_eraser(name, eraser)
+    def register(name, exporter=None, eraser=None, app="extra"):
+        declared.append((app, Manifest(exporters={name: exporter} if exporter else {},
+                                       erasers={name: eraser} if eraser else {})))
 
-    yield register
-    for name in names:
-        personal_data.unregister(name)
+    return register
 
 
 def test_a_worker_downloads_everything_kept_about_them(client, worker, registered):
@@ -77,15 +76,13 @@ def test_the_export_needs_a_login(client):
 
 
 def test_exporter_names_are_unique_and_cannot_shadow_built_in_sections(registered):
-    def first(user):
-        return []
-
-    registered("test_dupe", exporter=first)
-    personal_data.register_exporter("test_dupe", first)  # the same again is harmless
-    with pytest.raises(ValueError):
-        personal_data.register_exporter("test_dupe", lambda user: [])
-    with pytest.raises(ValueError):
-        personal_data.register_exporter("profile", lambda user: [])
+    assert manifest.check_manifests() == [] and personal_data.check_sections() == []
+    registered("needs", exporter=lambda user: [])
+    registered("profile", exporter=lambda user: [])
+    assert [e.msg for e in manifest.check_manifests()] == [
+        "export section 'needs' of extra is already declared by needs"]
+    assert [e.msg for e in personal_data.check_sections()] == [
+        "'profile' is a built-in section of the personal-data export"]
 
 
 def test_deleting_the_account_asks_first(client, worker):

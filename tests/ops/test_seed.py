@@ -10,21 +10,33 @@ from nuanxin.geo.models import Region
 from nuanxin.needs.models import Need
 from nuanxin.ops import demo
 from nuanxin.stations.models import Station
+from tests.common.nightschool.apps import SEEDED
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def seeded():
+def seeded(settings):
+    # An app installed by one line (tests/common/nightschool) seeds its demo too.
+    settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "tests.common.nightschool"]
+    SEEDED.clear()
     # The inner seed: the outer one tunes SQLite pragmas, which a test's transaction forbids.
     return demo._seed(seed_number=7, stations=120, workers=60, progress=lambda _m: None)
 
 
 def test_demo_seed(seeded):
-    """One seed (it is the slow part), three checks."""
+    """One seed (it is the slow part), four checks."""
     _every_station_inside_its_district()
     _the_article_places_people_and_logins(seeded)
     _station_generation_is_deterministic()
+    _a_new_apps_seeder_runs_after_what_it_reads()
+
+
+def _a_new_apps_seeder_runs_after_what_it_reads():
+    assert len(SEEDED) == 1
+    assert SEEDED[0]["stations"] == 120 and SEEDED[0]["users"] > 60
+    # Its own random stream: the same for this seed number whatever the others drew.
+    assert SEEDED[0]["draw"] == random.Random("7:nightschool").random()
 
 
 def _every_station_inside_its_district():

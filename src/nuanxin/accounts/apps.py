@@ -1,7 +1,7 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-from nuanxin.common.manifest import Manifest, Tab
+from nuanxin.common.manifest import BROAD, Api, Manifest, Tab, Urls
 
 
 class AccountsConfig(AppConfig):
@@ -16,11 +16,14 @@ class AccountsConfig(AppConfig):
                 sections=("accounts:delete", "accounts:privacy")),
         ),
         back={"accounts:delete": "accounts:profile", "accounts:privacy": "accounts:profile"},
+        urls=(Urls("accounts/", "nuanxin.accounts.urls"),),
+        api=(Api("/v1", "nuanxin.accounts.api.router", order=BROAD),),
     )
 
     def ready(self):
         from django.contrib import admin
 
+        from nuanxin.accounts import personal_data  # noqa: F401  (registers its check)
         from nuanxin.accounts.admin_guard import guard_admin_site
 
         guard_admin_site(admin.site)

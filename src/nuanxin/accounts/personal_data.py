@@ -1,70 +1,45 @@
 """A person's own data: one export, assembled from every app that holds some.
 
 `accounts` sits below the domain apps and may not import them, so each app that keeps
-data about a person registers an exporter here, usually from its AppConfig.ready()::
-
-    from nuanxin.accounts.personal_data import register_exporter
+data about a person declares an exporter in its manifest (`nuanxin.common.manifest`)::
 
     def export_checkins(user):
         return [{"station": c.station.name, "at": c.at.isoformat()}
                 for c in user.checkins.select_related("station").order_by("at")]
 
-    register_exporter("checkins", export_checkins)
+    manifest = Manifest(exporters={"checkins": export_checkins})  # or a dotted path
 
 An exporter takes the user and returns something JSON can hold (a list of dicts is
 usual); it appears in the export under its name. Rows that point at the user through a
 foreign key with CASCADE disappear with the account; data kept any other way (for example
-by phone number) needs an eraser, registered the same way with `register_eraser`, which
+by phone number) needs an eraser, declared the same way in `erasers`, which
 `services.worker_account_delete` calls inside its transaction before the user row goes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
+from django.core import checks
 from django.utils import timezone
 
-Exporter = Callable[[Any], Any]
-Eraser = Callable[[Any], None]
+from nuanxin.common import manifest
 
 # Sections accounts writes itself; no app may take these names.
 BUILTIN_SECTIONS = ("exported_at", "notice_version", "account", "profile", "consents")
 
-_exporters: dict[str, Exporter] = {}
-_erasers: dict[str, Eraser] = {}
-
-
-def register_exporter(name: str, fn: Exporter) -> None:
-    """Add a section `name` to every personal-data export. Registering the same function
-    again is harmless (ready() may run twice in tests); a different one is an error."""
-    if name in BUILTIN_SECTIONS:
-        raise ValueError(f"{name!r} is a built-in section of the export")
-    if name in _exporters and _exporters[name] is not fn:
-        raise ValueError(f"an exporter named {name!r} is already registered")
-    _exporters[name] = fn
-
-
-def register_eraser(name: str, fn: Eraser) -> None:
-    """Run `fn(user)` when a worker deletes their account, before the user row is deleted."""
-    if name in _erasers and _erasers[name] is not fn:
-        raise ValueError(f"an eraser named {name!r} is already registered")
-    _erasers[name] = fn
-
-
-def unregister(name: str) -> None:
-    """For tests: forget an exporter and eraser of that name."""
-    _exporters.pop(name, None)
-    _erasers.pop(name, None)
-
-
-def registered_exporters() -> dict[str, Exporter]:
-    return dict(_exporters)
-
 
 def run_erasers(user) -> None:
-    for fn in list(_erasers.values()):
+    for fn in manifest.erasers().values():
         fn(user)
+
+
+@checks.register()
+def check_sections(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    return [checks.Error(f"{name!r} is a built-in section of the personal-data export",
+                         id="nuanxin.E007")
+            for _, m in manifest.manifests() for name in m.exporters
+            if name in BUILTIN_SECTIONS]
 
 
 def _dt(value) -> str | None:
@@ -109,6 +84,6 @@ def personal_data_export(user) -> dict[str, Any]:
             "consent_version": profile.consent_version,
             "consented_at": _dt(profile.consented_at),
         }
-    for name, fn in registered_exporters().items():
+    for name, fn in manifest.exporters().items():
         data[name] = fn(user)
     return data

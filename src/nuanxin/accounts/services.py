@@ -421,7 +421,7 @@ def worker_account_delete(*, user: User) -> str:
 
     The user row goes, and with it (by cascade) the profile, consents and every other
     app's rows that point at it; data not tied by a foreign key is removed by the erasers
-    other apps register in `personal_data`. What stays is one audit row with a pseudonymous
+    other apps declare in their manifests. What stays is one audit row with a pseudonymous
     id and no personal data.
     """
     from django.db.models import ProtectedError

@@ -39,6 +39,7 @@ from nuanxin.accounts.models import UserKind
 from nuanxin.accounts.personal_data import personal_data_export
 from nuanxin.accounts.phones import mask_phone, normalize_phone
 from nuanxin.common.errors import ServiceError
+from nuanxin.common.manifest import login_purpose
 
 WORKER_HOME = "/"
 STAFF_HOME = "/console/"
@@ -105,7 +106,15 @@ def _login_page(request, form, *, step: str, error: str = "", note: str = "",
         "notice_version": services.current_notice_version(),
         "change_phone_url": f"{reverse('accounts:login')}?"
                             + urlencode({"phone": phone or "", "next": _next_param(request)}),
+        "purpose": _purpose(request),
     })
+
+
+def _purpose(request) -> str | None:
+    """What the scan that led here was for ("登录后为您在「…驿站」签到"), when `next` is a
+    page of this site an app explains."""
+    next_url = safe_next(request, _next_param(request), "")
+    return login_purpose(next_url) if next_url else None
 
 
 @never_cache

@@ -1,7 +1,7 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-from nuanxin.common.manifest import ConsoleLink, Manifest, Tile
+from nuanxin.common.manifest import LAST, Api, ConsoleLink, Manifest, Seeder, Tile, Urls
 
 
 def my_community_url(request) -> str | None:
@@ -21,6 +21,12 @@ def my_community_url(request) -> str | None:
     if level == RegionLevel.STREET:
         return reverse("accountability:street", args=[profile.home_region_id])
     return None
+
+
+def seed_demo(ctx) -> None:
+    from nuanxin.alliance.demo import seed_alliance
+
+    seed_alliance(ctx.rng, now=ctx.now)
 
 
 def project_reference(object_id: str, user) -> tuple[str, str] | None:
@@ -47,8 +53,12 @@ class AllianceConfig(AppConfig):
         console=(ConsoleLink("alliance", _("暖新联盟"), "alliance_console:partners", order=40,
                              sections=("alliance_console",)),),
         references={"alliance.project": project_reference},
+        urls=(Urls("console/alliance/", "nuanxin.alliance.console_urls"),
+              Urls("partner/", "nuanxin.alliance.partner_urls"),
+              Urls("", "nuanxin.alliance.public_urls", order=LAST)),
+        api=(Api("/v1/alliance", "nuanxin.alliance.api.router"),),
+        # After surveys only to keep the demo's numbering: both raise needs.
+        seeders=(Seeder("alliance", seed_demo, order=60, after=("needs", "surveys")),),
+        figures="nuanxin.alliance.figures",
     )
-
-    def ready(self):
-        from nuanxin.alliance import figures  # noqa: F401  (register the figures)
 

@@ -1,7 +1,7 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-from nuanxin.common.manifest import ConsoleLink, Manifest, Tab
+from nuanxin.common.manifest import ConsoleLink, Manifest, Tab, Urls
 
 
 class CommonConfig(AppConfig):
@@ -12,6 +12,7 @@ class CommonConfig(AppConfig):
                   order=30),),
         console=(ConsoleLink("admin", _("系统管理"), "admin:index", order=1000,
                              superuser_only=True),),
+        urls=(Urls("services/", "nuanxin.common.urls"),),
     )
 
     def ready(self):

@@ -1,9 +1,12 @@
-"""What each app contributes to the shared navigation, declared in its AppConfig.
+"""What each app contributes to the platform, declared in its AppConfig.
 
 After Decidim's component manifest: an app sets `manifest = Manifest(...)` on its AppConfig
-and the riders' tab bar, the services page (服务), the back links and the console menu are
-assembled from every installed app's manifest, in INSTALLED_APPS order and then by `order`.
-A new capability adds its pages by declaring them here; it edits no shared template.
+and the platform assembles itself from every installed app's manifest, in INSTALLED_APPS
+order and then by `order`: the riders' tab bar, the services page (服务), the back links and
+the console menu; the URL map (`nuanxin/urls.py`); the JSON API's routers (`nuanxin/api.py`);
+`nuanxin seed`; the dashboards' figures (`common/stats.py`); the personal-data export and
+the erasers that run when a worker deletes their account (`accounts/personal_data.py`).
+A new capability is one line in INSTALLED_APPS plus its own folder; it edits no shared file.
 
     class ChildcareConfig(AppConfig):
         name = "nuanxin.childcare"
@@ -13,21 +16,34 @@ A new capability adds its pages by declaring them here; it edits no shared templ
             console=(ConsoleLink("childcare", _("暑托班"), "childcare_console:list",
                                  roles=MANAGERS, order=60),),
             back={"childcare": "childcare:list"},
+            urls=(Urls("childcare/", "nuanxin.childcare.urls"),
+                  Urls("console/childcare/", "nuanxin.childcare.console_urls")),
+            api=(Api("/v1/childcare", "nuanxin.childcare.api.router"),),
+            seeders=(Seeder("childcare", "nuanxin.childcare.demo.seed_childcare",
+                            order=90, after=("people", "stations")),),
+            figures="nuanxin.childcare.figures",
+            exporters={"childcare": "nuanxin.childcare.personal_data.export_childcare"},
         )
 
-More kinds of contribution (API router, URLs, demo seeder, figures, personal-data
-exporters) are meant to become further fields of `Manifest`.
+Code is named by dotted path ("module.attribute", as Django's settings do) because an
+AppConfig is read before models may be imported; `check_manifests` imports every path, so
+a renamed function fails `nuanxin check` and the tests, not a page at run time.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import import_module
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.apps import apps
 from django.core import checks
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, Resolver404, include, path, resolve, reverse
+from django.utils.module_loading import import_string
 
 SERVICES = "shell:services"
 
@@ -78,6 +94,71 @@ class ConsoleLink:
     sections: tuple[str, ...] = ()
 
 
+# A dotted path ("package.module.attribute") or the object itself.
+Ref = str | Callable[..., Any]
+
+# The `order` of an include or router at a prefix others extend ("console/", "/v1"): after
+# those; and of a catch-all URL include (prefix ""): after every other include.
+BROAD = 500
+LAST = 1000
+
+
+@dataclass(frozen=True)
+class Urls:
+    """A URL module mounted at `prefix` ("needs/", "console/needs/", "" for the site root).
+
+    Includes are tried by `order`, then INSTALLED_APPS order. One whose prefix starts
+    another's must come after it ("console/" after "console/needs/", "" last), which the
+    system check enforces: Django would give it the other's pages."""
+
+    prefix: str
+    module: str  # dotted path of a URL module that sets app_name
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class Api:
+    """A Ninja router mounted on the one API at `prefix` ("/v1/needs")."""
+
+    prefix: str
+    router: Ref
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class Seeder:
+    """A step of `nuanxin seed`: `run(ctx)` writes this app's demo data (`ctx` is a
+    SeedContext). Steps run by `order`; `after` names the steps whose data this one reads,
+    which the system check holds to come first.
+
+    The built-in steps draw from one shared random stream, so moving one changes the data
+    of every later one; a new step should draw from `ctx.stream(key)`, its own stream."""
+
+    key: str
+    run: Ref
+    order: int
+    after: tuple[str, ...] = ()
+
+
+@dataclass
+class SeedContext:
+    """What `nuanxin seed` hands each seeder."""
+
+    seed_number: int
+    rng: random.Random  # the built-in seeders' shared stream
+    now: datetime
+    progress: Callable[[str], None]
+    stations: int  # how many stations and workers the scale asks for
+    workers: int
+    demo_rider_phone: str  # the rider the demo logs in as
+    logins: list = field(default_factory=list)  # printed after seeding
+
+    def stream(self, key: str) -> random.Random:
+        """A random stream of one seeder's own, the same for every run with this seed
+        number whatever other seeders draw (a string seed is hashed stably)."""
+        return random.Random(f"{self.seed_number}:{key}")
+
+
 @dataclass(frozen=True)
 class Manifest:
     tabs: tuple[Tab, ...] = ()
@@ -89,6 +170,20 @@ class Manifest:
     # on a need): kind -> function(id, user) returning (title, console address) or None.
     references: dict[str, Callable[[str, Any], tuple[str, str] | None]] = field(
         default_factory=dict)
+    urls: tuple[Urls, ...] = ()
+    api: tuple[Api, ...] = ()
+    seeders: tuple[Seeder, ...] = ()
+    # The module whose import registers this app's figures (common.stats.register_stat).
+    figures: str = ""
+    # Sections of a person's data export: name -> function(user) returning JSON-able data.
+    exporters: dict[str, Ref] = field(default_factory=dict)
+    # What to remove when a worker deletes their account, for data kept other than by a
+    # foreign key to the user (which CASCADE removes): name -> function(user).
+    erasers: dict[str, Ref] = field(default_factory=dict)
+    # What the login page says when a logged-out person is sent there from one of this app's
+    # pages (a QR code's address): view name -> function(**the view's URL arguments)
+    # returning the sentence, or None when the arguments name nothing real.
+    login_purposes: dict[str, Ref] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -238,9 +333,129 @@ def back_for(match) -> Back | None:
         return None
 
 
+def load(ref: Ref) -> Any:
+    return import_string(ref) if isinstance(ref, str) else ref
+
+
+def _ranked(kind: str) -> list:
+    """Entries of one kind by (order, INSTALLED_APPS order, declaration order)."""
+    ranked = [(entry.order, app_index, i, entry)
+              for app_index, (_, m) in enumerate(manifests())
+              for i, entry in enumerate(getattr(m, kind))]
+    return [entry for *_, entry in sorted(ranked, key=lambda row: row[:3])]
+
+
+def url_includes() -> list[Urls]:
+    return _ranked("urls")
+
+
+def url_patterns() -> list:
+    """Every app's URL modules, in the order Django must try them."""
+    return [path(u.prefix, include(u.module)) for u in url_includes()]
+
+
+def api_routers() -> list[Api]:
+    return _ranked("api")
+
+
+def mount_routers(api) -> None:
+    """Add every app's routers to `api` (a NinjaAPI)."""
+    for entry in api_routers():
+        api.add_router(entry.prefix, load(entry.router))
+
+
+def seeders() -> list[Seeder]:
+    """The steps of `nuanxin seed`, in the order they run."""
+    return _ranked("seeders")
+
+
+def figure_modules() -> list[str]:
+    return [m.figures for _, m in manifests() if m.figures]
+
+
+def exporters() -> dict[str, Callable[[Any], Any]]:
+    return {name: load(ref) for _, m in manifests() for name, ref in m.exporters.items()}
+
+
+def erasers() -> dict[str, Callable[[Any], None]]:
+    return {name: load(ref) for _, m in manifests() for name, ref in m.erasers.items()}
+
+
+def login_purpose(next_path: str) -> str | None:
+    """Why a person is logging in, from where they will be sent after (a path on this
+    site): only the shapes an app declares, told from the records they name."""
+    try:
+        match = resolve(urlsplit(next_path).path)
+    except Resolver404:
+        return None
+    for _, m in manifests():
+        if match.view_name in m.login_purposes:
+            return load(m.login_purposes[match.view_name])(**match.kwargs)
+    return None
+
+
+def _check_refs(app_label: str, m: Manifest) -> list[checks.CheckMessage]:
+    refs = [("api router", a.prefix, a.router) for a in m.api]
+    refs += [("seeder", s.key, s.run) for s in m.seeders]
+    refs += [("exporter", n, r) for n, r in m.exporters.items()]
+    refs += [("login purpose", n, r) for n, r in m.login_purposes.items()]
+    refs += [("eraser", n, r) for n, r in m.erasers.items()]
+    refs += [("url module", u.prefix, u.module + ".urlpatterns") for u in m.urls]
+    refs += [("figures", m.figures, m.figures)] if m.figures else []
+    errors = []
+    for kind, key, ref in refs:
+        if not isinstance(ref, str):
+            continue
+        try:
+            import_module(ref) if kind == "figures" else import_string(ref)
+        except ImportError as exc:
+            errors.append(checks.Error(f"{kind} {key!r} of {app_label} cannot be imported: "
+                                       f"{exc}", id="nuanxin.E003"))
+    return errors
+
+
+def _check_order() -> list[checks.CheckMessage]:
+    """No URL include hidden by an earlier one; every seeder after what it reads; one
+    owner for each seeder key, export section and eraser."""
+    errors = []
+    includes = url_includes()
+    for i, early in enumerate(includes):
+        for late in includes[i + 1:]:
+            if late.prefix != early.prefix and late.prefix.startswith(early.prefix):
+                errors.append(checks.Error(
+                    f"URL include {late.prefix!r} ({late.module}) comes after "
+                    f"{early.prefix!r} ({early.module}), which may hide its pages: give it "
+                    f"a lower order", id="nuanxin.E004"))
+    position = {}
+    for i, seeder in enumerate(seeders()):
+        if seeder.key in position:
+            errors.append(checks.Error(f"seeder {seeder.key!r} is declared twice",
+                                       id="nuanxin.E005"))
+        position[seeder.key] = i
+    for i, seeder in enumerate(seeders()):
+        for needed in seeder.after:
+            if needed not in position:
+                errors.append(checks.Error(f"seeder {seeder.key!r} runs after {needed!r}, "
+                                           f"which no app declares", id="nuanxin.E005"))
+            elif position[needed] > i:
+                errors.append(checks.Error(f"seeder {seeder.key!r} must run after "
+                                           f"{needed!r}: give it a higher order",
+                                           id="nuanxin.E005"))
+    owners: dict[tuple[str, str], str] = {}
+    for app_label, m in manifests():
+        for kind, names in (("export section", m.exporters), ("eraser", m.erasers)):
+            for name in names:
+                owner = owners.setdefault((kind, name), app_label)
+                if owner != app_label:
+                    errors.append(checks.Error(f"{kind} {name!r} of {app_label} is already "
+                                               f"declared by {owner}", id="nuanxin.E006"))
+    return errors
+
+
 @checks.register()
 def check_manifests(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    """Every key is unique within its kind and every declared page exists."""
+    """Every key is unique within its kind, every declared page exists, every dotted path
+    imports, and the URL includes and seeders are in an order that works."""
     errors: list[checks.CheckMessage] = []
     seen: dict[tuple[str, str], str] = {}
     for app_label, m in manifests():
@@ -263,4 +478,5 @@ def check_manifests(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 errors.append(checks.Error(
                     f"{kind} {key!r} of {app_label} names no page: {url_name!r}",
                     id="nuanxin.E002"))
-    return errors
+        errors += _check_refs(app_label, m)
+    return errors + _check_order()

@@ -1,7 +1,29 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-from nuanxin.common.manifest import ConsoleLink, Manifest, Tab, Tile
+from nuanxin.common.manifest import BROAD, Api, ConsoleLink, Manifest, Seeder, Tab, Tile, Urls
+
+
+def seed_demo(ctx) -> None:
+    from nuanxin.energy.demo import seed_energy
+
+    seed_energy(ctx.rng, now=ctx.now, demo_rider_phone=ctx.demo_rider_phone)
+
+
+
+def scan_purpose(token: str) -> str | None:
+    """For the login page reached from a cabinet's QR code."""
+    from nuanxin.common.errors import ServiceError
+    from nuanxin.energy.models import Cabinet
+    from nuanxin.energy.qr import cabinet_id_from_token
+
+    try:
+        cabinet_id = cabinet_id_from_token(token)
+    except ServiceError:
+        return None
+    serial = (Cabinet.objects.filter(pk=cabinet_id, enabled=True)
+              .values_list("serial", flat=True).first())
+    return None if serial is None else _("登录后开始在换电柜 %(serial)s 换电") % {"serial": serial}
 
 
 class EnergyConfig(AppConfig):
@@ -20,7 +42,13 @@ class EnergyConfig(AppConfig):
         console=(ConsoleLink("energy", _("换电柜"), "energy_console:overview", order=30,
                              sections=("energy_console",)),),
         back={"energy": "energy:nearby", "energy:swap": "energy:me"},
+        urls=(Urls("console/energy/", "nuanxin.energy.console_urls"),
+              Urls("energy/", "nuanxin.energy.urls")),
+        api=(Api("/v1", "nuanxin.energy.api.router", order=BROAD),),
+        seeders=(Seeder("energy", seed_demo, order=80, after=("stations", "people")),),
+        figures="nuanxin.energy.figures",
+        login_purposes={"energy:scan": scan_purpose},
     )
 
     def ready(self):
-        from nuanxin.energy import figures, jobs  # noqa: F401  (register figures and jobs)
+        from nuanxin.energy import jobs  # noqa: F401  (register the jobs)

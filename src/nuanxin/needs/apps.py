@@ -1,7 +1,15 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-from nuanxin.common.manifest import ConsoleLink, Manifest, Tile
+from nuanxin.common.manifest import Api, ConsoleLink, Manifest, Seeder, Tile, Urls
+
+
+def seed_demo(ctx) -> None:
+    from nuanxin.accounts.models import User, UserKind
+    from nuanxin.needs.demo import seed_needs
+
+    riders = list(User.objects.filter(kind=UserKind.WORKER).order_by("pk")[:2000])
+    seed_needs(ctx.rng, workers=riders, now=ctx.now)
 
 
 class NeedsConfig(AppConfig):
@@ -18,11 +26,13 @@ class NeedsConfig(AppConfig):
         console=(ConsoleLink("needs", _("需求清单"), "needs_console:list", order=20,
                              sections=("needs_console",)),),
         back={"needs": "needs:mine"},
+        urls=(Urls("console/needs/", "nuanxin.needs.console_urls"),
+              Urls("needs/", "nuanxin.needs.urls")),
+        api=(Api("/v1/needs", "nuanxin.needs.api.router"),),
+        seeders=(Seeder("needs", seed_demo, order=40, after=("regions", "people")),),
+        figures="nuanxin.needs.figures",
+        exporters={"needs": "nuanxin.needs.personal_data.export_needs"},
     )
 
     def ready(self):
-        from nuanxin.accounts.personal_data import register_exporter
-        from nuanxin.needs import figures, jobs  # noqa: F401  (register stats and jobs)
-        from nuanxin.needs.personal_data import export_needs
-
-        register_exporter("needs", export_needs)
+        from nuanxin.needs import jobs  # noqa: F401  (register the jobs)

@@ -1,4 +1,5 @@
-"""Deterministic demo data: regions, organisation units, staff, workers and stations.
+"""Deterministic demo data: regions, organisation units, staff, workers and stations, then
+every app's own demo through the seeders its manifest declares.
 
 Everything comes from one seed number, sits inside real district boundaries and includes
 the places the source article names. Generated places are marked `is_demo`.
@@ -34,19 +35,16 @@ from nuanxin.accounts.models import (
     WorkerProfile,
 )
 from nuanxin.accounts.services import current_notice_version
-from nuanxin.alliance.demo import seed_alliance
-from nuanxin.energy.demo import seed_energy
+from nuanxin.common import manifest
+from nuanxin.common.manifest import SeedContext
 from nuanxin.geo.models import Region, RegionLevel
 from nuanxin.geo.named_places import NAMED_STATIONS
 from nuanxin.geo.selectors import reset_locate_index
 from nuanxin.geo.services import regions_load_zhejiang
 from nuanxin.geo.spatial import cell_of
-from nuanxin.needs.demo import seed_needs
 from nuanxin.stations.amenities import AMENITIES, bits_for
 from nuanxin.stations.models import HolidayCampaign, OpeningSpan, Station, StationType
 from nuanxin.stations.services import bump_index_version
-from nuanxin.surveys.demo import seed_surveys
-from nuanxin.voice.demo import seed_voice
 
 DEMO_PASSWORD = "nuanxin-demo-2026"  # noqa: S105 - printed for the demo on purpose
 DEMO_WORKER_PHONE = "13800000001"
@@ -518,41 +516,48 @@ def _bulk_load_settings():
 @transaction.atomic
 def _seed(*, seed_number: int, stations: int, workers: int,
           progress: Callable[[str], None]) -> list[DemoLogin]:
-    rng = random.Random(seed_number)
-    progress("regions ...")
+    """Every installed app's seeder (its manifest's `seeders`), in order."""
+    ctx = SeedContext(seed_number=seed_number, rng=random.Random(seed_number),
+                      now=timezone.now(), progress=progress, stations=stations,
+                      workers=workers, demo_rider_phone=DEMO_WORKER_PHONE)
+    for seeder in manifest.seeders():
+        progress(f"{seeder.key} ...")
+        manifest.load(seeder.run)(ctx)
+    progress("committing ...")
+    return ctx.logins
+
+
+def _communities() -> list[Region]:
+    return list(Region.objects.filter(level=RegionLevel.COMMUNITY)
+                .select_related("parent__parent").order_by("code"))
+
+
+def _org_units() -> dict[str, OrgUnit]:
+    return {unit.region_id: unit for unit in OrgUnit.objects.all()}
+
+
+# The platform's own seeders (declared in ops' manifest): the places, stations and people
+# every app's demo builds on.
+
+def seed_regions(ctx: SeedContext) -> None:
     regions_load_zhejiang()
     reset_locate_index()
-    communities = generate_places(rng)
-    units = ensure_org_units()
-    progress("stations ...")
-    named = create_named_stations(units)
-    communities = list(Region.objects.filter(level=RegionLevel.COMMUNITY)
-                       .select_related("parent__parent").order_by("code"))
-    generated = _create_stations(_station_rows(communities, stations - len(named), rng,
+    generate_places(ctx.rng)
+    ensure_org_units()
+
+
+def seed_stations(ctx: SeedContext) -> None:
+    named = create_named_stations(_org_units())
+    generated = _create_stations(_station_rows(_communities(), ctx.stations - len(named),
+                                               ctx.rng,
                                                taken={station.name for station in named}))
-    spring_festival_campaigns(named + generated, rng)
-    progress("people ...")
-    logins = seed_people(units, communities, rng, workers=workers, progress=progress)
+    spring_festival_campaigns(named + generated, ctx.rng)
     bump_index_version()
-    seed_domains(rng, progress=progress)
-    progress("committing ...")
-    return logins
 
 
-def seed_domains(rng: random.Random, *, progress: Callable[[str], None]) -> None:
-    """The needs list, surveys and visits, the alliance's projects and the workers' voices, on top
-    of the people and places above. Each app writes its own part through its own module."""
-    now = timezone.now()
-    progress("needs ...")
-    riders = list(User.objects.filter(kind=UserKind.WORKER).order_by("pk")[:2000])
-    seed_needs(rng, workers=riders, now=now)
-    progress("surveys and visits ...")
-    seed_surveys(rng, now=now)
-    progress("alliance ...")
-    seed_alliance(rng, now=now)
-    seed_voice(rng, now=now)
-    progress("battery-swap cabinets ...")
-    seed_energy(rng, now=now, demo_rider_phone=DEMO_WORKER_PHONE)
+def seed_demo_people(ctx: SeedContext) -> None:
+    ctx.logins += seed_people(_org_units(), _communities(), ctx.rng, workers=ctx.workers,
+                              progress=ctx.progress)
 
 
 def is_seeded() -> bool:

@@ -1,7 +1,32 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-from nuanxin.common.manifest import ConsoleLink, Manifest, Tab, Tile
+from nuanxin.common.manifest import BROAD, LAST, Api, ConsoleLink, Manifest, Tab, Tile, Urls
+
+
+def export_checkins(user) -> list[dict]:
+    """A worker's own visits, for their personal-data export."""
+    return [
+        {"station": name, "station_id": station_id, "at": at.isoformat()}
+        for station_id, name, at in user.checkins.order_by("at").values_list(
+            "station_id", "station__name", "at"
+        )
+    ]
+
+
+def checkin_purpose(token: str) -> str | None:
+    """For the login page reached from a station's check-in code."""
+    from nuanxin.common.errors import ServiceError
+    from nuanxin.stations.models import Station
+    from nuanxin.stations.qr import station_id_from_token
+
+    try:
+        station_id = station_id_from_token(token)
+    except ServiceError:
+        return None
+    name = (Station.objects.filter(pk=station_id, is_active=True)
+            .values_list("name", flat=True).first())
+    return None if name is None else _("登录后为您在「%(station)s」签到") % {"station": name}
 
 
 class StationsConfig(AppConfig):
@@ -21,19 +46,11 @@ class StationsConfig(AppConfig):
             ConsoleLink("import", _("批量导入/导出"), "console:import", order=70),
         ),
         back={"stations": "stations:home"},
+        # The console's own pages sit at its root, after the apps' console/<app>/ pages.
+        urls=(Urls("console/", "nuanxin.stations.console_urls", order=BROAD),
+              Urls("", "nuanxin.stations.urls", order=LAST)),
+        api=(Api("/v1/stations", "nuanxin.stations.api.router"),
+             Api("/v1", "nuanxin.stations.api.feeds", order=BROAD)),
+        exporters={"checkins": export_checkins},
+        login_purposes={"stations:checkin": checkin_purpose},
     )
-
-    def ready(self):
-        from nuanxin.accounts.personal_data import register_exporter
-
-        register_exporter("checkins", export_checkins)
-
-
-def export_checkins(user) -> list[dict]:
-    """A worker's own visits, for their personal-data export."""
-    return [
-        {"station": name, "station_id": station_id, "at": at.isoformat()}
-        for station_id, name, at in user.checkins.order_by("at").values_list(
-            "station_id", "station__name", "at"
-        )
-    ]

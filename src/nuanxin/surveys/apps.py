@@ -1,13 +1,20 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-from nuanxin.common.manifest import ConsoleLink, Manifest, Tile
+from nuanxin.common.manifest import Api, ConsoleLink, Manifest, Seeder, Tile, Urls
 
 # The roles that run surveys, visits and stories (community staff and every administrator).
 MANAGERS = frozenset({"community_staff", "street_admin", "district_admin", "city_admin",
                       "province_admin"})
 VISIT_PAGES = tuple(f"surveys_console:{name}" for name in (
     "visit_create", "visit_detail", "visit_follow_up", "plan", "plan_quick", "coverage"))
+
+
+
+def seed_demo(ctx) -> None:
+    from nuanxin.surveys.demo import seed_surveys
+
+    seed_surveys(ctx.rng, now=ctx.now)
 
 
 class SurveysConfig(AppConfig):
@@ -24,12 +31,17 @@ class SurveysConfig(AppConfig):
                         roles=MANAGERS, sections=VISIT_PAGES),
         ),
         back={"surveys": "surveys:list"},
+        urls=(Urls("console/surveys/", "nuanxin.surveys.console_urls"),
+              Urls("surveys/", "nuanxin.surveys.urls")),
+        # Before alliance's: both name a schema AnswerIn, and the OpenAPI document describes
+        # it by the first router mounted.
+        api=(Api("/v1/surveys", "nuanxin.surveys.api.router", order=90),),
+        # Home visits raise needs.
+        seeders=(Seeder("surveys", seed_demo, order=50, after=("people", "needs")),),
+        figures="nuanxin.surveys.figures",
+        exporters={"surveys": "nuanxin.surveys.personal_data.export_surveys",
+                   "home_visits": "nuanxin.surveys.personal_data.export_home_visits"},
     )
 
     def ready(self):
-        from nuanxin.accounts.personal_data import register_exporter
-        from nuanxin.surveys import figures, jobs  # noqa: F401  (register stats and jobs)
-        from nuanxin.surveys.personal_data import export_home_visits, export_surveys
-
-        register_exporter("surveys", export_surveys)
-        register_exporter("home_visits", export_home_visits)
+        from nuanxin.surveys import jobs  # noqa: F401  (register the jobs)

@@ -1,29 +1,17 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-from nuanxin.common.manifest import ConsoleLink, Manifest, Tile
+from nuanxin.common.manifest import Api, ConsoleLink, Manifest, Seeder, Tile, Urls
 
 # The roles that run surveys, visits and stories (community staff and every administrator).
 MANAGERS = frozenset({"community_staff", "street_admin", "district_admin", "city_admin",
                       "province_admin"})
 
 
-class VoiceConfig(AppConfig):
-    name = "nuanxin.voice"
-    label = "voice"
-    verbose_name = _("说说心里话")
-    manifest = Manifest(
-        tiles=(Tile("voice", _("说说心里话"), "voice:new", icon="nuanxin/icons/voice.svg",
-                    order=50, hint=_("说给社区听")),),
-        console=(ConsoleLink("voice", _("说说心里话"), "voice_console:list", order=50,
-                             roles=MANAGERS, sections=("voice_console",)),),
-    )
+def seed_demo(ctx) -> None:
+    from nuanxin.voice.demo import seed_voice
 
-    def ready(self):
-        from nuanxin.accounts.personal_data import register_exporter
-        from nuanxin.voice import figures  # noqa: F401  (register the figures)
-
-        register_exporter("stories", export_stories)
+    seed_voice(ctx.rng, now=ctx.now)
 
 
 def export_stories(user) -> list[dict]:
@@ -35,3 +23,21 @@ def export_stories(user) -> list[dict]:
          "published_at": s.published_at.isoformat() if s.published_at else None}
         for s in user.stories.order_by("created_at", "id")
     ]
+
+
+class VoiceConfig(AppConfig):
+    name = "nuanxin.voice"
+    label = "voice"
+    verbose_name = _("说说心里话")
+    manifest = Manifest(
+        tiles=(Tile("voice", _("说说心里话"), "voice:new", icon="nuanxin/icons/voice.svg",
+                    order=50, hint=_("说给社区听")),),
+        console=(ConsoleLink("voice", _("说说心里话"), "voice_console:list", order=50,
+                             roles=MANAGERS, sections=("voice_console",)),),
+        urls=(Urls("console/voice/", "nuanxin.voice.console_urls"),
+              Urls("voice/", "nuanxin.voice.urls")),
+        api=(Api("/v1/voice", "nuanxin.voice.api.router"),),
+        seeders=(Seeder("voice", seed_demo, order=70, after=("people",)),),
+        figures="nuanxin.voice.figures",
+        exporters={"stories": export_stories},
+    )
