@@ -269,7 +269,8 @@ def _start(client, cab) -> Swap:
 def _door(cab, slot, event, seq, battery=""):
     return swaps.swap_on_door_event(cabinet=cab, slot_number=slot.number, event=event,
                                     battery_serial=battery or None, unread=False,
-                                    at=timezone.now(), seq=seq)
+                                    at=timezone.now(), seq=seq,
+                                    cmd=f.door_cmd(cab, slot.number))
 
 
 def _run_to_completion(swap: Swap) -> Swap:

@@ -54,11 +54,14 @@ def held(rider):
     return Battery.objects.filter(holder=rider).first()
 
 
-def door(swap_or_cab, slot, event, serial=None, *, unread=False, at=None):
+def door(swap_or_cab, slot, event, serial=None, *, unread=False, at=None, cmd="latest"):
+    """A door report echoing the latest command sent to that door, as a cabinet's does."""
     cab = swap_or_cab.cabinet if isinstance(swap_or_cab, Swap) else swap_or_cab
+    if cmd == "latest":
+        cmd = f.door_cmd(cab, slot)
     return swaps.swap_on_door_event(cabinet=cab, slot_number=slot, event=event,
                                     battery_serial=serial, unread=unread,
-                                    at=at or timezone.now(), seq=None)
+                                    at=at or timezone.now(), seq=None, cmd=cmd)
 
 
 def ack_last(swap, *, ok=True, error=""):

@@ -36,7 +36,7 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from nuanxin.energy.mqtt import mqtt_client
-from nuanxin.energy.services import device
+from nuanxin.energy.services import commands, device
 
 log = logging.getLogger(__name__)
 
@@ -250,6 +250,7 @@ class Ingester:
     def _sweep(self) -> None:
         try:
             device.cabinets_sweep_offline(now=timezone.now())
+            commands.door_holds_expire(now=timezone.now())
         except Exception as exc:
             log.exception("offline sweep failed")
             self.errors.append(exc)

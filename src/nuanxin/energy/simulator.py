@@ -140,6 +140,7 @@ class SimSlot:
     charging_blocked: bool = False  # switched off by a command: stays off until switched on
     telemetry_due: float = 0.0      # simulated time of the next telemetry
     alarm_id: str = ""              # the over-temperature alarm in progress
+    opened_by: str | None = None    # the command that opened the door, echoed when it closes
 
 
 @dataclass
@@ -384,8 +385,8 @@ class VirtualCabinet:
         client.publish(topic, payload, qos=1)
         self.sent.append(Sent(kind, topic, json.loads(payload)))
 
-    def _emit_slot(self, slot: SimSlot) -> dict:
-        return self._emit("slot", slot=slot.number,
+    def _emit_slot(self, slot: SimSlot, cmd: str | None = None) -> dict:
+        return self._emit("slot", slot=slot.number, cmd=cmd,
                           door="closed" if slot.door == "closed" else "open",
                           enabled=slot.enabled, charging=slot.charging,
                           battery=None if slot.battery is None or slot.unread
@@ -429,7 +430,7 @@ class VirtualCabinet:
             else:
                 self._maybe_start_charging(slot)
             self._emit("ack", cmd=cmd_id, **ok)
-            self._emit_slot(slot)
+            self._emit_slot(slot, cmd_id)
             return {**ok, "_sent": True}
         if kind == "cabinet":
             self.enabled = bool(data["enabled"])
@@ -452,7 +453,7 @@ class VirtualCabinet:
                 slot.charging_blocked = True
                 self._stop_charging(slot)
             self._emit("ack", cmd=cmd_id, **ok)
-            self._emit_slot(slot)
+            self._emit_slot(slot, cmd_id)
             return {**ok, "_sent": True}
         if kind == "threshold":
             pct = int(data["full_pct"])
@@ -487,6 +488,7 @@ class VirtualCabinet:
                        slot=number)
             return {"result": "error", "error": "door_jam", "_sent": True}
         slot.door = "open"
+        slot.opened_by = cmd_id
         self._stop_charging(slot, report=False)  # a battery behind an open door is not charged
         self._emit("ack", cmd=cmd_id, result="ok", error="")
         self._emit("door", slot=number, event="opened", cmd=cmd_id)
@@ -569,7 +571,8 @@ class VirtualCabinet:
 
     def _close(self, s: SimSlot) -> dict:
         s.door = "closed"
-        event = self._emit("door", slot=s.number, event="closed",
+        cmd, s.opened_by = s.opened_by, None
+        event = self._emit("door", slot=s.number, event="closed", cmd=cmd,
                            battery=None if s.battery is None or s.unread else s.battery.serial,
                            unread=bool(s.battery is not None and s.unread))
         if s.battery is not None and not s.unread:

@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -19,11 +19,22 @@ from django.utils.translation import gettext_lazy as _
 
 from nuanxin.common.errors import ServiceError, lazy_format
 from nuanxin.energy import protocol
-from nuanxin.energy.models import Cabinet, CabinetCommand, Swap
+from nuanxin.energy.models import (
+    OPEN_SWAP_STATES,
+    Cabinet,
+    CabinetCommand,
+    DeviceMessage,
+    Slot,
+    Swap,
+)
 
 log = logging.getLogger(__name__)
 
-__all__ = ["command_send", "command_on_ack", "next_seq"]
+__all__ = ["command_send", "command_on_ack", "next_seq", "door_hold_release"]
+
+# A cabinet answers a command within seconds; one it has not acknowledged while it kept
+# talking for this long never reached it (or was dropped by a reboot).
+HOLD_UNACKED_S = 120
 
 _seq_lock = threading.Lock()
 _last_seq = 0
@@ -59,6 +70,10 @@ def command_send(*, cabinet: Cabinet, kind: str, payload: dict,
         command = CabinetCommand.objects.create(
             cabinet=cabinet, msg_id=uuid.uuid4().hex, command=kind, payload=dict(payload),
             swap=swap, created_at=timezone.now())
+        if kind == "open_door":
+            # Held from now until the cabinet reports this door closed (door_hold_release).
+            Slot.objects.filter(cabinet=cabinet, number=payload["slot"]).update(
+                door_command=command)
         serial = cabinet.serial
         transaction.on_commit(lambda: _publish(command.pk, serial, kind, command.msg_id,
                                                dict(payload)))
@@ -108,9 +123,46 @@ def command_on_ack(*, cabinet: Cabinet, message: protocol.CommandAck,
     ok = message.result == "ok"
     command.acked_at = at
     command.result = "ok" if ok else (message.error or "error")[:24]
-    CabinetCommand.objects.filter(pk=command.pk).update(acked_at=at, result=command.result)
+    command.ack_seq = message.seq
+    CabinetCommand.objects.filter(pk=command.pk).update(acked_at=at, result=command.result,
+                                                        ack_seq=message.seq)
+    if not ok and command.command == "open_door":
+        door_hold_release(cabinet_id=cabinet.pk, command=command)  # the door did not open
     if command.swap_id is not None:
         from nuanxin.energy.services import swaps
 
         swaps.swap_on_command_ack(command=command, ok=ok, error=message.error, at=at)
     return command
+
+
+def door_hold_release(*, cabinet_id: int, command: CabinetCommand | None = None,
+                      slot_number: int | None = None) -> int:
+    """Free a door held by its open_door command: the cabinet reported it closed, refused
+    to open it, or a snapshot taken after the command shows it shut. With `command`, only a
+    hold by that very command is released (a later command's hold stays)."""
+    slots = Slot.objects.filter(cabinet_id=cabinet_id, door_command__isnull=False)
+    if command is not None:
+        slots = slots.filter(door_command=command)
+    if slot_number is not None:
+        slots = slots.filter(number=slot_number)
+    return slots.update(door_command=None)
+
+
+def door_holds_expire(*, now: datetime | None = None) -> int:
+    """Release doors held by a command the cabinet never acknowledged although it has been
+    heard from for HOLD_UNACKED_S since; an open swap's own step timeout handles its doors."""
+    now = now or timezone.now()
+    limit = now - timedelta(seconds=HOLD_UNACKED_S)
+    released = 0
+    stale = (Slot.objects.filter(door_command__acked_at__isnull=True,
+                                 door_command__created_at__lt=limit)
+             .exclude(door_command__swap__state__in=OPEN_SWAP_STATES)
+             .values_list("pk", "cabinet_id", "door_command_id", "door_command__created_at"))
+    for slot_id, cabinet_id, command_id, created_at in stale:
+        heard = DeviceMessage.objects.filter(
+            cabinet_id=cabinet_id,
+            received_at__gt=created_at + timedelta(seconds=HOLD_UNACKED_S)).exists()
+        if heard:
+            released += Slot.objects.filter(pk=slot_id, door_command_id=command_id).update(
+                door_command=None)
+    return released

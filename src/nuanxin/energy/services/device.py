@@ -45,12 +45,13 @@ from nuanxin.energy.models import (
     Battery,
     BatteryStatus,
     Cabinet,
+    CabinetCommand,
     IngestRejection,
     Place,
     Slot,
     Swap,
 )
-from nuanxin.energy.services import health
+from nuanxin.energy.services import commands, health
 
 log = logging.getLogger(__name__)
 
@@ -392,11 +393,19 @@ def _on_slot(cabinet: Cabinet, message: protocol.SlotStatus, at: datetime) -> st
     slot = _slot_row(cabinet, message.slot)
     if message.seq <= slot.status_seq:
         return "stale"
-    Slot.objects.filter(pk=slot.pk).update(door_open=message.door == "open",
-                                           charging=message.charging, status_seq=message.seq)
-    # While a door is open or a swap uses the slot, its contents are in flux: the swap (or
-    # the door's close event) accounts for them, not a snapshot taken mid-way.
-    if message.door == "closed" and not _slot_in_open_swap(slot):
+    Slot.objects.filter(pk=slot.pk).update(
+        door_open=message.door == "open", charging=message.charging, status_seq=message.seq,
+        reported_battery=message.battery or "", reported_unread=message.unread,
+        reported_at=at)
+    held = slot.door_command_id is not None
+    if held and message.door == "closed" and CabinetCommand.objects.filter(
+            pk=slot.door_command_id, ack_seq__lt=message.seq).exists():
+        # Taken after the cabinet carried the command out, and shut: the door has closed.
+        commands.door_hold_release(cabinet_id=cabinet.pk, command=slot.door_command)
+        held = False
+    # While a door is open, commanded open or used by a swap, its contents are in flux: the
+    # swap (or the door's close event) accounts for them, not a snapshot taken mid-way.
+    if message.door == "closed" and not held and not _slot_in_open_swap(slot):
         before = _cabinet_of_battery(message.battery)
         _hook("custody", "slot_reconcile", cabinet=cabinet, slot_number=message.slot,
               battery_serial=message.battery, unread=message.unread, at=at, source="snapshot")
@@ -407,12 +416,15 @@ def _on_slot(cabinet: Cabinet, message: protocol.SlotStatus, at: datetime) -> st
 def _on_door(cabinet: Cabinet, message: protocol.DoorEvent, at: datetime) -> str:
     slot = _slot_row(cabinet, message.slot)
     if message.seq > slot.status_seq:
-        Slot.objects.filter(pk=slot.pk).update(door_open=message.event == "opened",
-                                               status_seq=message.seq)
+        updates: dict = {"door_open": message.event == "opened", "status_seq": message.seq}
+        if message.event == "closed":
+            updates.update(reported_battery=message.battery or "",
+                           reported_unread=message.unread, reported_at=at)
+        Slot.objects.filter(pk=slot.pk).update(**updates)
     before = _cabinet_of_battery(message.battery)
     used = _hook("swaps", "swap_on_door_event", cabinet=cabinet, slot_number=message.slot,
                  event=message.event, battery_serial=message.battery, unread=message.unread,
-                 at=at, seq=message.seq)
+                 at=at, seq=message.seq, cmd=message.cmd)
     if not used and message.event == "closed":
         _hook("custody", "slot_reconcile", cabinet=cabinet, slot_number=message.slot,
               battery_serial=message.battery, unread=message.unread, at=at, source="door")

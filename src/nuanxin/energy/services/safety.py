@@ -354,7 +354,9 @@ def slot_unlock(*, user, slot_id: int) -> Slot:
             raise ServiceError("inspection_open",
                                _("该仓位的现场检查工单尚未完成。"), status=409)
         slot.locked = False
-        slot.save(update_fields=["locked", "updated_at"])
+        # Someone has looked at the slot: a door held for an unanswered command is free too.
+        slot.door_command = None
+        slot.save(update_fields=["locked", "door_command", "updated_at"])
         audit(actor=user, action="energy.slot.unlocked", obj_type="energy.slot", obj_id=slot.pk,
               cabinet=slot.cabinet_id, number=slot.number)
         return slot

@@ -48,7 +48,7 @@ from nuanxin.energy.models import (
     SwapEvent,
     SwapState,
 )
-from nuanxin.energy.services import custody, plans
+from nuanxin.energy.services import commands, custody, plans
 
 log = logging.getLogger("nuanxin.energy.swaps")
 
@@ -187,7 +187,7 @@ def offerable_batteries(*, model_id: int | None = None):
     qs = (Battery.objects
           .filter(status__in=(BatteryStatus.FULL, BatteryStatus.CHARGING),
                   slot__isnull=False, slot__enabled=True, slot__locked=False,
-                  slot__door_open=False,
+                  slot__door_open=False, slot__door_command__isnull=True,
                   slot__cabinet__enabled=True, slot__cabinet__safety_locked=False,
                   slot__cabinet__online=True)
           .filter(soc_pct__gte=F("slot__cabinet__full_threshold_pct"))
@@ -210,7 +210,7 @@ def _pick_battery(cabinet: Cabinet, model_id: int, *, exclude_slot_ids=()) -> Ba
 def _pick_empty_slot(cabinet: Cabinet, *, exclude_slot_ids=()) -> Slot | None:
     busy = _busy_slot_ids(cabinet.pk) | set(exclude_slot_ids)
     return (Slot.objects.filter(cabinet=cabinet, enabled=True, locked=False, door_open=False,
-                                battery__isnull=True)
+                                door_command__isnull=True, battery__isnull=True)
             .exclude(pk__in=busy).order_by("number").first())
 
 
@@ -226,8 +226,6 @@ def _check_cabinet_usable(cabinet: Cabinet) -> None:
 
 
 def _open_door(swap: Swap, slot: Slot, *, at: datetime) -> CabinetCommand:
-    from nuanxin.energy.services import commands  # the device side; sent on commit
-
     command = commands.command_send(cabinet=swap.cabinet, kind="open_door",
                                     payload={"slot": slot.number, "swap": swap.pk}, swap=swap)
     _record(swap, "energy.swap.door_commanded", at=at,
@@ -393,7 +391,7 @@ def _offerable_reserved(swap: Swap, model_id: int) -> Battery | None:
     b = Battery.objects.select_related("slot", "slot__cabinet").filter(
         pk=swap.battery_released_id, slot__cabinet_id=swap.cabinet_id, model_id=model_id,
         status__in=(BatteryStatus.FULL, BatteryStatus.CHARGING), slot__enabled=True,
-        slot__locked=False).first()
+        slot__locked=False, slot__door_command__isnull=True).first()
     if b is None or b.soc_pct < b.slot.cabinet.full_threshold_pct:
         return None
     return b
@@ -652,31 +650,69 @@ _HANDLERS = {
 }
 
 
-def _swap_for_slot(cabinet: Cabinet, slot_number: int) -> tuple[Swap | None, str]:
+def _swap_for_slot(cabinet: Cabinet, slot_number: int) -> Swap | None:
+    """The open swap (past its reservation) whose step uses this slot, if any."""
+    return (Swap.objects.filter(cabinet=cabinet, state__in=OPEN_SWAP_STATES)
+            .filter(Q(return_slot__number=slot_number) | Q(release_slot__number=slot_number))
+            .exclude(state=S.RESERVED).first())
+
+
+def _swap_answered(cabinet: Cabinet, slot_number: int,
+                   cmd: str | None) -> tuple[Swap | None, str, bool]:
+    """The swap whose door command `cmd` this report answers, the door's role in it, and
+    whether the report may move it: only an open swap, only at the slot it now uses for
+    that door, only for its latest command to that slot (a late report of an earlier
+    command describes a door that has since been closed and commanded again)."""
+    command = (CabinetCommand.objects.filter(cabinet=cabinet, msg_id=cmd, command="open_door")
+               .first() if cmd else None)
+    if command is None or command.swap_id is None:
+        return None, "", False
     swap = (Swap.objects.select_related("cabinet", "return_slot", "release_slot",
                                         "battery_returned", "battery_released", "rider",
                                         "subscription__plan")
-            .filter(cabinet=cabinet, state__in=OPEN_SWAP_STATES)
-            .filter(Q(return_slot__number=slot_number) | Q(release_slot__number=slot_number))
-            .exclude(state=S.RESERVED).first())
+            .filter(pk=command.swap_id).first())
     if swap is None:
-        return None, ""
-    role = "return" if swap.return_slot and swap.return_slot.number == slot_number else "release"
-    return swap, role
+        return None, "", False
+    if swap.return_slot and swap.return_slot.number == slot_number:
+        role = "return"
+    elif swap.release_slot and swap.release_slot.number == slot_number:
+        role = "release"
+    else:
+        return swap, "", False
+    latest = (CabinetCommand.objects.filter(swap=swap, command="open_door",
+                                            payload__slot=slot_number)
+              .order_by("-id").values_list("pk", flat=True).first())
+    return swap, role, swap.is_open and swap.state != S.RESERVED and latest == command.pk
 
 
 def swap_on_door_event(*, cabinet: Cabinet, slot_number: int, event: str,
                        battery_serial: str | None, unread: bool, at: datetime,
-                       seq: int | None = None) -> bool:
-    """A door opened/closed/jammed. True if an open swap involves the slot (the report is
-    recorded on it, used or ignored); False if none does (the caller reconciles the slot)."""
+                       seq: int | None = None, cmd: str | None = None) -> bool:
+    """A door opened/closed/jammed, answering the open_door command `cmd` (None: a door
+    nobody commanded). Applied only to the swap that command belongs to. True if an open
+    swap accounts for the slot's contents (the report is recorded on it, used or ignored);
+    False if none does (the caller reconciles the slot with the ledger)."""
     with transaction.atomic():
         cabinet = locking.lock_cabinet(cabinet.pk)
-        swap, role = _swap_for_slot(cabinet, slot_number)
-        if swap is None:
-            return False
+        if event == "closed":
+            slot = Slot.objects.filter(cabinet=cabinet, number=slot_number).first()
+            if slot is not None and slot.door_command_id is not None and (
+                    cmd is None or CabinetCommand.objects.filter(
+                        pk=slot.door_command_id, msg_id=cmd).exists()):
+                commands.door_hold_release(cabinet_id=cabinet.pk, slot_number=slot_number)
+        swap, role, applies = _swap_answered(cabinet, slot_number, cmd)
         data = {"slot": slot_number, "door": role, "event": event, "battery": battery_serial,
-                "unread": bool(unread), "seq": seq}
+                "unread": bool(unread), "seq": seq, "cmd": cmd}
+        if not applies:
+            using = _swap_for_slot(cabinet, slot_number)
+            for other in {s.pk: s for s in (swap, using) if s is not None}.values():
+                _record(other, "energy.swap.report_ignored", at=at,
+                        data={**data, "state": other.state,
+                              "reason": "not_its_command" if other is using else "stale"})
+            if using is not None and event == "jammed":
+                _alarm(using, "door_jam", slot=Slot.objects.get(cabinet=cabinet,
+                                                                number=slot_number), at=at)
+            return using is not None
         if swap.state == S.SUSPENDED:
             # A door report is proof the cabinet is talking again (it may replay its queue
             # before we have seen its boot): carry on from where the swap was.
@@ -740,8 +776,6 @@ def _resend_unacked_door(swap: Swap, slot: Slot | None, *, at: datetime) -> None
                .order_by("-id").first())
     if command is None:
         return
-    from nuanxin.energy.services import commands
-
     commands.command_resend(command=command)
     _record(swap, "energy.swap.door_command_resent", at=at,
             data={"slot": slot.number, "cmd": command.msg_id})
