@@ -214,6 +214,13 @@ def _pick_empty_slot(cabinet: Cabinet, *, exclude_slot_ids=()) -> Slot | None:
             .exclude(pk__in=busy).order_by("number").first())
 
 
+def _usable_empty_slot(slot_id: int, *, exclude: int | None) -> Slot | None:
+    if slot_id == exclude:
+        return None
+    return Slot.objects.filter(pk=slot_id, enabled=True, locked=False, door_open=False,
+                               door_command__isnull=True, battery__isnull=True).first()
+
+
 def _check_cabinet_usable(cabinet: Cabinet) -> None:
     if cabinet.safety_locked:
         raise ServiceError("cabinet_safety_locked",
@@ -358,7 +365,10 @@ def _start(*, rider: User, cabinet: Cabinet, request_key: str) -> Swap:
         raise ServiceError("no_battery", _("这个换电柜暂时没有可换的满电电池，请换一个柜子。"),
                            status=409)
     return_slot = None
-    if held is not None:
+    if held is not None and swap is not None and swap.return_slot_id is not None:
+        # The reservation's empty slot, while it is still one we could use.
+        return_slot = _usable_empty_slot(swap.return_slot_id, exclude=battery.slot_id)
+    if held is not None and return_slot is None:
         return_slot = _pick_empty_slot(cabinet, exclude_slot_ids={battery.slot_id})
         if return_slot is None:
             raise ServiceError("no_empty_slot", _("这个换电柜暂时没有空仓位，请换一个柜子。"),
@@ -430,13 +440,21 @@ def _reserve(*, rider: User, cabinet: Cabinet, request_key: str) -> Swap:
         if battery is None:
             raise ServiceError("no_battery", _("这个换电柜暂时没有可换的满电电池。"),
                                status=409)
+        data = {"battery_released": battery.serial, "release_slot": battery.slot.number}
+        # A rider who holds a battery needs somewhere to put it: the reservation holds an
+        # empty slot too, or the cabinet could be full of others' flat batteries by arrival.
+        return_slot = None
+        if eligibility.held is not None:
+            return_slot = _pick_empty_slot(cabinet, exclude_slot_ids={battery.slot_id})
+            if return_slot is None:
+                raise ServiceError("no_empty_slot",
+                                   _("这个换电柜暂时没有空仓位，请换一个柜子。"), status=409)
+            data["return_slot"] = return_slot.number
         swap = Swap(rider=rider, cabinet=cabinet, subscription=eligibility.subscription,
                     state=NEW, battery_released=battery, release_slot=battery.slot,
-                    request_key=request_key)
+                    return_slot=return_slot, request_key=request_key)
         _transition(swap, "reserve", at=now, actor=rider,
-                    deadline=now + timedelta(seconds=RESERVATION_S),
-                    data={"battery_released": battery.serial,
-                          "release_slot": battery.slot.number})
+                    deadline=now + timedelta(seconds=RESERVATION_S), data=data)
         return swap
 
 
