@@ -76,3 +76,14 @@ def virtual_cabinet(settings):
     yield make
     for virtual in made:
         virtual.stop()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A page requested in English leaves English active in the test's thread (Django's
+    LocaleMiddleware does not switch back): later tests must start from the default."""
+    from django.conf import settings
+    from django.utils import translation
+
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

@@ -556,3 +556,8 @@ def test_demo_seeds_the_article_groups_and_a_ledger_that_holds():
     slot = virtual.slots[hot.slot.number]
     virtual._maybe_start_charging(slot)
     assert slot.charging_blocked and not slot.charging
+    # ...and carries on the alarm the demo says is in progress: it cools and ends it.
+    assert slot.alarm_id == "demo-overheat-1" and slot.battery.temp_c > 60
+    virtual.advance(30 * 60)
+    alarms = [json.loads(body) for kind, _, body in virtual._queue if kind == "alarm"]
+    assert [(a["alarm_id"], a["state"]) for a in alarms] == [("demo-overheat-1", "end")]

@@ -163,7 +163,8 @@ class VirtualCabinet:
                  clock_skew_s: float = 0.0, ambient_c: float = 25.0,
                  reconnect_after_s: float = 3.0, firmware: str = "SIM-2.3.1",
                  hands: Callable[[VirtualCabinet, int, dict], None] | None = None,
-                 client_id: str | None = None, seq_start: int = 0) -> None:
+                 client_id: str | None = None, seq_start: int = 0,
+                 overheated: dict[int, tuple[str, float]] | None = None) -> None:
         self.serial = serial
         self.mqtt_url = mqtt_url
         self.username = username
@@ -192,6 +193,14 @@ class VirtualCabinet:
         self.capacity_ah = capacity_ah
         self.rated_voltage_v = rated_voltage_v
         self.chemistry = chemistry
+        # Over-temperature alarms still in progress when this cabinet (re)started: slot →
+        # (alarm id, cell temperature). The battery cools from there and the alarm ends
+        # under COOLED_C, as it would have had the cabinet never stopped.
+        for number, (alarm_id, temp_c) in (overheated or {}).items():
+            slot = self.slots.get(number)
+            if slot is not None and slot.battery is not None:
+                slot.alarm_id = alarm_id
+                slot.battery.temp_c = float(temp_c)
 
         self.sent: list[Sent] = []  # every message put on the wire (duplicates included)
         self.commands: list[dict] = []  # every command received
@@ -767,7 +776,16 @@ class Simulation:
         the released one out a few seconds after a swap's door opens (the live demo).
         `credentials`: log in with each cabinet's own broker password when one is configured
         (False: anonymous, as on a development broker)."""
-        from nuanxin.energy.models import Battery, BatteryStatus, Slot
+        from django.db.models import F
+
+        from nuanxin.energy.models import (
+            Alarm,
+            AlarmKind,
+            AlarmState,
+            Battery,
+            BatteryStatus,
+            Slot,
+        )
 
         virtual = []
         for cab in cabinets.select_related("operator"):
@@ -784,7 +802,14 @@ class Simulation:
                 model = bat.model
                 if bat.status == BatteryStatus.QUARANTINED:
                     blocked.add(bat.slot.number)
+            hot = (Alarm.objects.filter(cabinet=cab, kind=AlarmKind.OVER_TEMPERATURE,
+                                        cleared_at__isnull=True, slot__isnull=False,
+                                        battery__slot=F("slot"))
+                   .exclude(device_alarm_id="").exclude(state=AlarmState.RESOLVED)
+                   .values_list("slot__number", "device_alarm_id", "battery__cell_temp_c"))
             options = dict(kw)
+            options.setdefault("overheated", {n: (aid, CUTOFF_C if temp is None else temp)
+                                              for n, aid, temp in hot})
             if model is not None:
                 options.setdefault("capacity_ah", float(model.capacity_ah))
                 options.setdefault("rated_voltage_v", float(model.rated_voltage_v))

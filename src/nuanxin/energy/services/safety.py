@@ -310,8 +310,7 @@ def alarm_resolve(*, user, alarm_id: int, note: str) -> Alarm:
         alarm = _alarm_for(user, alarm_id)
         if alarm.state == AlarmState.RESOLVED:
             raise ServiceError("alarm_resolved", _("这条告警已经解决。"), status=409)
-        if (alarm.device_alarm_id and alarm.cleared_at is None
-                and alarm.kind in (K.SMOKE, K.OVER_TEMPERATURE)):
+        if still_reported(alarm) and not _battery_gone(alarm):
             raise ServiceError("alarm_not_cleared",
                                _("柜机仍在报告这一告警，消除后才能标记为已解决。"), status=409)
         now = timezone.now()
@@ -326,6 +325,22 @@ def alarm_resolve(*, user, alarm_id: int, note: str) -> Alarm:
             fields += ["acknowledged_by", "acknowledged_at"]
         alarm.save(update_fields=fields)
         return alarm
+
+
+def still_reported(alarm: Alarm) -> bool:
+    """A dangerous condition the cabinet has not yet reported over."""
+    return bool(alarm.device_alarm_id and alarm.cleared_at is None
+                and alarm.kind in (K.SMOKE, K.OVER_TEMPERATURE))
+
+
+def _battery_gone(alarm: Alarm) -> bool:
+    """The hot battery has been taken out of the cabinet (a work order moved it): what the
+    cabinet may still report about it no longer describes anything inside, so a person
+    may close the alarm (a faulty sensor must not keep it open for ever)."""
+    if alarm.kind != K.OVER_TEMPERATURE or alarm.battery_id is None:
+        return False
+    return not Battery.objects.filter(pk=alarm.battery_id,
+                                      slot__cabinet_id=alarm.cabinet_id).exists()
 
 
 def _unresolved_on_slot(slot: Slot):
