@@ -55,7 +55,7 @@ def virtual_cabinet(settings):
     Every cabinet made is stopped after the test.
     """
     from nuanxin.energy.models import Cabinet
-    from nuanxin.energy.simulator import Simulation
+    from nuanxin.energy.simulate import simulation_from_database
     from tests.energy import factories
 
     made = []
@@ -63,7 +63,7 @@ def virtual_cabinet(settings):
     def make(cabinet=None, *, faults=None, speed: float = 1.0, start: bool = True,
              heartbeat_s: float = 30.0, credentials: bool = False, **cabinet_kwargs):
         row = cabinet if cabinet is not None else factories.cabinet(**cabinet_kwargs)
-        simulation = Simulation.from_database(
+        simulation = simulation_from_database(
             Cabinet.objects.filter(pk=row.pk), mqtt_url=settings.MQTT_URL, faults=faults,
             speed=speed, heartbeat_s=heartbeat_s, credentials=credentials)
         virtual = simulation.cabinets[0]

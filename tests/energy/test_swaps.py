@@ -324,6 +324,18 @@ def test_a_reservation_holds_a_battery_that_others_cannot_take_and_the_rider_tak
     assert swap.battery_released_id == reservation.battery_released_id
 
 
+def test_the_return_door_command_names_the_battery_the_rider_brings():
+    cab, rider = world()
+    old = held(rider)
+    swap = swaps.swap_start(rider=rider, cabinet_id=cab.pk)
+    first = CabinetCommand.objects.get(swap=swap)
+    assert first.payload == {"slot": swap.return_slot.number, "swap": swap.pk,
+                             "battery": old.serial}
+    swap = return_battery(swap, old.serial)
+    release = CabinetCommand.objects.filter(swap=swap).latest("id")
+    assert release.payload == {"slot": swap.release_slot.number, "swap": swap.pk}
+
+
 def test_a_reservation_also_holds_an_empty_slot_for_the_flat_battery():
     cab, rider = world(slots=3, full=2, charging=0)
     reservation = swaps.swap_reserve(rider=rider, cabinet_id=cab.pk)

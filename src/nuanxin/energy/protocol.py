@@ -119,7 +119,10 @@ UP_KINDS: dict[str, type[_Message]] = {
 
 # Down commands and their fields (besides id, seq, ts, serial).
 DOWN_KINDS: dict[str, tuple[str, ...]] = {
-    "open_door": ("slot",),             # + "swap": id, for the cabinet's own log
+    # + "swap": id, for the cabinet's own log; + "battery": on a swap's return door, the
+    # serial the rider is expected to put in (a screen may show it; the simulator's hands
+    # use it)
+    "open_door": ("slot",),
     "slot": ("slot", "enabled"),        # enable or disable one slot
     "cabinet": ("enabled",),            # enable or disable the whole cabinet
     "charging": ("slot", "on"),         # start or stop charging one slot

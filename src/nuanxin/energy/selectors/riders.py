@@ -20,6 +20,8 @@ from nuanxin.energy.models import (
     Swap,
     SwapState,
 )
+from nuanxin.energy.services.offer import offerable_batteries
+from nuanxin.energy.services.swaps import FAILURE_MESSAGES
 from nuanxin.geo.spatial import haversine_m
 
 S = SwapState
@@ -30,7 +32,6 @@ def cabinets_nearby(*, lat: float, lng: float, limit: int = 10, radius_m: int = 
                     model_id: int | None = None) -> list[dict]:
     """Enabled cabinets within `radius_m` of (lat, lng) (WGS-84), nearest first, each with the
     batteries a rider could take there now (`available`, of `model_id` if given)."""
-    from nuanxin.energy.services.swaps import offerable_batteries
 
     dlat = radius_m / _M_PER_DEG
     dlng = radius_m / (_M_PER_DEG * max(math.cos(math.radians(lat)), 0.01))
@@ -63,7 +64,6 @@ def cabinets_nearby(*, lat: float, lng: float, limit: int = 10, radius_m: int = 
 
 def cabinet_public(cabinet: Cabinet) -> dict:
     """The public facts of one cabinet, as the nearby list gives them, without a distance."""
-    from nuanxin.energy.services.swaps import offerable_batteries
 
     return {
         "id": cabinet.pk, "serial": cabinet.serial, "name": cabinet.name,
@@ -147,7 +147,6 @@ def _steps(swap: Swap) -> list[dict]:
 
 
 def _message(swap: Swap) -> str:
-    from nuanxin.energy.services.swaps import FAILURE_MESSAGES
 
     state = swap.state
     if state == S.RESERVED:

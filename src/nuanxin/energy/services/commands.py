@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.common.errors import ServiceError, lazy_format
-from nuanxin.energy import protocol
+from nuanxin.energy import mqtt, protocol
 from nuanxin.energy.models import (
     OPEN_SWAP_STATES,
     Cabinet,
@@ -30,7 +30,8 @@ from nuanxin.energy.models import (
 
 log = logging.getLogger(__name__)
 
-__all__ = ["command_send", "command_on_ack", "next_seq", "door_hold_release"]
+__all__ = ["command_send", "command_resend", "command_record_ack", "next_seq",
+           "door_closed", "door_hold_release", "door_holds_expire"]
 
 # A cabinet answers a command within seconds; one it has not acknowledged while it kept
 # talking for this long never reached it (or was dropped by a reboot).
@@ -89,8 +90,6 @@ def command_resend(*, command: CabinetCommand) -> None:
 
 
 def _publish(command_id: int, serial: str, kind: str, msg_id: str, payload: dict) -> None:
-    from nuanxin.energy import mqtt
-
     now = timezone.now()
     # sent_at first: the cabinet's ack can come back before a write after publish() would.
     CabinetCommand.objects.filter(pk=command_id).update(sent_at=now)
@@ -106,20 +105,21 @@ def _publish(command_id: int, serial: str, kind: str, msg_id: str, payload: dict
         CabinetCommand.objects.filter(pk=command_id, acked_at__isnull=True).update(sent_at=None)
 
 
-def command_on_ack(*, cabinet: Cabinet, message: protocol.CommandAck,
-                   at: datetime) -> CabinetCommand | None:
-    """Record a cabinet's ack of one of our commands and tell the swap waiting for it.
+def command_record_ack(*, cabinet: Cabinet, message: protocol.CommandAck,
+                       at: datetime) -> tuple[CabinetCommand | None, bool]:
+    """Record a cabinet's ack of one of our commands: (the command, whether this ack is the
+    first). The dispatcher then tells the swap waiting for it.
 
     Called inside the ingester's transaction (cabinet locked). An ack for a command we never
-    sent (or another cabinet's) returns None; a second ack of the same command is ignored.
+    sent (or another cabinet's) gives None; a second ack of the same command changes nothing.
     """
     command = (CabinetCommand.objects.select_related("swap")
                .filter(cabinet=cabinet, msg_id=message.cmd).first())
     if command is None:
         log.warning("cabinet %s acked unknown command %s", cabinet.serial, message.cmd)
-        return None
+        return None, False
     if command.acked_at is not None:
-        return command
+        return command, False
     ok = message.result == "ok"
     command.acked_at = at
     command.result = "ok" if ok else (message.error or "error")[:24]
@@ -128,11 +128,7 @@ def command_on_ack(*, cabinet: Cabinet, message: protocol.CommandAck,
                                                         ack_seq=message.seq)
     if not ok and command.command == "open_door":
         door_hold_release(cabinet_id=cabinet.pk, command=command)  # the door did not open
-    if command.swap_id is not None:
-        from nuanxin.energy.services import swaps
-
-        swaps.swap_on_command_ack(command=command, ok=ok, error=message.error, at=at)
-    return command
+    return command, True
 
 
 def door_hold_release(*, cabinet_id: int, command: CabinetCommand | None = None,
@@ -146,6 +142,16 @@ def door_hold_release(*, cabinet_id: int, command: CabinetCommand | None = None,
     if slot_number is not None:
         slots = slots.filter(number=slot_number)
     return slots.update(door_command=None)
+
+
+def door_closed(*, cabinet_id: int, slot_number: int, cmd: str | None) -> None:
+    """The cabinet reports a door closed: its hold ends if the report answers the command
+    that holds it (a report naming no command is a door nobody commanded: it shut too)."""
+    slot = Slot.objects.filter(cabinet_id=cabinet_id, number=slot_number,
+                               door_command__isnull=False).first()
+    if slot is not None and (cmd is None or CabinetCommand.objects.filter(
+            pk=slot.door_command_id, msg_id=cmd).exists()):
+        door_hold_release(cabinet_id=cabinet_id, slot_number=slot_number)
 
 
 def door_holds_expire(*, now: datetime | None = None) -> int:

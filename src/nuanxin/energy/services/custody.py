@@ -30,6 +30,7 @@ from nuanxin.energy.models import (
     WorkOrderKind,
     WorkOrderState,
 )
+from nuanxin.energy.services import alarms
 
 log = logging.getLogger("nuanxin.energy.custody")
 
@@ -219,9 +220,7 @@ def _in_slot_status(battery: Battery, cabinet: Cabinet) -> str:
 
 
 def _alarm(*, cabinet: Cabinet, kind: str, at: datetime, slot=None, battery=None):
-    from nuanxin.energy.services import safety  # D's module; imported late (layering in-app)
-
-    return safety.alarm_raise(cabinet=cabinet, kind=kind, at=at, slot=slot, battery=battery)
+    return alarms.alarm_raise(cabinet=cabinet, kind=kind, at=at, slot=slot, battery=battery)
 
 
 def slot_reconcile(*, cabinet: Cabinet, slot_number: int, battery_serial: str | None,
