@@ -178,3 +178,24 @@ def test_verify_reports_where_the_ledger_and_the_cabinet_disagree():
     assert any(f"{cab.serial}#1" in p and taken.serial in p for p in problems), problems
     assert any(f"{cab.serial}#8" in p and "NOT-OURS-1" in p for p in problems), problems
     assert len(problems) == 2
+
+
+def test_a_door_command_never_answered_stops_holding_once_the_cabinet_talks_on():
+    from datetime import timedelta
+
+    from nuanxin.energy.models import DeviceMessage
+    from nuanxin.energy.services import commands
+
+    cab, rider_a, _ = _world(empty_slots=1)
+    swap_a = swaps.swap_start(rider=rider_a, cabinet_id=cab.pk)
+    c1 = _command(swap_a)
+    swaps.swap_cancel(rider=rider_a, swap_id=swap_a.pk)
+    later = timezone.now() + timedelta(seconds=commands.HOLD_UNACKED_S + 60)
+    # The cabinet has said nothing since: the command may still be on its way to it.
+    assert commands.door_holds_expire(now=later) == 0
+    assert Slot.objects.get(pk=swap_a.return_slot_id).door_command_id == c1.pk
+    # It kept talking for two minutes and never answered: the command never reached it.
+    DeviceMessage.objects.create(cabinet=cab, msg_id=uuid.uuid4().hex, seq=1,
+                                 kind="heartbeat", received_at=later)
+    assert commands.door_holds_expire(now=later) == 1
+    assert Slot.objects.get(pk=swap_a.return_slot_id).door_command_id is None
