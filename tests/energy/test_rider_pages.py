@@ -81,6 +81,7 @@ def test_nearby_shows_the_riders_reserved_battery_until_when(rider_client, world
     until = localtime(reservation.deadline).strftime("%H:%M")
     assert f"已为您预约 1 块 · {until} 前有效" in near_row
     assert "<b>5</b>" in near_row  # the held one is no longer counted as available
+    assert "空仓 3" in near_row  # nor the empty slot held for the rider's flat battery
     assert "预约" not in far_row
     # Nobody else sees it as theirs.
     other = f.subscribed_rider(op=world["op"])

@@ -14,13 +14,12 @@ from nuanxin.energy.models import (
     Battery,
     Cabinet,
     PlanKind,
-    Slot,
     Subscription,
     SubscriptionStatus,
     Swap,
     SwapState,
 )
-from nuanxin.energy.services.offer import offerable_batteries
+from nuanxin.energy.services.offer import offerable_batteries, offerable_empty_slots
 from nuanxin.energy.services.swaps import FAILURE_MESSAGES
 from nuanxin.geo.spatial import haversine_m
 
@@ -50,8 +49,7 @@ def cabinets_nearby(*, lat: float, lng: float, limit: int = 10, radius_m: int = 
     available = dict(offerable_batteries(model_id=model_id).filter(slot__cabinet_id__in=ids)
                      .values("slot__cabinet_id").annotate(n=Count("id"))
                      .values_list("slot__cabinet_id", "n"))
-    empty = dict(Slot.objects.filter(cabinet_id__in=ids, enabled=True, locked=False,
-                                     battery__isnull=True)
+    empty = dict(offerable_empty_slots().filter(cabinet_id__in=ids)
                  .values("cabinet_id").annotate(n=Count("id")).values_list("cabinet_id", "n"))
     return [{
         "id": row["id"], "serial": row["serial"], "name": row["name"], "address": row["address"],
@@ -73,8 +71,7 @@ def cabinet_public(cabinet: Cabinet) -> dict:
         "station_id": cabinet.station_id, "operator": str(cabinet.operator),
         "hotline": cabinet.operator.hotline,
         "available": offerable_batteries().filter(slot__cabinet=cabinet).count(),
-        "empty_slots": Slot.objects.filter(cabinet=cabinet, enabled=True, locked=False,
-                                           battery__isnull=True).count(),
+        "empty_slots": offerable_empty_slots().filter(cabinet=cabinet).count(),
     }
 
 

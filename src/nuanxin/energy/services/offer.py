@@ -22,8 +22,8 @@ from nuanxin.energy.models import (
     Swap,
 )
 
-__all__ = ["offerable_batteries", "pick_battery", "pick_empty_slot", "usable_empty_slot",
-           "check_cabinet_usable", "busy_slot_ids", "cabinet_for"]
+__all__ = ["offerable_batteries", "offerable_empty_slots", "pick_battery", "pick_empty_slot",
+           "usable_empty_slot", "check_cabinet_usable", "busy_slot_ids", "cabinet_for"]
 
 
 def busy_slot_ids(cabinet_id: int) -> set[int]:
@@ -54,6 +54,17 @@ def offerable_batteries(*, model_id: int | None = None):
     if model_id is not None:
         qs = qs.filter(model_id=model_id)
     return qs
+
+
+def offerable_empty_slots():
+    """Empty slots a rider's flat battery could go into now, at any cabinet (the nearby
+    list's "空仓" count): not used or reserved by an open swap, door shut and not commanded."""
+    busy = Swap.objects.filter(state__in=OPEN_SWAP_STATES)
+    return (Slot.objects.filter(enabled=True, locked=False, door_open=False,
+                                door_command__isnull=True, battery__isnull=True)
+            .exclude(pk__in=busy.filter(return_slot__isnull=False).values("return_slot_id"))
+            .exclude(pk__in=busy.filter(release_slot__isnull=False)
+                     .values("release_slot_id")))
 
 
 def pick_battery(cabinet: Cabinet, model_id: int, *, exclude_slot_ids=()) -> Battery | None:
