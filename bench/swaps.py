@@ -308,10 +308,10 @@ def bench_swaps(port: int, swap_cabinets, env: dict, tmp: Path, seconds: float) 
         SwapState,
     )
     from nuanxin.energy.services import swaps
-    from nuanxin.energy.simulator import Simulation
+    from nuanxin.energy.simulate import simulation_from_database
     from tests.energy import factories as f
 
-    sim = Simulation.from_database(Cabinet.objects.filter(pk__in=[c.pk for c in swap_cabinets]),
+    sim = simulation_from_database(Cabinet.objects.filter(pk__in=[c.pk for c in swap_cabinets]),
                                    mqtt_url=f"mqtt://127.0.0.1:{port}", credentials=False,
                                    heartbeat_s=10.0)
     riders = {c.pk: f.subscribed_rider(op=c.operator, kind=PlanKind.MONTHLY)

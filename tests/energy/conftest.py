@@ -55,7 +55,7 @@ def virtual_cabinet(settings):
     Every cabinet made is stopped after the test.
     """
     from nuanxin.energy.models import Cabinet
-    from nuanxin.energy.simulator import Simulation
+    from nuanxin.energy.simulate import simulation_from_database
     from tests.energy import factories
 
     made = []
@@ -63,7 +63,7 @@ def virtual_cabinet(settings):
     def make(cabinet=None, *, faults=None, speed: float = 1.0, start: bool = True,
              heartbeat_s: float = 30.0, credentials: bool = False, **cabinet_kwargs):
         row = cabinet if cabinet is not None else factories.cabinet(**cabinet_kwargs)
-        simulation = Simulation.from_database(
+        simulation = simulation_from_database(
             Cabinet.objects.filter(pk=row.pk), mqtt_url=settings.MQTT_URL, faults=faults,
             speed=speed, heartbeat_s=heartbeat_s, credentials=credentials)
         virtual = simulation.cabinets[0]
@@ -76,3 +76,14 @@ def virtual_cabinet(settings):
     yield make
     for virtual in made:
         virtual.stop()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A page requested in English leaves English active in the test's thread (Django's
+    LocaleMiddleware does not switch back): later tests must start from the default."""
+    from django.conf import settings
+    from django.utils import translation
+
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

@@ -130,3 +130,12 @@ def subscribed_rider(*, op: Operator, kind: str = PlanKind.MONTHLY, holding: boo
     if holding:
         battery(op=op, model=the_plan.battery_model, holder=user, soc=soc)
     return user
+
+
+def door_cmd(cabinet, slot_number: int) -> str | None:
+    """The open_door command a cabinet's door report echoes: the latest sent to that slot."""
+    from nuanxin.energy.models import CabinetCommand
+
+    return (CabinetCommand.objects.filter(cabinet=cabinet, command="open_door",
+                                          payload__slot=slot_number)
+            .order_by("-id").values_list("msg_id", flat=True).first())

@@ -176,7 +176,8 @@ def test_a_completed_swap_shows_the_new_batterys_charge_and_health(logged_in, ca
                                 (swap.release_slot.number, "opened", None),
                                 (swap.release_slot.number, "closed", None)]:
         swaps.swap_on_door_event(cabinet=cab, slot_number=slot, event=event,
-                                 battery_serial=serial, unread=False, at=timezone.now(), seq=None)
+                                 battery_serial=serial, unread=False, at=timezone.now(), seq=None,
+                                 cmd=f.door_cmd(cab, slot))
     body = logged_in.get(f"/api/v1/swaps/{swap.pk}").json()
     assert body["state"] == "completed" and body["label"]
     assert body["battery_released"]["soc_pct"] == 100.0

@@ -70,6 +70,46 @@ def test_nearby_lists_cabinets_nearest_first_with_what_the_rider_can_take(rider_
         HERE[0] + 0.001, HERE[1], CRS.GCJ02)
 
 
+def test_nearby_shows_the_riders_reserved_battery_until_when(rider_client, world):
+    from django.utils.timezone import localtime
+
+    reservation = swaps.swap_reserve(rider=world["rider"], cabinet_id=world["near"].pk)
+    html = _text(rider_client.get("/energy/", {"lat": HERE[0], "lng": HERE[1]}))
+    assert 'id="open-swap"' in html  # and the notice above the list links to it
+    results = html[html.index('id="results"'):html.index('id="map-data"')]
+    near_row, far_row = results[:results.index("宾王换电柜")], results[results.index("宾王换电柜"):]
+    until = localtime(reservation.deadline).strftime("%H:%M")
+    assert f"已为您预约 1 块 · {until} 前有效" in near_row
+    assert "<b>5</b>" in near_row  # the held one is no longer counted as available
+    assert "空仓 3" in near_row  # nor the empty slot held for the rider's flat battery
+    assert "预约" not in far_row
+    # Nobody else sees it as theirs.
+    other = f.subscribed_rider(op=world["op"])
+    rider_client.force_login(other)
+    html = _text(rider_client.get("/energy/", {"lat": HERE[0], "lng": HERE[1]}))
+    assert "已为您预约" not in html
+
+
+def test_a_stations_cabinet_amenity_links_to_its_cabinets(client, world):
+    from nuanxin.stations.amenities import AMENITIES
+    from tests.stations.factories import StationFactory
+
+    assert "battery_swap" in AMENITIES
+    station = StationFactory(name="义驾山驿站", lat=HERE[0] + 0.001, lng=HERE[1],
+                             amenities=["battery_swap", "hot_water"])
+    world["near"].station = station
+    world["near"].save(update_fields=["station"])
+    page = _text(client.get(f"/stations/{station.pk}/"))
+    link = re.search(r'<a href="([^"]+)" id="amenity-cabinets">', page).group(1)
+    assert link == f"/energy/?station={station.pk}"
+    html = _text(client.get(link))
+    assert "「义驾山驿站」的换电柜和附近的柜子" in html
+    rows = re.findall(r'<li><a href="(/energy/cabinets/[^/]+/)"', html)
+    assert rows[0] == f"/energy/cabinets/{world['near'].serial}/"
+    # A station id that is no station: the page asks for a place, as without one.
+    assert client.get("/energy/", {"station": "99999999"}).status_code == 200
+
+
 def test_nearby_counts_only_the_riders_battery_model(client, world):
     other_model = f.battery_model("60V30AH-NMC")
     stranger = f.subscribed_rider(op=world["op"], model=other_model)
@@ -269,7 +309,8 @@ def _start(client, cab) -> Swap:
 def _door(cab, slot, event, seq, battery=""):
     return swaps.swap_on_door_event(cabinet=cab, slot_number=slot.number, event=event,
                                     battery_serial=battery or None, unread=False,
-                                    at=timezone.now(), seq=seq)
+                                    at=timezone.now(), seq=seq,
+                                    cmd=f.door_cmd(cab, slot.number))
 
 
 def _run_to_completion(swap: Swap) -> Swap:

@@ -18,7 +18,7 @@ import pytest
 from django.conf import settings
 
 from nuanxin.energy import protocol
-from nuanxin.energy.simulator import Faults, VirtualCabinet, parse_faults
+from nuanxin.energy.simulator import Faults, VirtualCabinet, demo_hands, parse_faults
 from tests.energy.factories import serial
 
 
@@ -231,12 +231,14 @@ def test_open_door_command_is_obeyed_and_acknowledged(live, watch):
     closed = w.of("door")[1]
     assert (closed["event"], closed["battery"], closed["unread"]) == ("closed", rider_battery,
                                                                       False)
+    assert closed["cmd"] == cmd  # the close names the command that had opened the door
     # The full battery's door next; the rider takes it.
     cmd2 = w.command(cab.serial, "open_door", slot=1)
     assert cab.wait_door_open(timeout=5) == 1
     assert cab.take_battery(1) == bat
     assert w.wait(lambda: len(w.of("door")) == 4)
     assert w.of("door")[3]["battery"] is None and w.of("door")[3]["event"] == "closed"
+    assert w.of("door")[3]["cmd"] == cmd2
     assert ack_of(w, cmd2)["result"] == "ok"
     # A redelivered command (same id) is answered again but not executed twice.
     body = {"id": cmd2, "seq": 99, "ts": int(time.time() * 1000), "serial": cab.serial,
@@ -245,6 +247,22 @@ def test_open_door_command_is_obeyed_and_acknowledged(live, watch):
     assert w.wait(lambda: sum(1 for a in w.of("ack") if a["cmd"] == cmd2) == 2)
     assert cab.wait_door_open(timeout=0.5) is None
     assert len(w.of("door")) == 4
+
+
+def test_demo_hands_put_in_the_battery_the_command_names(live, watch, monkeypatch):
+    # The simulated rider learns what to put in from the command alone (no server tables).
+    monkeypatch.setattr("nuanxin.energy.simulator.cabinet.time.sleep", lambda s: None)
+    bat = serial("BAT")
+    cab = live(slots={1: (bat, 100.0, 97.0), 2: None}, hands=demo_hands)
+    w = watch(cab.serial)
+    cab.start()
+    brought = serial("BAT")
+    w.command(cab.serial, "open_door", slot=2, swap=5, battery=brought)
+    assert w.wait(lambda: len(w.of("door")) == 2)
+    assert w.of("door")[1]["battery"] == brought
+    w.command(cab.serial, "open_door", slot=1, swap=5)
+    assert w.wait(lambda: len(w.of("door")) == 4)
+    assert w.of("door")[3]["battery"] is None and cab.battery(bat) is None
 
 
 def test_slot_charging_threshold_and_cabinet_commands(live, watch):
@@ -483,7 +501,7 @@ def test_shared_fixtures_bring_a_database_cabinet_alive(mqtt_ingester, virtual_c
 def test_simulate_command_brings_database_cabinets_on_the_wire(watch):
     from io import StringIO
 
-    from nuanxin.energy.simulator import main
+    from nuanxin.energy.simulate import main
     from tests.energy import factories
 
     cab = factories.cabinet(full=3, charging=1)
@@ -520,7 +538,7 @@ def test_demo_seeds_the_article_groups_and_a_ledger_that_holds():
         SwapState,
     )
     from nuanxin.energy.services.custody import ledger_verify
-    from nuanxin.energy.simulator import Simulation
+    from nuanxin.energy.simulate import simulation_from_database
 
     User.objects.create(username="13800000001", phone="13800000001", kind=UserKind.WORKER)
     counts = seed_energy(random.Random(2026), demo_rider_phone="13800000001")
@@ -551,8 +569,14 @@ def test_demo_seeds_the_article_groups_and_a_ledger_that_holds():
                                                                    lo=Min("soh_pct")))
     assert sum(1 for d in drops if d["hi"] - d["lo"] > 3) >= 5
     # The simulator mirrors a demo cabinet, and leaves the quarantined battery uncharged.
-    virtual = Simulation.from_database(Cabinet.objects.filter(pk=hot.slot.cabinet_id)).cabinets[0]
+    virtual = simulation_from_database(
+        Cabinet.objects.filter(pk=hot.slot.cabinet_id)).cabinets[0]
     assert virtual.battery(hot.serial) is not None
     slot = virtual.slots[hot.slot.number]
     virtual._maybe_start_charging(slot)
     assert slot.charging_blocked and not slot.charging
+    # ...and carries on the alarm the demo says is in progress: it cools and ends it.
+    assert slot.alarm_id == "demo-overheat-1" and slot.battery.temp_c > 60
+    virtual.advance(30 * 60)
+    alarms = [json.loads(body) for kind, _, body in virtual._queue if kind == "alarm"]
+    assert [(a["alarm_id"], a["state"]) for a in alarms] == [("demo-overheat-1", "end")]

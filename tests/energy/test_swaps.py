@@ -54,11 +54,14 @@ def held(rider):
     return Battery.objects.filter(holder=rider).first()
 
 
-def door(swap_or_cab, slot, event, serial=None, *, unread=False, at=None):
+def door(swap_or_cab, slot, event, serial=None, *, unread=False, at=None, cmd="latest"):
+    """A door report echoing the latest command sent to that door, as a cabinet's does."""
     cab = swap_or_cab.cabinet if isinstance(swap_or_cab, Swap) else swap_or_cab
+    if cmd == "latest":
+        cmd = f.door_cmd(cab, slot)
     return swaps.swap_on_door_event(cabinet=cab, slot_number=slot, event=event,
                                     battery_serial=serial, unread=unread,
-                                    at=at or timezone.now(), seq=None)
+                                    at=at or timezone.now(), seq=None, cmd=cmd)
 
 
 def ack_last(swap, *, ok=True, error=""):
@@ -319,6 +322,41 @@ def test_a_reservation_holds_a_battery_that_others_cannot_take_and_the_rider_tak
     assert swap.pk == reservation.pk
     assert swap.state == S.OPENING_RETURN
     assert swap.battery_released_id == reservation.battery_released_id
+
+
+def test_the_return_door_command_names_the_battery_the_rider_brings():
+    cab, rider = world()
+    old = held(rider)
+    swap = swaps.swap_start(rider=rider, cabinet_id=cab.pk)
+    first = CabinetCommand.objects.get(swap=swap)
+    assert first.payload == {"slot": swap.return_slot.number, "swap": swap.pk,
+                             "battery": old.serial}
+    swap = return_battery(swap, old.serial)
+    release = CabinetCommand.objects.filter(swap=swap).latest("id")
+    assert release.payload == {"slot": swap.release_slot.number, "swap": swap.pk}
+
+
+def test_a_reservation_also_holds_an_empty_slot_for_the_flat_battery():
+    cab, rider = world(slots=3, full=2, charging=0)
+    reservation = swaps.swap_reserve(rider=rider, cabinet_id=cab.pk)
+    assert reservation.return_slot is not None
+    # Someone scanning meanwhile takes the other full battery, but not the only empty slot.
+    other = f.subscribed_rider(op=cab.operator)
+    _refused("no_empty_slot", other, cab)
+    swap = swaps.swap_start(rider=rider, cabinet_id=cab.pk)
+    assert swap.pk == reservation.pk and swap.state == S.OPENING_RETURN
+    assert swap.return_slot_id == reservation.return_slot_id
+    assert door_commands(swap) == [reservation.return_slot.number]
+
+
+def test_a_reservation_needs_an_empty_slot_only_for_a_rider_holding_a_battery():
+    cab, rider = world(slots=2, full=2, charging=0)
+    with pytest.raises(ServiceError) as refused:
+        swaps.swap_reserve(rider=rider, cabinet_id=cab.pk)
+    assert refused.value.code == "no_empty_slot"
+    newcomer = f.subscribed_rider(op=cab.operator, holding=False)
+    reservation = swaps.swap_reserve(rider=newcomer, cabinet_id=cab.pk)
+    assert reservation.return_slot is None
 
 
 def test_an_unused_reservation_expires_and_frees_the_battery():

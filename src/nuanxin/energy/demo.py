@@ -493,11 +493,14 @@ def seed_energy(rng: random.Random, *, now: datetime | None = None,
         b.soc = round(max(5.0, min(b.soc, 100.0) - 7.5 * min(hours, 12)), 1)
         if rider.phone == demo_rider_phone:
             b.soc = 23.0
-    # The duty engineer's journey: one battery in a Yiwu slot overheated two hours ago.
+    # The duty engineer's journey: one battery in a Yiwu slot overheated minutes ago. It is
+    # still hot (cell_temp_c below), its cabinet has stopped charging it and still reports
+    # the alarm; a simulated cabinet started on this data cools it and reports the alarm
+    # over once it is under 45 ℃, after which the engineer can resolve it and unlock.
     hot_cab = groups[group_names[0]][0]
     hot_slot = next(s for s in slots_of[hot_cab.pk] if in_slot[s.pk] is not None)
     hot = in_slot[hot_slot.pk]
-    hot_at = max(now - timedelta(hours=2),
+    hot_at = max(now - timedelta(minutes=6),
                  max(c[0] for c in custody if c[2] is hot) + timedelta(minutes=1))
     move(hot, hot_at, "energy.battery.quarantined", Place.SLOT, BatteryStatus.QUARANTINED,
          slot=hot_slot)

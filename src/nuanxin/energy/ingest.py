@@ -11,8 +11,9 @@ to a few event threads (one on SQLite), each cabinet always to the same thread s
 keep their order while different cabinets' swaps proceed in parallel.
 
 The worker also runs the housekeeping every ingester shares (each step is safe to run in
-several processes at once): swap step timeouts about once a second
-(`swaps.swaps_expire_overdue`) and the heartbeat-silence sweep that marks cabinets offline.
+several processes at once): about once a second `dispatch.housekeeping` (swap step
+timeouts, doors held for commands never answered), and the heartbeat-silence sweep that
+marks cabinets offline.
 
 With an explicit --client-id the broker keeps the session (clean_session off): QoS 1
 messages that arrive while this process restarts wait for it instead of being dropped.
@@ -35,6 +36,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
+from nuanxin.energy import dispatch
 from nuanxin.energy.mqtt import mqtt_client
 from nuanxin.energy.services import device
 
@@ -238,13 +240,9 @@ class Ingester:
 
     def _expire(self) -> None:
         try:
-            from nuanxin.energy.services import swaps
-        except ModuleNotFoundError:
-            return
-        try:
-            swaps.swaps_expire_overdue(now=timezone.now())
+            dispatch.housekeeping(now=timezone.now())
         except Exception as exc:
-            log.exception("swaps_expire_overdue failed")
+            log.exception("housekeeping failed")
             self.errors.append(exc)
 
     def _sweep(self) -> None:

@@ -11,11 +11,16 @@ orders on a battery at the depot lock the battery row (`lock_battery`).
 
 from __future__ import annotations
 
-from django.db import transaction
+import logging
+import time
+
+from django.db import OperationalError, transaction
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.common.errors import NotFound
 from nuanxin.energy.models import Battery, Cabinet
+
+log = logging.getLogger(__name__)
 
 
 def lock_cabinet(cabinet_id: int) -> Cabinet:
@@ -38,3 +43,20 @@ def lock_battery(battery_id: int) -> Battery:
     if battery is None:
         raise NotFound("battery_not_found", _("找不到这块电池。"))
     return battery
+
+
+def retry_on_conflict(fn):
+    """Run a whole transaction again if PostgreSQL aborted it to break a deadlock or a
+    serialisation conflict (the ingester's batches lock batteries, a swap locks its cabinet
+    first: the database picks a victim, and the victim simply tries again)."""
+    for attempt in range(4):
+        try:
+            return fn()
+        except OperationalError as exc:
+            state = getattr(exc.__cause__, "sqlstate", None)
+            if (attempt == 3 or state not in ("40P01", "40001")
+                    or transaction.get_connection().in_atomic_block):
+                raise
+            log.info("transaction retried after %s", state)
+            time.sleep(0.05 * (attempt + 1))
+    return None

@@ -148,6 +148,16 @@ class Slot(models.Model):
     charging = models.BooleanField(_("充电中"), default=False)
     # Sequence number of the slot status message last applied (older snapshots are ignored).
     status_seq = models.BigIntegerField(default=-1)
+    # The open_door command this door answers to, until the cabinet reports the door closed
+    # (or a later snapshot proves it): the slot is never given to another swap meanwhile, as
+    # a late "opened" or a rider's hand may still come through it.
+    door_command = models.ForeignKey("CabinetCommand", null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+    # What the cabinet last said is in the slot (a closed door's report or a snapshot);
+    # `energy verify` compares it with the custody ledger. reported_at empty: never reported.
+    reported_battery = models.CharField(max_length=32, blank=True)
+    reported_unread = models.BooleanField(default=False)
+    reported_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -602,6 +612,9 @@ class CabinetCommand(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     acked_at = models.DateTimeField(null=True, blank=True)
     result = models.CharField(max_length=24, blank=True)  # ok, or the cabinet's error code
+    # The cabinet's seq of its ack: a slot snapshot with a higher seq was taken after the
+    # command was carried out.
+    ack_seq = models.BigIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.command} {self.msg_id}"

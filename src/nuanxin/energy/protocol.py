@@ -60,6 +60,8 @@ class SlotStatus(_Message):
     charging: bool
     battery: Serial | None = None  # serial read in the slot; None when empty
     unread: bool = False           # something is in the slot but its serial can't be read
+    # The command whose execution this snapshot reports (slot or charging), if any.
+    cmd: Annotated[str, Field(max_length=64)] | None = None
 
 
 class Telemetry(_Message):
@@ -84,7 +86,10 @@ class DoorEvent(_Message):
     event: Literal["opened", "closed", "jammed"]
     battery: Serial | None = None  # on "closed": the serial now in the slot
     unread: bool = False           # on "closed": a battery is there but unreadable
-    cmd: Annotated[str, Field(max_length=64)] | None = None  # the command that opened it
+    # The open_door command this door answers: on "opened" and "jammed" the command being
+    # carried out, on "closed" the command that had opened it. None: nobody commanded it
+    # (a key, a technician). The server applies a door report only to that command's swap.
+    cmd: Annotated[str, Field(max_length=64)] | None = None
 
 
 class AlarmEvent(_Message):
@@ -114,7 +119,10 @@ UP_KINDS: dict[str, type[_Message]] = {
 
 # Down commands and their fields (besides id, seq, ts, serial).
 DOWN_KINDS: dict[str, tuple[str, ...]] = {
-    "open_door": ("slot",),             # + "swap": id, for the cabinet's own log
+    # + "swap": id, for the cabinet's own log; + "battery": on a swap's return door, the
+    # serial the rider is expected to put in (a screen may show it; the simulator's hands
+    # use it)
+    "open_door": ("slot",),
     "slot": ("slot", "enabled"),        # enable or disable one slot
     "cabinet": ("enabled",),            # enable or disable the whole cabinet
     "charging": ("slot", "on"),         # start or stop charging one slot

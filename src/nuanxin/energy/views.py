@@ -37,6 +37,7 @@ from nuanxin.energy.selectors import riders
 from nuanxin.energy.services import swaps
 from nuanxin.geo.datum import CRS, from_wgs84
 from nuanxin.geo.models import Region, RegionLevel
+from nuanxin.stations.selectors import station_get_public
 from nuanxin.stations.views import distance_text, request_tile_crs
 
 NEARBY_RADIUS_M = 5000
@@ -196,12 +197,22 @@ def nearby(request):
     districts = list(Region.objects.filter(level=RegionLevel.DISTRICT)
                      .select_related("parent").only("code", "name", "parent__name")
                      .order_by("code"))
-    place = None
+    place = station = None
+    station_id = request.GET.get("station", "")
+    if (lat is None or lng is None) and station_id.isdigit() and len(station_id) < 12:
+        # From a station's 换电柜 amenity: its cabinets stand at its door, nearest first.
+        try:
+            station = station_get_public(int(station_id))
+        except ServiceError:
+            station = None
+        else:
+            lat, lng = station.lat, station.lng
     # A district chosen in the picker wins over a position the form still carries.
     if district_code:
         district = next((d for d in districts if d.code == district_code), None)
         if district and district.center_lat is not None:
             lat, lng, place = district.center_lat, district.center_lng, district
+            station = None
     # A district centre is only a guess at where the rider is: look further round it.
     radius = NEARBY_RADIUS_M if place is None else NEARBY_RADIUS_M * 4
     model_id = _rider_model_id(request)
@@ -210,18 +221,24 @@ def nearby(request):
         hits = riders.cabinets_nearby(lat=lat, lng=lng, limit=10, radius_m=radius,
                                       model_id=model_id)
     tile_crs = CRS(request_tile_crs())
+    open_swap = _open_swap(request) if request.user.is_authenticated else None
+    # The rider's own reserved battery is not counted as available: the row says it is held.
+    reserved = open_swap if open_swap is not None and open_swap.state == "reserved" else None
     rows, markers = [], []
     for hit in hits:
         url = reverse("energy:cabinet", args=[hit["serial"]])
-        rows.append({**hit, "distance": distance_text(hit["distance_m"]), "url": url})
+        rows.append({**hit, "distance": distance_text(hit["distance_m"]), "url": url,
+                     "reserved_until": reserved.deadline if reserved is not None
+                     and reserved.cabinet_id == hit["id"] else None})
         mlat, mlng = from_wgs84(hit["lat"], hit["lng"], tile_crs)
         markers.append({"name": hit["name"], "lat": mlat, "lng": mlng, "url": url,
                         "online": hit["online"], "available": hit["available"]})
     me = from_wgs84(lat, lng, tile_crs) if lat is not None and lng is not None else None
     return render(request, "energy/rider/nearby.html", {
-        "hits": rows, "lat": lat, "lng": lng, "place": place, "districts": districts,
+        "hits": rows, "lat": lat, "lng": lng, "place": place, "station": station,
+        "districts": districts,
         "district_code": district_code, "radius_km": radius // 1000,
-        "has_plan": model_id is not None,
+        "has_plan": model_id is not None, "open_swap": open_swap,
         "map_data": {"me": me, "markers": markers},
     })
 

@@ -14,12 +14,13 @@ from nuanxin.energy.models import (
     Battery,
     Cabinet,
     PlanKind,
-    Slot,
     Subscription,
     SubscriptionStatus,
     Swap,
     SwapState,
 )
+from nuanxin.energy.services.offer import offerable_batteries, offerable_empty_slots
+from nuanxin.energy.services.swaps import FAILURE_MESSAGES
 from nuanxin.geo.spatial import haversine_m
 
 S = SwapState
@@ -30,7 +31,6 @@ def cabinets_nearby(*, lat: float, lng: float, limit: int = 10, radius_m: int = 
                     model_id: int | None = None) -> list[dict]:
     """Enabled cabinets within `radius_m` of (lat, lng) (WGS-84), nearest first, each with the
     batteries a rider could take there now (`available`, of `model_id` if given)."""
-    from nuanxin.energy.services.swaps import offerable_batteries
 
     dlat = radius_m / _M_PER_DEG
     dlng = radius_m / (_M_PER_DEG * max(math.cos(math.radians(lat)), 0.01))
@@ -49,8 +49,7 @@ def cabinets_nearby(*, lat: float, lng: float, limit: int = 10, radius_m: int = 
     available = dict(offerable_batteries(model_id=model_id).filter(slot__cabinet_id__in=ids)
                      .values("slot__cabinet_id").annotate(n=Count("id"))
                      .values_list("slot__cabinet_id", "n"))
-    empty = dict(Slot.objects.filter(cabinet_id__in=ids, enabled=True, locked=False,
-                                     battery__isnull=True)
+    empty = dict(offerable_empty_slots().filter(cabinet_id__in=ids)
                  .values("cabinet_id").annotate(n=Count("id")).values_list("cabinet_id", "n"))
     return [{
         "id": row["id"], "serial": row["serial"], "name": row["name"], "address": row["address"],
@@ -63,7 +62,6 @@ def cabinets_nearby(*, lat: float, lng: float, limit: int = 10, radius_m: int = 
 
 def cabinet_public(cabinet: Cabinet) -> dict:
     """The public facts of one cabinet, as the nearby list gives them, without a distance."""
-    from nuanxin.energy.services.swaps import offerable_batteries
 
     return {
         "id": cabinet.pk, "serial": cabinet.serial, "name": cabinet.name,
@@ -73,8 +71,7 @@ def cabinet_public(cabinet: Cabinet) -> dict:
         "station_id": cabinet.station_id, "operator": str(cabinet.operator),
         "hotline": cabinet.operator.hotline,
         "available": offerable_batteries().filter(slot__cabinet=cabinet).count(),
-        "empty_slots": Slot.objects.filter(cabinet=cabinet, enabled=True, locked=False,
-                                           battery__isnull=True).count(),
+        "empty_slots": offerable_empty_slots().filter(cabinet=cabinet).count(),
     }
 
 
@@ -147,7 +144,6 @@ def _steps(swap: Swap) -> list[dict]:
 
 
 def _message(swap: Swap) -> str:
-    from nuanxin.energy.services.swaps import FAILURE_MESSAGES
 
     state = swap.state
     if state == S.RESERVED:

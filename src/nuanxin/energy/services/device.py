@@ -20,6 +20,10 @@ ignored. Events (doors, alarms, acks) are never dropped for being late: queued e
 cabinet sends after a reconnect carry old timestamps and are still applied, in seq order.
 Clock skew: `Cabinet.clock_offset_s` = cabinet clock - server clock, from boot and
 heartbeat messages.
+
+This module keeps the device's own facts (online, seq, each slot's door and reported
+contents, telemetry); what a report means for swaps, the ledger and alarms is handed to
+`nuanxin.energy.dispatch`, and only to it.
 """
 
 from __future__ import annotations
@@ -36,21 +40,23 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from nuanxin.energy import locking, protocol
+from nuanxin.energy import dispatch, locking, protocol
 from nuanxin.energy.models import (
     OPEN_SWAP_STATES,
     Alarm,
     AlarmKind,
     AlarmState,
     Battery,
+    BatteryHealthSample,
     BatteryStatus,
     Cabinet,
+    CabinetCommand,
     IngestRejection,
-    Place,
     Slot,
     Swap,
 )
-from nuanxin.energy.services import health
+from nuanxin.energy.services import commands, health
+from nuanxin.energy.services.alarms import OVER_TEMPERATURE_C
 
 log = logging.getLogger(__name__)
 
@@ -338,12 +344,10 @@ def _apply_locked_event(cab: CabinetInfo, kind: str, message, at: datetime) -> s
         if kind == "door":
             return _on_door(cabinet, message, at)
         if kind == "alarm":
-            _hook("safety", "alarm_on_device", cabinet=cabinet, message=message, at=at)
+            dispatch.alarm_event(cabinet=cabinet, message=message, at=at)
             return "applied"
         if kind == "ack":
-            from nuanxin.energy.services.commands import command_on_ack
-
-            command_on_ack(cabinet=cabinet, message=message, at=at)
+            dispatch.command_ack(cabinet=cabinet, message=message, at=at)
             return "applied"
     raise AssertionError(kind)
 
@@ -392,14 +396,23 @@ def _on_slot(cabinet: Cabinet, message: protocol.SlotStatus, at: datetime) -> st
     slot = _slot_row(cabinet, message.slot)
     if message.seq <= slot.status_seq:
         return "stale"
-    Slot.objects.filter(pk=slot.pk).update(door_open=message.door == "open",
-                                           charging=message.charging, status_seq=message.seq)
-    # While a door is open or a swap uses the slot, its contents are in flux: the swap (or
-    # the door's close event) accounts for them, not a snapshot taken mid-way.
-    if message.door == "closed" and not _slot_in_open_swap(slot):
+    Slot.objects.filter(pk=slot.pk).update(
+        door_open=message.door == "open", charging=message.charging, status_seq=message.seq,
+        reported_battery=message.battery or "", reported_unread=message.unread,
+        reported_at=at)
+    held = slot.door_command_id is not None
+    if held and message.door == "closed" and CabinetCommand.objects.filter(
+            pk=slot.door_command_id, ack_seq__lt=message.seq).exists():
+        # Taken after the cabinet carried the command out, and shut: the door has closed.
+        commands.door_hold_release(cabinet_id=cabinet.pk, command=slot.door_command)
+        held = False
+    # While a door is open, commanded open or used by a swap, its contents are in flux: the
+    # swap (or the door's close event) accounts for them, not a snapshot taken mid-way.
+    if message.door == "closed" and not held and not _slot_in_open_swap(slot):
         before = _cabinet_of_battery(message.battery)
-        _hook("custody", "slot_reconcile", cabinet=cabinet, slot_number=message.slot,
-              battery_serial=message.battery, unread=message.unread, at=at, source="snapshot")
+        dispatch.slot_contents(cabinet=cabinet, slot_number=message.slot,
+                               battery_serial=message.battery, unread=message.unread, at=at,
+                               source="snapshot")
         _docked(cabinet, message.battery, before, message.seq)
     return "applied"
 
@@ -407,15 +420,13 @@ def _on_slot(cabinet: Cabinet, message: protocol.SlotStatus, at: datetime) -> st
 def _on_door(cabinet: Cabinet, message: protocol.DoorEvent, at: datetime) -> str:
     slot = _slot_row(cabinet, message.slot)
     if message.seq > slot.status_seq:
-        Slot.objects.filter(pk=slot.pk).update(door_open=message.event == "opened",
-                                               status_seq=message.seq)
+        updates: dict = {"door_open": message.event == "opened", "status_seq": message.seq}
+        if message.event == "closed":
+            updates.update(reported_battery=message.battery or "",
+                           reported_unread=message.unread, reported_at=at)
+        Slot.objects.filter(pk=slot.pk).update(**updates)
     before = _cabinet_of_battery(message.battery)
-    used = _hook("swaps", "swap_on_door_event", cabinet=cabinet, slot_number=message.slot,
-                 event=message.event, battery_serial=message.battery, unread=message.unread,
-                 at=at, seq=message.seq)
-    if not used and message.event == "closed":
-        _hook("custody", "slot_reconcile", cabinet=cabinet, slot_number=message.slot,
-              battery_serial=message.battery, unread=message.unread, at=at, source="door")
+    dispatch.door_event(cabinet=cabinet, message=message, at=at)
     if message.event == "closed":
         _docked(cabinet, message.battery, before, message.seq)
     return "applied"
@@ -435,20 +446,19 @@ def cabinet_mark_offline(*, cabinet_id: int, at: datetime, reason: str) -> bool:
         Cabinet.objects.filter(pk=cabinet_id).update(online=False)
         cabinet.online = False
         log.warning("cabinet %s offline (%s)", cabinet.serial, reason)
-        _hook("swaps", "swap_on_cabinet_offline", cabinet=cabinet, at=at)
         # The operator hears of it once per outage; the alarm clears when the cabinet
         # returns and stays for a person to resolve (a flapping cabinet needs a look).
-        if not Alarm.objects.filter(cabinet=cabinet, kind=AlarmKind.OFFLINE,
-                                    cleared_at__isnull=True).exclude(
-                state=AlarmState.RESOLVED).exists():
-            _hook("safety", "alarm_raise", cabinet=cabinet, kind=AlarmKind.OFFLINE, at=at)
+        first = not Alarm.objects.filter(cabinet=cabinet, kind=AlarmKind.OFFLINE,
+                                         cleared_at__isnull=True).exclude(
+            state=AlarmState.RESOLVED).exists()
+        dispatch.cabinet_offline(cabinet=cabinet, at=at, raise_alarm=first)
     return True
 
 
 def _came_back(cabinet: Cabinet, at: datetime) -> None:
     Alarm.objects.filter(cabinet=cabinet, kind=AlarmKind.OFFLINE,
                          cleared_at__isnull=True).update(cleared_at=at)
-    _hook("swaps", "swap_on_cabinet_online", cabinet=cabinet, at=at)
+    dispatch.cabinet_online(cabinet=cabinet, at=at)
 
 
 def cabinets_sweep_offline(*, now: datetime | None = None) -> int:
@@ -544,8 +554,6 @@ def _telemetry_transaction(telemetry):
                 rows[row["serial"]] = row
         with_samples = set()
         if rows:
-            from nuanxin.energy.models import BatteryHealthSample
-
             ids = [r["id"] for r in rows.values()]
             for start in range(0, len(ids), CHUNK):
                 with_samples.update(BatteryHealthSample.objects.filter(
@@ -583,7 +591,7 @@ def _telemetry_transaction(telemetry):
                 with_samples.add(row["id"])
                 if estimate.crossed_retirement:
                     after["low"].append((row["id"], item.at))
-            if m.cell_temp_c >= _over_temperature_c():
+            if m.cell_temp_c >= OVER_TEMPERATURE_C:
                 after["hot"].append((cab.id, row["id"], m.slot, m.cell_temp_c, item.at))
         for row in changed.values():
             cab_full = row["full_pct"]
@@ -660,14 +668,6 @@ def _bulk_update_batteries(rows: list[dict]) -> None:
                 params)
 
 
-def _over_temperature_c() -> float:
-    try:
-        from nuanxin.energy.services.safety import OVER_TEMPERATURE_C
-    except ImportError:
-        return 60.0
-    return OVER_TEMPERATURE_C
-
-
 def _telemetry_after(after: dict) -> None:
     """What a batch found that needs more than a field update, each in its own transaction
     after the batch committed (rare; one failing must not undo the batch)."""
@@ -678,7 +678,7 @@ def _telemetry_after(after: dict) -> None:
             log.exception("over-temperature alarm for battery %s failed", battery_id)
     for battery_id, at in after["low"]:
         try:
-            health.health_flag_low(battery_id=battery_id, at=at)
+            dispatch.battery_health_low(battery_id=battery_id, at=at)
         except Exception:
             log.exception("low-health flag for battery %s failed", battery_id)
     for cabinet_id, battery_id, status in after["status"]:
@@ -699,8 +699,8 @@ def _raise_over_temperature(cabinet_id: int, battery_id: int, slot_number: int,
             return  # one alarm per episode: the operator resolves it, then it may fire again
         slot = Slot.objects.filter(cabinet=cabinet, number=slot_number).first()
         battery = Battery.objects.filter(pk=battery_id).first()
-        _hook("safety", "alarm_raise", cabinet=cabinet, kind=AlarmKind.OVER_TEMPERATURE, at=at,
-              slot=slot, battery=battery, value=temp)
+        dispatch.battery_too_hot(cabinet=cabinet, slot=slot, battery=battery, temp_c=temp,
+                                 at=at)
 
 
 def _battery_status_in_slot(cabinet_id: int, battery_id: int, status: str) -> None:
@@ -719,35 +719,4 @@ def _battery_status_in_slot(cabinet_id: int, battery_id: int, status: str) -> No
         elif (battery.status != BatteryStatus.FULL
               or battery.soc_pct >= threshold - FULL_HYSTERESIS_PCT):
             return
-        _hook("custody", "battery_move", battery=battery, to_place=Place.SLOT,
-              to_status=status, to_slot=battery.slot,
-              action="energy.battery.charged_full" if status == BatteryStatus.FULL
-              else "energy.battery.below_full", at=timezone.now())
-
-
-# --------------------------------------------------------------------------- hooks
-_missing_warned: set[str] = set()
-
-
-def _hook(module: str, function: str, **kwargs):
-    """Call another part's service (swaps, custody, safety), imported at call time.
-
-    Those modules are written alongside this one; until one exists, its hook is skipped
-    with one warning rather than failing the ingester (telemetry, heartbeats and refusals
-    work without them)."""
-    import importlib
-
-    name = f"nuanxin.energy.services.{module}"
-    try:
-        mod = importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name != name:
-            raise
-        mod = None
-    target = getattr(mod, function, None) if mod is not None else None
-    if target is None:
-        if f"{module}.{function}" not in _missing_warned:
-            _missing_warned.add(f"{module}.{function}")
-            log.warning("%s.%s is not available; skipped", module, function)
-        return None
-    return target(**kwargs)
+        dispatch.battery_status_in_slot(battery=battery, status=status, at=timezone.now())

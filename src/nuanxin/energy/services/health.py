@@ -32,6 +32,7 @@ from nuanxin.energy.models import (
     Battery,
     BatteryHealthSample,
 )
+from nuanxin.energy.services import alarms
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +136,6 @@ def samples_write(estimates: list[Estimate]) -> None:
 def health_flag_low(*, battery_id: int, at: datetime) -> Alarm | None:
     """Raise the `low_health` alarm for a battery below the retirement line, once: not again
     while an earlier one is still unresolved."""
-    from nuanxin.energy.services import safety
-
     with transaction.atomic():
         battery = (Battery.objects.select_related("slot__cabinet")
                    .filter(pk=battery_id).first())
@@ -150,6 +149,6 @@ def health_flag_low(*, battery_id: int, at: datetime) -> Alarm | None:
             return None
         log.info("battery %s below %s%% SoH (%.1f)", battery.serial, SOH_RETIREMENT_PCT,
                  battery.soh_pct)
-        return safety.alarm_raise(cabinet=battery.slot.cabinet, kind=AlarmKind.LOW_HEALTH,
+        return alarms.alarm_raise(cabinet=battery.slot.cabinet, kind=AlarmKind.LOW_HEALTH,
                                   at=at, slot=battery.slot, battery=battery,
                                   value=battery.soh_pct)

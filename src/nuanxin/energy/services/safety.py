@@ -24,20 +24,17 @@ work order returns it to service; resolving an alarm does not un-quarantine anyt
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from nuanxin.accounts.services import audit
 from nuanxin.common.errors import NotFound, ServiceError
 from nuanxin.energy import locking
 from nuanxin.energy.models import (
     Alarm,
-    AlarmKind,
     AlarmState,
     Battery,
     BatteryStatus,
@@ -48,53 +45,22 @@ from nuanxin.energy.models import (
     WorkOrderKind,
     WorkOrderState,
 )
+from nuanxin.energy.selectors.console import cabinets_visible_to
+from nuanxin.energy.services import commands, custody
+from nuanxin.energy.services.alarms import (
+    CABINET_LOCKING_KINDS,
+    LADDER,
+    OVER_TEMPERATURE_C,
+    UNRESOLVED,
+    K,
+    alarm_notify,
+    alarm_open,
+    alarm_recipients,
+)
 
-OVER_TEMPERATURE_C = 60.0
-
-K = AlarmKind
-
-
-@dataclass(frozen=True)
-class Rung:
-    stop_charging: bool = False
-    lock_slot: bool = False
-    quarantine: bool = False
-    lock_cabinet: bool = False
-    inspect: bool = False
-    notify_operator: bool = False
-    notify_staff: bool = False
-
-
-LADDER: dict[str, Rung] = {
-    K.OVER_TEMPERATURE: Rung(stop_charging=True, lock_slot=True, quarantine=True,
-                             notify_operator=True, notify_staff=True),
-    K.SMOKE: Rung(stop_charging=True, lock_slot=True, quarantine=True, lock_cabinet=True,
-                  notify_operator=True, notify_staff=True),
-    K.DOOR_JAM: Rung(lock_slot=True, notify_operator=True),
-    K.BATTERY_UNREAD: Rung(lock_slot=True, inspect=True, notify_operator=True),
-    K.FOREIGN_BATTERY: Rung(lock_slot=True, inspect=True, notify_operator=True),
-    K.LOW_HEALTH: Rung(),
-    # Swaps handle an outage themselves; the operator is told once per outage.
-    K.OFFLINE: Rung(notify_operator=True),
-}
-
-# Alarms that keep a cabinet locked (and a slot locked) until a person resolves them.
-CABINET_LOCKING_KINDS = (K.SMOKE,)
-UNRESOLVED = (AlarmState.OPEN, AlarmState.ACKNOWLEDGED)
-
-# Staff told about a dangerous alarm: those working at the cabinet's community, street and
-# district (the people who can walk over); city and province offices are not paged.
-_NOTIFY_PREFIX_LENGTHS = (6, 9, 12)
-
-ALARM_TITLES = {
-    K.OVER_TEMPERATURE: _("【换电柜告警】电池温度过高"),
-    K.SMOKE: _("【换电柜告警】烟雾报警"),
-    K.DOOR_JAM: _("【换电柜告警】仓门卡住"),
-    K.BATTERY_UNREAD: _("【换电柜告警】电池无法识别"),
-    K.FOREIGN_BATTERY: _("【换电柜告警】放入了非本人电池"),
-    K.LOW_HEALTH: _("【换电柜提醒】电池健康度低"),
-    K.OFFLINE: _("【换电柜提醒】柜机离线"),
-}
+__all__ = ["OVER_TEMPERATURE_C", "LADDER", "CABINET_LOCKING_KINDS", "alarm_recipients",
+           "alarm_on_device", "alarm_raise", "alarm_acknowledge", "alarm_resolve",
+           "still_reported", "slot_unlock", "cabinet_unlock"]
 
 
 # --- raising ------------------------------------------------------------------------------
@@ -140,83 +106,19 @@ def alarm_raise(*, cabinet: Cabinet, kind: str, at: datetime, slot=None, battery
                              value=value, device_alarm_id=device_alarm_id)
 
 
-def _resolve_slot(cabinet: Cabinet, slot) -> Slot | None:
-    if slot is None:
-        return None
-    if isinstance(slot, Slot):
-        return Slot.objects.filter(pk=slot.pk).first()
-    return Slot.objects.filter(cabinet=cabinet, number=int(slot)).first()
-
-
-def _resolve_battery(battery, slot: Slot | None) -> Battery | None:
-    if isinstance(battery, Battery):
-        return Battery.objects.filter(pk=battery.pk).first()
-    if battery:
-        found = Battery.objects.filter(serial=str(battery)).first()
-        if found is not None:
-            return found
-    if slot is not None:
-        return Battery.objects.filter(slot=slot).first()
-    return None
-
-
 def _raise_locked(*, cabinet: Cabinet, kind: str, at: datetime, slot, battery, value,
                   device_alarm_id: str) -> Alarm:
-    slot_row = _resolve_slot(cabinet, slot)
-    battery_row = _resolve_battery(battery, slot_row)
-    if slot_row is None and battery_row is not None and battery_row.slot_id is not None:
-        slot_row = battery_row.slot
-    if not device_alarm_id:
-        # Telemetry says "too hot" every minute: one open alarm per (kind, slot, battery).
-        # One the cabinet has since reported over (an outage that ended) is not reused:
-        # the next episode is a new alarm.
-        same = Alarm.objects.filter(cabinet=cabinet, kind=kind, state__in=UNRESOLVED,
-                                    slot=slot_row, battery=battery_row,
-                                    cleared_at__isnull=True).first()
-        if same is not None:
-            return same
-    alarm = Alarm.objects.create(cabinet=cabinet, slot=slot_row, battery=battery_row, kind=kind,
-                                 device_alarm_id=device_alarm_id or "", value=value,
-                                 started_at=at)
-    _climb(alarm=alarm, cabinet=cabinet, slot=slot_row, battery=battery_row,
-           rung=LADDER[kind], at=at)
+    alarm, slot_row, battery_row, created = alarm_open(
+        cabinet=cabinet, kind=kind, at=at, slot=slot, battery=battery, value=value,
+        device_alarm_id=device_alarm_id)
+    if created:
+        if battery_row is not None and LADDER[kind].quarantine:
+            _quarantine(battery=battery_row, at=at)
+        alarm_notify(alarm=alarm, cabinet=cabinet, slot=slot_row, battery=battery_row)
     return alarm
 
 
-def _climb(*, alarm: Alarm, cabinet: Cabinet, slot: Slot | None, battery: Battery | None,
-           rung: Rung, at: datetime) -> None:
-    from nuanxin.energy.services import commands
-
-    if slot is not None and rung.stop_charging:
-        # Always sent, even if the server believes the slot is not charging: the cabinet's
-        # view is what matters and "off" twice does no harm.
-        commands.command_send(cabinet=cabinet, kind="charging",
-                              payload={"slot": slot.number, "on": False})
-        Slot.objects.filter(pk=slot.pk).update(charging=False)
-    if slot is not None and rung.lock_slot:
-        Slot.objects.filter(pk=slot.pk).update(locked=True)
-    if battery is not None and rung.quarantine:
-        _quarantine(battery=battery, at=at)
-    if rung.lock_cabinet and not cabinet.safety_locked:
-        Cabinet.objects.filter(pk=cabinet.pk).update(safety_locked=True)
-        cabinet.safety_locked = True
-        commands.command_send(cabinet=cabinet, kind="cabinet", payload={"enabled": False})
-    if rung.inspect and slot is not None:
-        already = WorkOrder.objects.filter(kind=WorkOrderKind.INSPECT_SLOT, slot=slot,
-                                           state=WorkOrderState.OPEN).exists()
-        if not already:
-            WorkOrder.objects.create(kind=WorkOrderKind.INSPECT_SLOT,
-                                     operator_id=cabinet.operator_id, cabinet=cabinet, slot=slot,
-                                     battery=battery, alarm=alarm,
-                                     note=str(AlarmKind(alarm.kind).label)[:200])
-    if rung.notify_operator or rung.notify_staff:
-        _notify(alarm=alarm, cabinet=cabinet, slot=slot, battery=battery,
-                staff=rung.notify_staff)
-
-
 def _quarantine(*, battery: Battery, at: datetime) -> None:
-    from nuanxin.energy.services import custody
-
     if battery.status == BatteryStatus.QUARANTINED:
         return
     if battery.slot_id is not None:
@@ -231,53 +133,9 @@ def _quarantine(*, battery: Battery, at: datetime) -> None:
     # it, and the operator opens a work order when it comes back.
 
 
-def alarm_recipients(cabinet: Cabinet, *, staff: bool = True) -> list[int]:
-    """User ids told about an alarm at `cabinet`: its operator's members, and (for dangerous
-    alarms) the staff working where it stands."""
-    from nuanxin.accounts.models import PartnerMember, StaffProfile
-
-    ids = list(PartnerMember.objects.filter(partner__energy_operator__id=cabinet.operator_id)
-               .values_list("user_id", flat=True))
-    if staff:
-        region_code = (cabinet.station.region_id if cabinet.station_id else cabinet.region_id)
-        prefixes = {region_code[:n] for n in _NOTIFY_PREFIX_LENGTHS}
-        ids += list(StaffProfile.objects.filter(org_unit__region__prefix__in=prefixes,
-                                                user__is_active=True)
-                    .values_list("user_id", flat=True))
-    return ids
-
-
-def _notify(*, alarm: Alarm, cabinet: Cabinet, slot: Slot | None, battery: Battery | None,
-            staff: bool) -> None:
-    from nuanxin.accounts.services import notify_many
-
-    where = cabinet.name + (gettext(" %(n)s 号仓") % {"n": slot.number} if slot else "")
-    parts = [where]
-    if battery is not None:
-        parts.append(gettext("电池 %(serial)s") % {"serial": battery.serial})
-    if alarm.value is not None and alarm.kind == K.OVER_TEMPERATURE:
-        parts.append(gettext("温度 %(t).1f ℃") % {"t": alarm.value})
-    rung = LADDER[alarm.kind]
-    if rung.quarantine:
-        parts.append(gettext("已自动停止充电、锁定仓位并隔离电池"))
-    if rung.lock_cabinet:
-        parts.append(gettext("整柜已锁定"))
-    if cabinet.address:
-        parts.append(cabinet.address)
-    try:
-        link = reverse("energy_console:alarms") + f"?cabinet={cabinet.pk}"
-    except NoReverseMatch:
-        link = ""
-    notify_many(user_ids=alarm_recipients(cabinet, staff=staff),
-                title=str(ALARM_TITLES[alarm.kind]), body="；".join(parts), link=link,
-                dedupe_key=f"energy.alarm.{alarm.pk}")
-
-
 # --- people acting on alarms --------------------------------------------------------------
 
 def _alarm_for(user, alarm_id: int) -> Alarm:
-    from nuanxin.energy.selectors.console import cabinets_visible_to
-
     alarm = (Alarm.objects.filter(pk=alarm_id, cabinet__in=cabinets_visible_to(user))
              .select_for_update(of=("self",)).first())
     if alarm is None:
@@ -310,8 +168,7 @@ def alarm_resolve(*, user, alarm_id: int, note: str) -> Alarm:
         alarm = _alarm_for(user, alarm_id)
         if alarm.state == AlarmState.RESOLVED:
             raise ServiceError("alarm_resolved", _("这条告警已经解决。"), status=409)
-        if (alarm.device_alarm_id and alarm.cleared_at is None
-                and alarm.kind in (K.SMOKE, K.OVER_TEMPERATURE)):
+        if still_reported(alarm) and not _battery_gone(alarm):
             raise ServiceError("alarm_not_cleared",
                                _("柜机仍在报告这一告警，消除后才能标记为已解决。"), status=409)
         now = timezone.now()
@@ -328,6 +185,22 @@ def alarm_resolve(*, user, alarm_id: int, note: str) -> Alarm:
         return alarm
 
 
+def still_reported(alarm: Alarm) -> bool:
+    """A dangerous condition the cabinet has not yet reported over."""
+    return bool(alarm.device_alarm_id and alarm.cleared_at is None
+                and alarm.kind in (K.SMOKE, K.OVER_TEMPERATURE))
+
+
+def _battery_gone(alarm: Alarm) -> bool:
+    """The hot battery has been taken out of the cabinet (a work order moved it): what the
+    cabinet may still report about it no longer describes anything inside, so a person
+    may close the alarm (a faulty sensor must not keep it open for ever)."""
+    if alarm.kind != K.OVER_TEMPERATURE or alarm.battery_id is None:
+        return False
+    return not Battery.objects.filter(pk=alarm.battery_id,
+                                      slot__cabinet_id=alarm.cabinet_id).exists()
+
+
 def _unresolved_on_slot(slot: Slot):
     return Alarm.objects.filter(slot=slot, state__in=UNRESOLVED)
 
@@ -335,9 +208,6 @@ def _unresolved_on_slot(slot: Slot):
 def slot_unlock(*, user, slot_id: int) -> Slot:
     """Open a locked slot to swaps again: refused while an alarm on it is unresolved or an
     inspection of it is still open."""
-    from nuanxin.accounts.services import audit
-    from nuanxin.energy.selectors.console import cabinets_visible_to
-
     slot = Slot.objects.filter(pk=slot_id, cabinet__in=cabinets_visible_to(user)).first()
     if slot is None:
         raise NotFound("slot_not_found", _("找不到这个仓位。"))
@@ -354,7 +224,9 @@ def slot_unlock(*, user, slot_id: int) -> Slot:
             raise ServiceError("inspection_open",
                                _("该仓位的现场检查工单尚未完成。"), status=409)
         slot.locked = False
-        slot.save(update_fields=["locked", "updated_at"])
+        # Someone has looked at the slot: a door held for an unanswered command is free too.
+        slot.door_command = None
+        slot.save(update_fields=["locked", "door_command", "updated_at"])
         audit(actor=user, action="energy.slot.unlocked", obj_type="energy.slot", obj_id=slot.pk,
               cabinet=slot.cabinet_id, number=slot.number)
         return slot
@@ -362,10 +234,6 @@ def slot_unlock(*, user, slot_id: int) -> Slot:
 
 def cabinet_unlock(*, user, cabinet_id: int) -> Cabinet:
     """Lift a smoke lock: refused while a smoke alarm at the cabinet is unresolved."""
-    from nuanxin.accounts.services import audit
-    from nuanxin.energy.selectors.console import cabinets_visible_to
-    from nuanxin.energy.services import commands
-
     if not cabinets_visible_to(user).filter(pk=cabinet_id).exists():
         raise NotFound("cabinet_not_found", _("找不到这个换电柜。"))
     with transaction.atomic():

@@ -24,11 +24,10 @@ happens, and such a refusal becomes a clear 409 "busy".
 from __future__ import annotations
 
 import logging
-import time
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -48,7 +47,7 @@ from nuanxin.energy.models import (
     SwapEvent,
     SwapState,
 )
-from nuanxin.energy.services import custody, plans
+from nuanxin.energy.services import commands, custody, offer, plans, safety
 
 log = logging.getLogger("nuanxin.energy.swaps")
 
@@ -169,75 +168,18 @@ def _transition(swap: Swap, action: str, *, at: datetime, data: dict | None = No
                    to_state=to_state)
 
 
-# --- what may be offered -----------------------------------------------------------------
-
-def _busy_slot_ids(cabinet_id: int) -> set[int]:
-    ids: set[int] = set()
-    for ret, rel in Swap.objects.filter(cabinet_id=cabinet_id, state__in=OPEN_SWAP_STATES) \
-            .values_list("return_slot_id", "release_slot_id"):
-        ids.update(x for x in (ret, rel) if x is not None)
-    return ids
-
-
-def offerable_batteries(*, model_id: int | None = None):
-    """Batteries a rider could take now, at any cabinet: the one definition used both to pick
-    a battery for a swap and to count `available` on the map."""
-    promised = Swap.objects.filter(state__in=OPEN_SWAP_STATES, battery_released__isnull=False)
-    busy_slots = Swap.objects.filter(state__in=OPEN_SWAP_STATES)
-    qs = (Battery.objects
-          .filter(status__in=(BatteryStatus.FULL, BatteryStatus.CHARGING),
-                  slot__isnull=False, slot__enabled=True, slot__locked=False,
-                  slot__door_open=False,
-                  slot__cabinet__enabled=True, slot__cabinet__safety_locked=False,
-                  slot__cabinet__online=True)
-          .filter(soc_pct__gte=F("slot__cabinet__full_threshold_pct"))
-          .exclude(pk__in=promised.values("battery_released_id"))
-          .exclude(slot_id__in=busy_slots.filter(return_slot__isnull=False)
-                   .values("return_slot_id"))
-          .exclude(slot_id__in=busy_slots.filter(release_slot__isnull=False)
-                   .values("release_slot_id")))
-    if model_id is not None:
-        qs = qs.filter(model_id=model_id)
-    return qs
-
-
-def _pick_battery(cabinet: Cabinet, model_id: int, *, exclude_slot_ids=()) -> Battery | None:
-    return (offerable_batteries(model_id=model_id).filter(slot__cabinet=cabinet)
-            .exclude(slot_id__in=list(exclude_slot_ids))
-            .select_related("slot").order_by("-soc_pct", "slot__number").first())
-
-
-def _pick_empty_slot(cabinet: Cabinet, *, exclude_slot_ids=()) -> Slot | None:
-    busy = _busy_slot_ids(cabinet.pk) | set(exclude_slot_ids)
-    return (Slot.objects.filter(cabinet=cabinet, enabled=True, locked=False, door_open=False,
-                                battery__isnull=True)
-            .exclude(pk__in=busy).order_by("number").first())
-
-
-def _check_cabinet_usable(cabinet: Cabinet) -> None:
-    if cabinet.safety_locked:
-        raise ServiceError("cabinet_safety_locked",
-                           _("这个换电柜因安全原因暂停使用，请换一个柜子。"), status=409)
-    if not cabinet.enabled:
-        raise ServiceError("cabinet_disabled", _("这个换电柜暂停服务，请换一个柜子。"), status=409)
-    if not cabinet.online:
-        raise ServiceError("cabinet_offline", _("这个换电柜暂时离线，请稍后再试或换一个柜子。"),
-                           status=409)
-
-
 def _open_door(swap: Swap, slot: Slot, *, at: datetime) -> CabinetCommand:
-    from nuanxin.energy.services import commands  # the device side; sent on commit
-
-    command = commands.command_send(cabinet=swap.cabinet, kind="open_door",
-                                    payload={"slot": slot.number, "swap": swap.pk}, swap=swap)
+    payload = {"slot": slot.number, "swap": swap.pk}
+    if swap.battery_returned_id is not None and slot.pk == swap.return_slot_id:
+        payload["battery"] = swap.battery_returned.serial  # what the rider should put in
+    command = commands.command_send(cabinet=swap.cabinet, kind="open_door", payload=payload,
+                                    swap=swap)
     _record(swap, "energy.swap.door_commanded", at=at,
             data={"slot": slot.number, "cmd": command.msg_id})
     return command
 
 
 def _alarm(swap: Swap, kind: str, *, slot: Slot | None, at: datetime, battery=None) -> None:
-    from nuanxin.energy.services import safety
-
     if slot is not None:
         # Locked whatever the alarm ladder does: this slot must not be offered again.
         Slot.objects.filter(pk=slot.pk).update(locked=True)
@@ -245,23 +187,6 @@ def _alarm(swap: Swap, kind: str, *, slot: Slot | None, at: datetime, battery=No
 
 
 # --- starting ------------------------------------------------------------------------------
-
-def _conflict_retrying(fn):
-    """Run a whole transaction again if PostgreSQL aborted it to break a deadlock or a
-    serialisation conflict (the ingester's batches lock batteries, a swap locks its cabinet
-    first: the database picks a victim, and the victim simply tries again)."""
-    for attempt in range(4):
-        try:
-            return fn()
-        except OperationalError as exc:
-            state = getattr(exc.__cause__, "sqlstate", None)
-            if (attempt == 3 or state not in ("40P01", "40001")
-                    or transaction.get_connection().in_atomic_block):
-                raise
-            log.info("swap transaction retried after %s", state)
-            time.sleep(0.05 * (attempt + 1))
-    return None
-
 
 def _by_request_key(rider: User, request_key: str) -> Swap | None:
     if not request_key:
@@ -274,19 +199,6 @@ def _check_rider(rider: User, request_key: str) -> None:
         raise PermissionDenied("workers_only", _("只有骑手可以换电。"))
     if len(request_key) > 64:
         raise ServiceError("bad_request_key", _("请求编号太长。"))
-
-
-def _cabinet_for(cabinet_token: str | None, cabinet_id: int | None) -> Cabinet:
-    if cabinet_token:
-        from nuanxin.energy import qr
-
-        cabinet_id = qr.cabinet_id_from_token(cabinet_token)
-    if cabinet_id is None:
-        raise ServiceError("cabinet_required", _("请扫描换电柜上的二维码。"))
-    cabinet = Cabinet.objects.filter(pk=cabinet_id).first()
-    if cabinet is None:
-        raise NotFound("cabinet_not_found", _("找不到这个换电柜。"))
-    return cabinet
 
 
 def _integrity_refusal(rider: User, request_key: str) -> Swap:
@@ -308,13 +220,13 @@ def swap_start(*, rider: User, cabinet_token: str | None = None, cabinet_id: int
     existing = _by_request_key(rider, request_key)
     if existing is not None:
         return existing
-    cabinet = _cabinet_for(cabinet_token, cabinet_id)
+    cabinet = offer.cabinet_for(cabinet_token, cabinet_id)
     def attempt() -> Swap:
         with transaction.atomic():
             return _start(rider=rider, cabinet=cabinet, request_key=request_key)
 
     try:
-        return _conflict_retrying(attempt)
+        return locking.retry_on_conflict(attempt)
     except IntegrityError:
         return _integrity_refusal(rider, request_key)
 
@@ -336,7 +248,7 @@ def _rider_open_swap(rider: User, cabinet: Cabinet) -> Swap | None:
 
 def _start(*, rider: User, cabinet: Cabinet, request_key: str) -> Swap:
     now = _now()
-    _check_cabinet_usable(cabinet)
+    offer.check_cabinet_usable(cabinet)
     plans.rider_lock(rider)
     eligibility = plans.swap_eligibility(rider=rider, cabinet=cabinet, at=now)
     cabinet = locking.lock_cabinet(cabinet.pk)
@@ -344,24 +256,27 @@ def _start(*, rider: User, cabinet: Cabinet, request_key: str) -> Swap:
     existing = _by_request_key(rider, request_key)
     if existing is not None:
         return existing
-    _check_cabinet_usable(cabinet)
+    offer.check_cabinet_usable(cabinet)
     swap = _rider_open_swap(rider, cabinet)
     held = eligibility.held
     model_id = eligibility.subscription.plan.battery_model_id
     battery = None
     if swap is not None and swap.battery_released_id is not None:
         # The reservation's battery, if it is still one we could hand out.
-        battery = (offerable_batteries(model_id=model_id).filter(pk=swap.battery_released_id)
+        battery = (offer.offerable_batteries(model_id=model_id).filter(pk=swap.battery_released_id)
                    .select_related("slot").first()
                    or _offerable_reserved(swap, model_id))
     if battery is None:
-        battery = _pick_battery(cabinet, model_id)
+        battery = offer.pick_battery(cabinet, model_id)
     if battery is None:
         raise ServiceError("no_battery", _("这个换电柜暂时没有可换的满电电池，请换一个柜子。"),
                            status=409)
     return_slot = None
-    if held is not None:
-        return_slot = _pick_empty_slot(cabinet, exclude_slot_ids={battery.slot_id})
+    if held is not None and swap is not None and swap.return_slot_id is not None:
+        # The reservation's empty slot, while it is still one we could use.
+        return_slot = offer.usable_empty_slot(swap.return_slot_id, exclude=battery.slot_id)
+    if held is not None and return_slot is None:
+        return_slot = offer.pick_empty_slot(cabinet, exclude_slot_ids={battery.slot_id})
         if return_slot is None:
             raise ServiceError("no_empty_slot", _("这个换电柜暂时没有空仓位，请换一个柜子。"),
                                status=409)
@@ -393,7 +308,7 @@ def _offerable_reserved(swap: Swap, model_id: int) -> Battery | None:
     b = Battery.objects.select_related("slot", "slot__cabinet").filter(
         pk=swap.battery_released_id, slot__cabinet_id=swap.cabinet_id, model_id=model_id,
         status__in=(BatteryStatus.FULL, BatteryStatus.CHARGING), slot__enabled=True,
-        slot__locked=False).first()
+        slot__locked=False, slot__door_command__isnull=True).first()
     if b is None or b.soc_pct < b.slot.cabinet.full_threshold_pct:
         return None
     return b
@@ -405,9 +320,9 @@ def swap_reserve(*, rider: User, cabinet_id: int, request_key: str = "") -> Swap
     existing = _by_request_key(rider, request_key)
     if existing is not None:
         return existing
-    cabinet = _cabinet_for(None, cabinet_id)
+    cabinet = offer.cabinet_for(None, cabinet_id)
     try:
-        return _conflict_retrying(lambda: _reserve(rider=rider, cabinet=cabinet,
+        return locking.retry_on_conflict(lambda: _reserve(rider=rider, cabinet=cabinet,
                                                    request_key=request_key))
     except IntegrityError:
         return _integrity_refusal(rider, request_key)
@@ -416,29 +331,37 @@ def swap_reserve(*, rider: User, cabinet_id: int, request_key: str = "") -> Swap
 def _reserve(*, rider: User, cabinet: Cabinet, request_key: str) -> Swap:
     with transaction.atomic():
         now = _now()
-        _check_cabinet_usable(cabinet)
+        offer.check_cabinet_usable(cabinet)
         plans.rider_lock(rider)
         eligibility = plans.swap_eligibility(rider=rider, cabinet=cabinet, at=now)
         cabinet = locking.lock_cabinet(cabinet.pk)
         existing = _by_request_key(rider, request_key)
         if existing is not None:
             return existing
-        _check_cabinet_usable(cabinet)
+        offer.check_cabinet_usable(cabinet)
         current = Swap.objects.filter(rider=rider, state__in=OPEN_SWAP_STATES).first()
         if current is not None:
             raise ServiceError("swap_open", _("您已有一次预约或换电还没有结束。"), status=409,
                                details={"swap_id": current.pk})
-        battery = _pick_battery(cabinet, eligibility.subscription.plan.battery_model_id)
+        battery = offer.pick_battery(cabinet, eligibility.subscription.plan.battery_model_id)
         if battery is None:
             raise ServiceError("no_battery", _("这个换电柜暂时没有可换的满电电池。"),
                                status=409)
+        data = {"battery_released": battery.serial, "release_slot": battery.slot.number}
+        # A rider who holds a battery needs somewhere to put it: the reservation holds an
+        # empty slot too, or the cabinet could be full of others' flat batteries by arrival.
+        return_slot = None
+        if eligibility.held is not None:
+            return_slot = offer.pick_empty_slot(cabinet, exclude_slot_ids={battery.slot_id})
+            if return_slot is None:
+                raise ServiceError("no_empty_slot",
+                                   _("这个换电柜暂时没有空仓位，请换一个柜子。"), status=409)
+            data["return_slot"] = return_slot.number
         swap = Swap(rider=rider, cabinet=cabinet, subscription=eligibility.subscription,
                     state=NEW, battery_released=battery, release_slot=battery.slot,
-                    request_key=request_key)
+                    return_slot=return_slot, request_key=request_key)
         _transition(swap, "reserve", at=now, actor=rider,
-                    deadline=now + timedelta(seconds=RESERVATION_S),
-                    data={"battery_released": battery.serial,
-                          "release_slot": battery.slot.number})
+                    deadline=now + timedelta(seconds=RESERVATION_S), data=data)
         return swap
 
 
@@ -462,7 +385,7 @@ def swap_cancel(*, rider: User, swap_id: int) -> Swap:
             _transition(current, "cancel", at=_now(), actor=rider)
             return current
 
-    return _conflict_retrying(attempt)
+    return locking.retry_on_conflict(attempt)
 
 
 # --- device reports ----------------------------------------------------------------------
@@ -496,7 +419,7 @@ def _door_jammed(swap: Swap, *, at: datetime, data: dict) -> None:
             _unread_fail(swap, at=at, data=data)
             return
         if reason is None and not _changed(swap, "return_slot_changed"):
-            other = _pick_empty_slot(swap.cabinet, exclude_slot_ids={slot.pk,
+            other = offer.pick_empty_slot(swap.cabinet, exclude_slot_ids={slot.pk,
                                                                      swap.release_slot_id})
             if other is not None:
                 swap.return_slot = other
@@ -511,7 +434,7 @@ def _door_jammed(swap: Swap, *, at: datetime, data: dict) -> None:
         _alarm(swap, "door_jam", slot=slot, at=at)
         if (_reopen_reason(swap, "release_door_reopened") is None
                 and not _changed(swap, "release_slot_changed")):
-            other = _pick_battery(swap.cabinet, swap.subscription.plan.battery_model_id,
+            other = offer.pick_battery(swap.cabinet, swap.subscription.plan.battery_model_id,
                                   exclude_slot_ids={slot.pk})
             if other is not None:
                 swap.battery_released, swap.release_slot = other, other.slot
@@ -652,31 +575,65 @@ _HANDLERS = {
 }
 
 
-def _swap_for_slot(cabinet: Cabinet, slot_number: int) -> tuple[Swap | None, str]:
+def _swap_for_slot(cabinet: Cabinet, slot_number: int) -> Swap | None:
+    """The open swap (past its reservation) whose step uses this slot, if any."""
+    return (Swap.objects.filter(cabinet=cabinet, state__in=OPEN_SWAP_STATES)
+            .filter(Q(return_slot__number=slot_number) | Q(release_slot__number=slot_number))
+            .exclude(state=S.RESERVED).first())
+
+
+def _swap_answered(cabinet: Cabinet, slot_number: int,
+                   cmd: str | None) -> tuple[Swap | None, str, bool]:
+    """The swap whose door command `cmd` this report answers, the door's role in it, and
+    whether the report may move it: only an open swap, only at the slot it now uses for
+    that door, only for its latest command to that slot (a late report of an earlier
+    command describes a door that has since been closed and commanded again)."""
+    command = (CabinetCommand.objects.filter(cabinet=cabinet, msg_id=cmd, command="open_door")
+               .first() if cmd else None)
+    if command is None or command.swap_id is None:
+        return None, "", False
     swap = (Swap.objects.select_related("cabinet", "return_slot", "release_slot",
                                         "battery_returned", "battery_released", "rider",
                                         "subscription__plan")
-            .filter(cabinet=cabinet, state__in=OPEN_SWAP_STATES)
-            .filter(Q(return_slot__number=slot_number) | Q(release_slot__number=slot_number))
-            .exclude(state=S.RESERVED).first())
+            .filter(pk=command.swap_id).first())
     if swap is None:
-        return None, ""
-    role = "return" if swap.return_slot and swap.return_slot.number == slot_number else "release"
-    return swap, role
+        return None, "", False
+    if swap.return_slot and swap.return_slot.number == slot_number:
+        role = "return"
+    elif swap.release_slot and swap.release_slot.number == slot_number:
+        role = "release"
+    else:
+        return swap, "", False
+    latest = (CabinetCommand.objects.filter(swap=swap, command="open_door",
+                                            payload__slot=slot_number)
+              .order_by("-id").values_list("pk", flat=True).first())
+    return swap, role, swap.is_open and swap.state != S.RESERVED and latest == command.pk
 
 
 def swap_on_door_event(*, cabinet: Cabinet, slot_number: int, event: str,
                        battery_serial: str | None, unread: bool, at: datetime,
-                       seq: int | None = None) -> bool:
-    """A door opened/closed/jammed. True if an open swap involves the slot (the report is
-    recorded on it, used or ignored); False if none does (the caller reconciles the slot)."""
+                       seq: int | None = None, cmd: str | None = None) -> bool:
+    """A door opened/closed/jammed, answering the open_door command `cmd` (None: a door
+    nobody commanded). Applied only to the swap that command belongs to. True if an open
+    swap accounts for the slot's contents (the report is recorded on it, used or ignored);
+    False if none does (the caller reconciles the slot with the ledger)."""
     with transaction.atomic():
         cabinet = locking.lock_cabinet(cabinet.pk)
-        swap, role = _swap_for_slot(cabinet, slot_number)
-        if swap is None:
-            return False
+        if event == "closed":
+            commands.door_closed(cabinet_id=cabinet.pk, slot_number=slot_number, cmd=cmd)
+        swap, role, applies = _swap_answered(cabinet, slot_number, cmd)
         data = {"slot": slot_number, "door": role, "event": event, "battery": battery_serial,
-                "unread": bool(unread), "seq": seq}
+                "unread": bool(unread), "seq": seq, "cmd": cmd}
+        if not applies:
+            using = _swap_for_slot(cabinet, slot_number)
+            for other in {s.pk: s for s in (swap, using) if s is not None}.values():
+                _record(other, "energy.swap.report_ignored", at=at,
+                        data={**data, "state": other.state,
+                              "reason": "not_its_command" if other is using else "stale"})
+            if using is not None and event == "jammed":
+                _alarm(using, "door_jam", slot=Slot.objects.get(cabinet=cabinet,
+                                                                number=slot_number), at=at)
+            return using is not None
         if swap.state == S.SUSPENDED:
             # A door report is proof the cabinet is talking again (it may replay its queue
             # before we have seen its boot): carry on from where the swap was.
@@ -740,8 +697,6 @@ def _resend_unacked_door(swap: Swap, slot: Slot | None, *, at: datetime) -> None
                .order_by("-id").first())
     if command is None:
         return
-    from nuanxin.energy.services import commands
-
     commands.command_resend(command=command)
     _record(swap, "energy.swap.door_command_resent", at=at,
             data={"slot": slot.number, "cmd": command.msg_id})
@@ -802,8 +757,6 @@ def _on_timeout(swap: Swap, *, now: datetime) -> None:
     elif state == S.TAKING:
         _fail(swap, "not_taken", at=now, data=data)
     elif state == S.SUSPENDED:
-        from nuanxin.energy.services import safety
-
         safety.alarm_raise(cabinet=swap.cabinet, kind="offline", at=now)
         _fail(swap, "cabinet_offline", at=now, data=data)
 

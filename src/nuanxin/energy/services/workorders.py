@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from nuanxin.accounts.services import audit
 from nuanxin.common.errors import NotFound, ServiceError, lazy_format
 from nuanxin.energy import locking
 from nuanxin.energy.models import (
@@ -33,6 +34,7 @@ from nuanxin.energy.models import (
     WorkOrderState,
 )
 from nuanxin.energy.selectors import console as scope
+from nuanxin.energy.services import custody
 
 W = WorkOrderKind
 S = BatteryStatus
@@ -118,8 +120,6 @@ def work_order_cancel(*, user, work_order_id: int) -> WorkOrder:
 
 
 def work_order_complete(*, user, work_order_id: int) -> WorkOrder:
-    from nuanxin.energy.services import custody
-
     order = scope.work_order_for(user, work_order_id)
     with transaction.atomic():
         battery = None
@@ -167,8 +167,6 @@ def work_order_complete(*, user, work_order_id: int) -> WorkOrder:
 def _inspect_done(*, order: WorkOrder, user, now) -> None:
     """The inspection was the resolution: the slot's open alarms are closed with a note
     naming this order, and the slot opens again unless something else still holds it."""
-    from nuanxin.accounts.services import audit
-
     slot = Slot.objects.get(pk=order.slot_id)
     note = gettext("现场检查工单 #%(n)s 已完成") % {"n": order.pk}
     for alarm in Alarm.objects.filter(slot=slot, state__in=scope.UNRESOLVED):

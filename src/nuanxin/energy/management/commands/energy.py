@@ -46,7 +46,7 @@ class Command(BaseCommand):
         if action == "ingest":
             from nuanxin.energy.ingest import main
         elif action == "simulate":
-            from nuanxin.energy.simulator import main
+            from nuanxin.energy.simulate import main
         elif action == "verify":
             from nuanxin.energy.services.custody import ledger_verify
 

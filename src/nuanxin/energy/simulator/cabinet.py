@@ -16,9 +16,11 @@ benchmark. A `VirtualCabinet` is the firmware *and* the physical world around it
 - a rider's hands: `insert_battery`, `take_battery`, `close_door`;
 - faults (`Faults`), each drawn from its own rate with a seeded generator.
 
-Door changes are reported by door events only; slot snapshots go out after boot and when a
-command changes a slot (enable, charging), so a swap in progress never sees an unrelated
-snapshot of its slot.
+It knows the cabinet, not the server: it imports only the protocol module, and learns what
+a rider brings from the `open_door` command it receives (`battery`). Door changes are
+reported by door events only, each echoing the command that opened the door; slot
+snapshots go out after boot and when a command changes a slot (enable, charging), so a swap
+in progress never sees an unrelated snapshot of its slot.
 """
 
 from __future__ import annotations
@@ -33,121 +35,32 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from urllib.parse import urlparse
 
 import paho.mqtt.client as paho
 
 from nuanxin.energy import protocol
+from nuanxin.energy.simulator.battery import (
+    CC_C_RATE,
+    CC_END_PCT,
+    COOLED_C,
+    CUTOFF_C,
+    HEAT_PER_A,
+    HOT_C,
+    OVERHEAT_TARGET_C,
+    SMOKE_CLEARS_S,
+    SOH_LOSS_PER_CYCLE,
+    TAPER_FLOOR_A,
+    THERMAL_TAU_S,
+    Faults,
+    Sent,
+    SimBattery,
+    SimSlot,
+)
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Faults", "VirtualCabinet", "Simulation", "main", "parse_faults"]
-
-CC_END_PCT = 80.0          # constant current up to here, then the voltage is held (CV)
-CC_C_RATE = 0.5            # charging current in CC, as a fraction of capacity per hour
-TAPER_FLOOR_A = 0.3        # below this the charger would terminate anyway
-THERMAL_TAU_S = 600.0      # how fast a battery follows its target temperature
-HEAT_PER_A = 0.8           # ℃ above ambient per ampere of charging current
-OVERHEAT_TARGET_C = 78.0   # where a faulty cell heads while it keeps being charged
-CUTOFF_C = 60.0            # the cabinet's own protection: stop charging at this temperature
-COOLED_C = 45.0            # an over-temperature alarm ends below this
-SOH_LOSS_PER_CYCLE = 0.02  # % per equivalent full cycle at normal temperature
-HOT_C = 45.0               # above this, ageing is three times faster
-SMOKE_CLEARS_S = 600.0     # simulated seconds until a smoke alarm's condition ends
-
-
-@dataclass
-class Faults:
-    """Fault rates in [0, 1]; each is the chance that the fault hits at its occasion:
-
-    door_jam             per open_door command: ack error `door_jam`, door event `jammed`,
-                         alarm `door_jam`
-    battery_unread       per door closed with a battery inside: reported `unread`, no serial
-    over_temperature     per charging session: the battery heats past 60 ℃ (alarm start),
-                         the cabinet stops charging it, alarm end once it has cooled
-    smoke                at start and then per simulated hour: a smoke alarm on the cabinet
-    disconnect_mid_swap  per door opened by a command: the connection drops right after the
-                         door event, messages are queued, reconnect a few seconds later
-    duplicate            per message: sent twice with the same id
-    late                 per message: held back and sent after the next one (lower seq)
-    """
-
-    door_jam: float = 0.0
-    battery_unread: float = 0.0
-    over_temperature: float = 0.0
-    smoke: float = 0.0
-    disconnect_mid_swap: float = 0.0
-    duplicate: float = 0.0
-    late: float = 0.0
-    seed: int | None = None
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            if f.name != "seed":
-                value = getattr(self, f.name)
-                if not 0.0 <= float(value) <= 1.0:
-                    raise ValueError(f"fault rate {f.name}={value} is not within 0..1")
-
-
-def parse_faults(text: str, seed: int | None = None) -> Faults:
-    """`door_jam=0.05,duplicate=0.1` → Faults."""
-    rates: dict[str, float] = {}
-    names = {f.name for f in fields(Faults)} - {"seed"}
-    for part in filter(None, (p.strip() for p in (text or "").split(","))):
-        name, _, value = part.partition("=")
-        if name not in names:
-            raise ValueError(f"unknown fault {name!r}; known: {', '.join(sorted(names))}")
-        rates[name] = float(value or 1.0)
-    return Faults(**rates, seed=seed)
-
-
-@dataclass
-class SimBattery:
-    serial: str
-    soc: float
-    soh: float
-    capacity_ah: float = 24.0
-    rated_voltage_v: float = 48.0
-    chemistry: str = "LFP"
-    cycles: float = 0.0
-    temp_c: float = 25.0
-    charge_ah: float = 0.0
-    current_a: float = 0.0
-    overheating: bool = False
-
-    @property
-    def cells(self) -> int:
-        return max(1, round(self.rated_voltage_v / (3.2 if self.chemistry == "LFP" else 3.7)))
-
-    def cell_mv(self) -> int:
-        """Open-circuit cell voltage for the SoC, plus the charger's push while charging."""
-        x = self.soc / 100.0
-        if self.chemistry == "LFP":  # the flat LFP plateau, steep at both ends
-            mv = 2900 + 350 * x + 120 * x**8 - 200 * (1 - x) ** 12
-        else:
-            mv = 3300 + 850 * x
-        return int(max(2500, min(4250, mv + 2.5 * self.current_a)))
-
-
-@dataclass
-class SimSlot:
-    number: int
-    battery: SimBattery | None = None
-    door: str = "closed"  # closed, open, jammed
-    enabled: bool = True
-    charging: bool = False
-    unread: bool = False
-    charging_blocked: bool = False  # switched off by a command: stays off until switched on
-    telemetry_due: float = 0.0      # simulated time of the next telemetry
-    alarm_id: str = ""              # the over-temperature alarm in progress
-
-
-@dataclass
-class Sent:
-    kind: str
-    topic: str
-    payload: dict
-    at: float = field(default_factory=time.monotonic)
+__all__ = ["VirtualCabinet", "Simulation", "demo_hands"]
 
 
 class VirtualCabinet:
@@ -162,7 +75,8 @@ class VirtualCabinet:
                  clock_skew_s: float = 0.0, ambient_c: float = 25.0,
                  reconnect_after_s: float = 3.0, firmware: str = "SIM-2.3.1",
                  hands: Callable[[VirtualCabinet, int, dict], None] | None = None,
-                 client_id: str | None = None, seq_start: int = 0) -> None:
+                 client_id: str | None = None, seq_start: int = 0,
+                 overheated: dict[int, tuple[str, float]] | None = None) -> None:
         self.serial = serial
         self.mqtt_url = mqtt_url
         self.username = username
@@ -191,6 +105,14 @@ class VirtualCabinet:
         self.capacity_ah = capacity_ah
         self.rated_voltage_v = rated_voltage_v
         self.chemistry = chemistry
+        # Over-temperature alarms still in progress when this cabinet (re)started: slot →
+        # (alarm id, cell temperature). The battery cools from there and the alarm ends
+        # under COOLED_C, as it would have had the cabinet never stopped.
+        for number, (alarm_id, temp_c) in (overheated or {}).items():
+            slot = self.slots.get(number)
+            if slot is not None and slot.battery is not None:
+                slot.alarm_id = alarm_id
+                slot.battery.temp_c = float(temp_c)
 
         self.sent: list[Sent] = []  # every message put on the wire (duplicates included)
         self.commands: list[dict] = []  # every command received
@@ -279,9 +201,12 @@ class VirtualCabinet:
 
     # ------------------------------------------------------------------ connection
     def _broker(self) -> tuple[str, int, bool]:
-        from nuanxin.energy.mqtt import broker_address
-
-        return broker_address(self.mqtt_url)
+        """(host, port, tls) from the cabinet's `mqtt://host:port` (or mqtts://) URL."""
+        parsed = urlparse(self.mqtt_url or "mqtt://127.0.0.1:1883")
+        tls = parsed.scheme in {"mqtts", "ssl"}
+        if parsed.scheme not in {"mqtt", "tcp", "mqtts", "ssl"}:
+            raise ValueError(f"unsupported MQTT URL scheme: {parsed.scheme!r}")
+        return parsed.hostname or "127.0.0.1", parsed.port or (8883 if tls else 1883), tls
 
     def _connect(self, *, snapshots: bool, wait: float) -> None:
         host, port, tls = self._broker()
@@ -384,8 +309,8 @@ class VirtualCabinet:
         client.publish(topic, payload, qos=1)
         self.sent.append(Sent(kind, topic, json.loads(payload)))
 
-    def _emit_slot(self, slot: SimSlot) -> dict:
-        return self._emit("slot", slot=slot.number,
+    def _emit_slot(self, slot: SimSlot, cmd: str | None = None) -> dict:
+        return self._emit("slot", slot=slot.number, cmd=cmd,
                           door="closed" if slot.door == "closed" else "open",
                           enabled=slot.enabled, charging=slot.charging,
                           battery=None if slot.battery is None or slot.unread
@@ -429,7 +354,7 @@ class VirtualCabinet:
             else:
                 self._maybe_start_charging(slot)
             self._emit("ack", cmd=cmd_id, **ok)
-            self._emit_slot(slot)
+            self._emit_slot(slot, cmd_id)
             return {**ok, "_sent": True}
         if kind == "cabinet":
             self.enabled = bool(data["enabled"])
@@ -452,7 +377,7 @@ class VirtualCabinet:
                 slot.charging_blocked = True
                 self._stop_charging(slot)
             self._emit("ack", cmd=cmd_id, **ok)
-            self._emit_slot(slot)
+            self._emit_slot(slot, cmd_id)
             return {**ok, "_sent": True}
         if kind == "threshold":
             pct = int(data["full_pct"])
@@ -487,6 +412,7 @@ class VirtualCabinet:
                        slot=number)
             return {"result": "error", "error": "door_jam", "_sent": True}
         slot.door = "open"
+        slot.opened_by = cmd_id
         self._stop_charging(slot, report=False)  # a battery behind an open door is not charged
         self._emit("ack", cmd=cmd_id, result="ok", error="")
         self._emit("door", slot=number, event="opened", cmd=cmd_id)
@@ -569,7 +495,8 @@ class VirtualCabinet:
 
     def _close(self, s: SimSlot) -> dict:
         s.door = "closed"
-        event = self._emit("door", slot=s.number, event="closed",
+        cmd, s.opened_by = s.opened_by, None
+        event = self._emit("door", slot=s.number, event="closed", cmd=cmd,
                            battery=None if s.battery is None or s.unread else s.battery.serial,
                            unread=bool(s.battery is not None and s.unread))
         if s.battery is not None and not s.unread:
@@ -743,67 +670,12 @@ class VirtualCabinet:
         return False
 
 
-def _device_password(serial: str) -> str | None:
-    """The cabinet's own broker password (energy.credentials derives one per serial)."""
-    from nuanxin.energy import credentials
-
-    return credentials.cabinet_password(serial) or None
-
-
 class Simulation:
-    """A set of virtual cabinets mirroring cabinets in the database."""
+    """A set of virtual cabinets run together (`nuanxin.energy.simulate` builds one that
+    mirrors cabinets of the database)."""
 
     def __init__(self, cabinets: list[VirtualCabinet]) -> None:
         self.cabinets = cabinets
-
-    @classmethod
-    def from_database(cls, cabinets, *, auto_hands: bool = False, credentials: bool = True,
-                      **kw) -> Simulation:
-        """One VirtualCabinet per row of `cabinets` (a queryset), with its slots and the
-        batteries in them. `auto_hands`: a simulated rider puts the returned battery in / takes
-        the released one out a few seconds after a swap's door opens (the live demo).
-        `credentials`: log in with each cabinet's own broker password when one is configured
-        (False: anonymous, as on a development broker)."""
-        from nuanxin.energy.models import Battery, BatteryStatus, Slot
-
-        virtual = []
-        for cab in cabinets.select_related("operator"):
-            slots: dict[int, tuple[str, float, float] | None] = {}
-            model = None
-            rows = list(Slot.objects.filter(cabinet=cab).order_by("number"))
-            for slot in rows:
-                slots[slot.number] = None
-            # Charging stays off where the server stopped it: locked slots, quarantined packs.
-            blocked = {slot.number for slot in rows if slot.locked}
-            for bat in (Battery.objects.filter(slot__cabinet=cab)
-                        .select_related("slot", "model")):
-                slots[bat.slot.number] = (bat.serial, bat.soc_pct, bat.soh_pct)
-                model = bat.model
-                if bat.status == BatteryStatus.QUARANTINED:
-                    blocked.add(bat.slot.number)
-            options = dict(kw)
-            if model is not None:
-                options.setdefault("capacity_ah", float(model.capacity_ah))
-                options.setdefault("rated_voltage_v", float(model.rated_voltage_v))
-                options.setdefault("chemistry", model.chemistry)
-            password = options.pop("password", None) or (
-                _device_password(cab.serial) if credentials else None)
-            if auto_hands:
-                options["hands"] = demo_hands
-            # The cabinet's sequence survives its reboots; the simulator's process does not, so
-            # it continues past what the server has applied (with room for what was in flight).
-            options.setdefault("seq_start", cab.last_seq + 1000 if cab.last_seq >= 0 else 0)
-            cabinet = VirtualCabinet(
-                cab.serial, slots=slots, full_pct=cab.full_threshold_pct,
-                slot_count=cab.slot_count, password=password,
-                username=cab.serial if password else "", **options)
-            cabinet.enabled = cab.enabled and not cab.safety_locked
-            for slot in rows:
-                if slot.number in cabinet.slots:
-                    cabinet.slots[slot.number].enabled = slot.enabled
-                    cabinet.slots[slot.number].charging_blocked = slot.number in blocked
-            virtual.append(cabinet)
-        return cls(virtual)
 
     def start(self) -> Simulation:
         for cabinet in self.cabinets:
@@ -828,19 +700,9 @@ class Simulation:
 
 
 def demo_hands(cabinet: VirtualCabinet, slot: int, command: dict) -> None:
-    """A demo rider at the cabinet: after a door opens for a swap, puts the battery the rider
-    holds into an empty slot or takes the battery out of a full one, a few seconds later."""
-    from django.db import connection
-
-    try:
-        _demo_hands(cabinet, slot, command)
-    finally:
-        connection.close()  # this thread's own connection: one per door, never reused
-
-
-def _demo_hands(cabinet: VirtualCabinet, slot: int, command: dict) -> None:
-    from nuanxin.energy.models import Swap
-
+    """A demo rider at the cabinet: a few seconds after a door opens for a swap, takes the
+    battery out of a full slot, or puts into an empty one the battery the command says the
+    rider brings (`battery`), or just shuts the door if it names none."""
     time.sleep(4.0)
     with cabinet._lock:
         s = cabinet.slots[slot]
@@ -849,63 +711,7 @@ def _demo_hands(cabinet: VirtualCabinet, slot: int, command: dict) -> None:
         occupied = s.battery is not None
     if occupied:
         cabinet.take_battery(slot)
-        return
-    swap = (Swap.objects.filter(pk=command.get("swap")).select_related("battery_returned")
-            .first() if command.get("swap") else None)
-    returned = swap.battery_returned if swap is not None else None
-    if returned is None:
+    elif command.get("battery"):
+        cabinet.insert_battery(slot, str(command["battery"]))
+    else:
         cabinet.close_door(slot)
-        return
-    cabinet.insert_battery(slot, returned.serial, soc=returned.soc_pct, soh=returned.soh_pct)
-
-
-def main(*, stdout=None, cabinets: int = 3, speed: float = 1.0, faults: str = "",
-         seconds: float = 0, serials: list[str] | None = None, seed: int | None = None,
-         auto_hands: bool = True, **_ignored) -> None:
-    """`nuanxin energy simulate`: the first `cabinets` cabinets of the database (demo
-    cabinets first, by group) come alive until stopped (SIGINT/SIGTERM) or `seconds` pass."""
-    import signal
-    import sys
-
-    from django.db.models import Case, IntegerField, When
-
-    from nuanxin.energy.models import Cabinet
-
-    out = stdout or sys.stdout
-    logging.getLogger("paho").setLevel(logging.WARNING)
-    queryset = Cabinet.objects.filter(enabled=True)
-    if serials:
-        queryset = queryset.filter(serial__in=serials)
-    queryset = queryset.annotate(yiwu=Case(When(region__code__startswith="330782", then=0),
-                                           default=1, output_field=IntegerField()))
-    ids = list(queryset.order_by("-is_demo", "yiwu", "group", "pk")
-               .values_list("pk", flat=True)[:cabinets])
-    if not ids:
-        out.write("No cabinets in the database to simulate (run `nuanxin seed` first).\n")
-        return
-    rates = parse_faults(faults, seed=seed)
-    chosen = Cabinet.objects.filter(pk__in=ids).order_by("pk")
-    simulation = Simulation.from_database(chosen, speed=speed, faults=rates,
-                                          auto_hands=auto_hands)
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set())
-                for sig in (signal.SIGINT, signal.SIGTERM)}
-    simulation.start()
-    out.write(f"Simulating {len(simulation.cabinets)} cabinet(s) at {speed:g}x: "
-              f"{', '.join(c.serial for c in simulation.cabinets)}\n")
-    if hasattr(out, "flush"):
-        out.flush()
-    deadline = time.monotonic() + seconds if seconds > 0 else None
-    try:
-        # Short waits: the signal handler gets to run promptly in the main thread.
-        while not stop.wait(0.5):
-            if deadline is not None and time.monotonic() >= deadline:
-                break
-    finally:
-        began = time.monotonic()
-        simulation.stop()
-        log.info("cabinets stopped in %.1f s", time.monotonic() - began)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        sent = sum(len(c.sent) for c in simulation.cabinets)
-        out.write(f"Simulation stopped: {sent} message(s) sent.\n")
