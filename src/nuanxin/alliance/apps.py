@@ -9,3 +9,8 @@ class AllianceConfig(AppConfig):
 
     def ready(self):
         from nuanxin.alliance import figures  # noqa: F401  (register the figures)
+        from nuanxin.alliance.models import PROJECT_REF_PREFIX
+        from nuanxin.alliance.selectors import project_ref_labels
+        from nuanxin.needs.refs import register_ref_labeller
+
+        register_ref_labeller(PROJECT_REF_PREFIX, project_ref_labels)

@@ -43,6 +43,7 @@ from nuanxin.alliance.models import (
     ProjectResource,
     Resource,
     RoutingStatus,
+    project_id_from_ref,
 )
 from nuanxin.common.errors import NotFound
 from nuanxin.geo.spatial import haversine_m
@@ -385,3 +386,12 @@ def projects_for_need(need_id: int) -> QuerySet[Project]:
 def needs_in_projects(need_ids: list[int]) -> dict[int, ProjectNeed]:
     return {pn.need_id: pn for pn in ProjectNeed.objects.filter(need_id__in=need_ids)
             .select_related("project")}
+
+
+def project_ref_labels(refs: list[str]) -> dict[str, str]:
+    """`project_ref` → the project's title, for needs pages and exports (registered with
+    needs.refs): a need the viewer may see names the project it is in."""
+    ids = {ref: project_id_from_ref(ref) for ref in refs}
+    titles = dict(Project.objects.filter(pk__in={i for i in ids.values() if i})
+                  .values_list("pk", "title"))
+    return {ref: titles[pid] for ref, pid in ids.items() if pid in titles}

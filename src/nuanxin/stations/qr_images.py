@@ -13,6 +13,7 @@ import segno
 from django.http import HttpResponse
 from django.urls import reverse
 
+from nuanxin.common.exports import download_response
 from nuanxin.stations.qr import station_token
 
 # Medium error correction survives a scuffed or partly covered poster; a 4-module quiet
@@ -51,10 +52,8 @@ def qr_file_response(request, url: str, *, kind: str, title: str,
     """The code of `url` as a PNG or SVG download (`?download=0` shows it inline). Never
     cached by a shared cache: the signed address inside is a printed poster's secret."""
     if kind == "png":
-        response = HttpResponse(qr_png(url), content_type="image/png")
+        content, content_type = qr_png(url), "image/png"
     else:
-        response = HttpResponse(qr_svg(url, title=title), content_type="image/svg+xml")
-    if request.GET.get("download") != "0":
-        response["Content-Disposition"] = f'attachment; filename="{filename}.{kind}"'
-    response["Cache-Control"] = "private, no-store"
-    return response
+        content, content_type = qr_svg(url, title=title), "image/svg+xml"
+    return download_response(content, filename=f"{filename}.{kind}", content_type=content_type,
+                             inline=request.GET.get("download") == "0")

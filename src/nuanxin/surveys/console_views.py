@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from nuanxin.accounts.decorators import staff_required
 from nuanxin.accounts.models import Occupation
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
+from nuanxin.common.exports import download_response, xlsx_response
 from nuanxin.needs.services import NeedCategory
 from nuanxin.surveys import qr, selectors, services, xlsx
 from nuanxin.surveys.access import manager_prefix
@@ -324,14 +325,12 @@ def _qr_file(request, survey_id: int, kind: str) -> HttpResponse:
         raise NotFound("survey_not_published", _("问卷发布后才有链接和二维码。"))
     url = qr.answer_url(request, survey.pk)
     if kind == "png":
-        response = HttpResponse(qr.qr_png(url), content_type="image/png")
+        content, content_type = qr.qr_png(url), "image/png"
     else:
-        response = HttpResponse(qr.qr_svg(url, title=survey.title), content_type="image/svg+xml")
-    if request.GET.get("download") != "0":
-        response["Content-Disposition"] = (
-            f'attachment; filename="nuanxin-survey-{survey.pk}-qr.{kind}"')
-    response["Cache-Control"] = "private, no-store"
-    return response
+        content, content_type = qr.qr_svg(url, title=survey.title), "image/svg+xml"
+    return download_response(content, filename=f"nuanxin-survey-{survey.pk}-qr.{kind}",
+                             content_type=content_type,
+                             inline=request.GET.get("download") == "0")
 
 
 @require_GET
@@ -426,12 +425,8 @@ def survey_export(request, survey_id: int):
     except ServiceError as error:
         messages.error(request, str(error.message))
         return redirect("surveys_console:results", survey.pk)
-    response = HttpResponse(content, content_type=xlsx.XLSX_CONTENT_TYPE)
     day = timezone.localdate().strftime("%Y%m%d")
-    response["Content-Disposition"] = (
-        f'attachment; filename="nuanxin-survey-{survey.pk}-{day}.xlsx"')
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return xlsx_response(content, filename=f"{survey.title}-{day}.xlsx")
 
 
 @require_POST
