@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -98,10 +98,24 @@ def feedback_of(user, need: Need) -> NeedFeedback | None:
 # --- the staff list -----------------------------------------------------------------------
 
 SORTS = {
-    "urgency": ["-urgency", "-created_at", "-id"],
+    "urgency": ["-urgency", "-created_at", "-id"],  # after what needs attention: _ordering
     "created": ["-created_at", "-id"],
     "oldest": ["created_at", "id"],
 }
+
+
+def _ordering(sort: str) -> list:
+    """紧急优先 puts what someone must act on first: overdue open needs, then the other open
+    ones, closed ones (resolved, declined, merged) last; the most urgent first within each,
+    then the nearest target date."""
+    if sort != "urgency":
+        return SORTS[sort]
+    attention = Case(
+        When(status__in=_OPEN, target_date__lt=timezone.localdate(), then=Value(0)),
+        When(status__in=_OPEN, then=Value(1)),
+        default=Value(2), output_field=IntegerField())
+    return [attention.asc(), "-urgency", F("target_date").asc(nulls_last=True),
+            *SORTS["created"]]
 
 
 @dataclass
@@ -157,7 +171,7 @@ def needs_for_staff(user, filters: NeedFilters | None = None) -> QuerySet[Need]:
         else:
             qs = qs.filter(Q(title__icontains=filters.q) | Q(description__icontains=filters.q))
     return (with_overdue(qs).select_related("region", "owner")
-            .order_by(*SORTS[filters.sort]))
+            .order_by(*_ordering(filters.sort)))
 
 
 def region_filter_choices(user, limit: int = 400) -> list[Region]:

@@ -650,8 +650,10 @@ def visit_coverage(request):
     cover = selectors.coverage(request.user, today=today)
     page = Paginator(selectors.not_visited(request.user, today=today, community=community),
                      PAGE_SIZE).get_page(request.GET.get("page"))
+    communities = selectors.coverage_by_community(request.user, today=today)
+    chosen = next((c for c in communities if c["code"] == community), None)
     return render(request, "surveys/console/coverage.html", {
-        "coverage": cover, "communities": selectors.coverage_by_community(request.user,
-                                                                          today=today),
+        "coverage": cover, "communities": communities,
         "page": page, "community": community, "tomorrow": today + timedelta(days=1),
+        "community_label": f"{chosen['name']}（{chosen['place']}）" if chosen else community,
     })
