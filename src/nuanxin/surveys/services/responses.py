@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.models import User, UserKind
 from nuanxin.accounts.selectors import worker_profile_of
+from nuanxin.accounts.services import notification_settle
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
 from nuanxin.needs.services import (
     NeedInput,
@@ -145,6 +146,11 @@ def _rows_for(question: Question, answer: AnswerInput, option_ids: set[int]
     return rows, None
 
 
+def announcement_key(survey_id: int) -> str:
+    """The inbox message that tells a worker a survey is open (one per worker)."""
+    return f"survey-{survey_id}-open"
+
+
 @transaction.atomic
 def response_submit(*, worker: User, survey_id: int, answers: Mapping[int, AnswerInput],
                     at: datetime | None = None) -> None:
@@ -198,6 +204,8 @@ def response_submit(*, worker: User, survey_id: int, answers: Mapping[int, Answe
                number=row.get("number"), text=row.get("text", ""))
         for qid, row in rows
     )
+    notification_settle(user=worker, dedupe_key=announcement_key(survey.pk),
+                        title=gettext("已答问卷：%(title)s") % {"title": survey.title})
 
 
 # --- from answers to the needs list -------------------------------------------------------
