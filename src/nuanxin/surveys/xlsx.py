@@ -2,20 +2,23 @@
 
 No names and no phone numbers in it. An identified survey has a respondent number (the
 internal account number, which a staff member can look up only within their own scope);
-an anonymous survey has no respondent column at all and only the day of each answer.
-Rows come in the order of the responses' random keys, which says nothing about who
-answered when.
+an anonymous survey has no respondent column at all, only the week of each answer (its
+Monday), and only the answers already counted in the results (whole batches). Rows come
+in the order of the responses' random keys, which says nothing about who answered when.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from django.utils.translation import gettext as _
 
 from nuanxin.common.errors import ServiceError
 from nuanxin.common.exports import Column, ExportBook
-from nuanxin.surveys.models import Answer, QuestionKind, Response, Survey
+from nuanxin.surveys.models import Answer, QuestionKind, Survey
 from nuanxin.surveys.selectors import (
     MIN_ANONYMOUS_RESPONSES,
+    counted_responses,
     questions_of,
     survey_results,
 )
@@ -47,17 +50,19 @@ def survey_workbook(survey: Survey) -> bytes:
     head = [Column(_("序号"), 6)]
     if not survey.anonymous:
         head.append(Column(_("答卷人编号"), 10))
-    head.append(Column(_("提交日期"), 11) if survey.anonymous else Column(_("提交时间"), 17))
+    head.append(Column(_("提交周（周一）"), 13) if survey.anonymous
+                else Column(_("提交时间"), 17))
     head += [Column(f"{q.position}. {q.text}", 24) for q in questions]
     sheet = book.sheet(_("答卷"), head)
 
-    responses = Response.objects.filter(survey=survey).order_by("pk")
+    responses = counted_responses(survey).order_by("pk")
     if survey.anonymous:
         response_rows = responses.values_list("pk", "submitted_on").iterator(chunk_size=CHUNK)
     else:
         response_rows = responses.values_list("pk", "respondent_id", "submitted_at").iterator(
             chunk_size=CHUNK)
-    answers = (Answer.objects.filter(response__survey=survey).order_by("response_id")
+    answers = (Answer.objects.filter(response__survey=survey, response__released=True)
+               .order_by("response_id")
                .values_list("response_id", "question_id", "option_id", "number", "text")
                .iterator(chunk_size=CHUNK))
     pending = next(answers, None)
@@ -77,7 +82,7 @@ def survey_workbook(survey: Survey) -> bytes:
             pending = next(answers, None)
         cells = [number]
         if survey.anonymous:
-            cells.append(row[1])
+            cells.append(row[1] - timedelta(days=row[1].weekday()))
         else:
             cells += [row[1], row[2]]
         cells += [_value(q, [p for _r, p in sorted(parts[i], key=lambda x: x[0])])
