@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 
 from django.db.models import BooleanField, Case, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
@@ -26,9 +25,14 @@ from nuanxin.needs.models import (
     NeedSource,
     NeedStatus,
 )
+from nuanxin.needs.similarity import (
+    SIMILAR,
+    similarity_label,
+    similarity_level,
+    text_similarity,
+)
 
 SIMILAR_RADIUS_M = 3000
-SIMILAR_TEXT_RATIO = 0.35
 SIMILAR_CANDIDATES = 500
 NEARBY_LIMIT = 30
 SEARCH_MAX = 80
@@ -257,10 +261,6 @@ def need_feedback(need: Need) -> list[NeedFeedback]:
 
 # --- similar needs ------------------------------------------------------------------------
 
-def _text_similarity(a: str, b: str) -> float:
-    return SequenceMatcher(None, a, b).ratio()
-
-
 def needs_similar(need: Need, *, limit: int = 10, viewer=None) -> list[dict]:
     """Open needs of the same category nearby (same community, or within 3 km in the same
     street), with the reasons a person can check: distance, text similarity, same place.
@@ -275,7 +275,6 @@ def needs_similar(need: Need, *, limit: int = 10, viewer=None) -> list[dict]:
         .select_related("region", "owner")
         .order_by("-created_at", "-id")[:SIMILAR_CANDIDATES]
     )
-    text = f"{need.title} {need.description}"
     scored = []
     for other in candidates:
         same_place = other.region_id == need.region_id
@@ -285,12 +284,14 @@ def needs_similar(need: Need, *, limit: int = 10, viewer=None) -> list[dict]:
         near = same_place or (distance is not None and distance <= SIMILAR_RADIUS_M)
         if not near:
             continue
-        ratio = _text_similarity(text, f"{other.title} {other.description}")
-        if ratio < SIMILAR_TEXT_RATIO and not same_place:
+        ratio = text_similarity(need.title, need.description, other.title, other.description)
+        if ratio < SIMILAR and not same_place:
             continue
         scored.append({
             "need": other,
             "text_similarity": round(ratio, 2),
+            "similarity": similarity_label(ratio),
+            "similarity_level": similarity_level(ratio),
             "distance_m": None if distance is None else round(distance),
             "same_region": same_place,
             "score": ratio + (0.3 if same_place else 0)
