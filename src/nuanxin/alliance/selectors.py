@@ -395,3 +395,10 @@ def project_ref_labels(refs: list[str]) -> dict[str, str]:
     titles = dict(Project.objects.filter(pk__in={i for i in ids.values() if i})
                   .values_list("pk", "title"))
     return {ref: titles[pid] for ref, pid in ids.items() if pid in titles}
+
+
+def resources_to_take(user, *, limit: int = 300) -> list[Resource]:
+    """Resources a new project may take today: visible, available, with room left."""
+    rows = with_remaining(available_on(resources_visible_to(user), timezone.localdate()))
+    return list(rows.filter(remaining__gt=0).select_related("partner")
+                .order_by("partner__name", "title")[:limit])
