@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from nuanxin.accounts.decorators import staff_required
 from nuanxin.accounts.models import Occupation
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
-from nuanxin.common.exports import download_response, xlsx_response
+from nuanxin.common.exports import xlsx_response
 from nuanxin.needs.services import NeedCategory
 from nuanxin.surveys import qr, selectors, services, xlsx
 from nuanxin.surveys.access import manager_prefix
@@ -323,14 +323,8 @@ def _qr_file(request, survey_id: int, kind: str) -> HttpResponse:
     survey = selectors.survey_for_staff(request.user, survey_id)
     if survey.status == SurveyStatus.DRAFT:
         raise NotFound("survey_not_published", _("问卷发布后才有链接和二维码。"))
-    url = qr.answer_url(request, survey.pk)
-    if kind == "png":
-        content, content_type = qr.qr_png(url), "image/png"
-    else:
-        content, content_type = qr.qr_svg(url, title=survey.title), "image/svg+xml"
-    return download_response(content, filename=f"nuanxin-survey-{survey.pk}-qr.{kind}",
-                             content_type=content_type,
-                             inline=request.GET.get("download") == "0")
+    return qr.qr_file_response(request, qr.answer_url(request, survey.pk), kind=kind,
+                               title=survey.title, filename=f"nuanxin-survey-{survey.pk}-qr")
 
 
 @require_GET
