@@ -208,7 +208,8 @@ def test_console_list_filters_sorts_and_highlights_overdue(client):
     login(client, staff())
     page = text(client.get("/console/needs/"))
     rows = re.findall(r'<tr( class="overdue")? data-need="(\d+)"', page)
-    assert rows[0][1] == str(urgent.pk)
+    # 紧急优先: the overdue need first, then the most urgent open one (issue 8 item 17).
+    assert [pk for _cls, pk in rows[:2]] == [str(overdue.pk), str(urgent.pk)]
     assert ("", str(overdue.pk)) not in rows and (' class="overdue"', str(overdue.pk)) in rows
     only_overdue = text(client.get("/console/needs/", {"overdue": "on"}))
     assert "逾期的充电需求" in only_overdue and "紧急的需求" not in only_overdue
@@ -243,7 +244,7 @@ def test_console_detail_masks_phones_and_shows_similar_with_reasons(client):
     page = text(client.get(f"/console/needs/{need.pk}/"))
     assert rider.masked_phone in page and rider.phone not in page
     assert f'name="source" value="{similar.pk}"' in page
-    assert "同一社区" in page and "相距" in page and "文字相似度" in page
+    assert "同一社区" in page and "相距" in page and "很相似" in page and "文字相似度" not in page
     assert "孩子没人照看" not in page
     # An open need leads to the alliance's resources for it.
     assert f'href="/console/alliance/needs/{need.pk}/match/"' in page

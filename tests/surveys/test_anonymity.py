@@ -44,7 +44,7 @@ def anonymous_survey():
     local = timezone.localtime(timezone.now() - timedelta(days=2))
     base = local.replace(hour=(local.hour + 12) % 24, minute=37, second=13,
                          microsecond=246_802)
-    for i in range(6):
+    for i in range(10):  # two whole batches: every answer counted
         worker = WorkerFactory(id=FIRST_ID + i, phone=f"1390707{i:04d}",
                                display_name=f"匿名测试骑手{i}", home_region_code=YIJIASHAN)
         at = base + timedelta(minutes=7 * i, seconds=i)
@@ -86,7 +86,8 @@ def test_the_rows_hold_no_person_and_no_time(anonymous_survey):
     # what the tables can hold at all: no link from an answer to a person or a moment
     fields = {f.name: f for f in Response._meta.get_fields() if f.concrete}
     assert set(fields) == {"id", "survey", "anonymous", "respondent", "submitted_on",
-                           "submitted_at"}
+                           "submitted_at", "released"}
+    assert fields["released"].get_internal_type() == "BooleanField"  # a flag, not a moment
     assert fields["id"].get_internal_type() == "UUIDField"
     participation = {f.name: f.get_internal_type()
                      for f in Participation._meta.get_fields() if f.concrete}
@@ -115,7 +116,7 @@ def test_api_reveals_no_respondent(anonymous_survey, who):
         _assert_clean(body, workers, moments, url)
         assert "respondent" not in body
     texts = client.get(urls[4]).json()["results"]
-    assert {t["text"] for t in texts} == {f"建议{i}" for i in range(6)}
+    assert {t["text"] for t in texts} == {f"建议{i}" for i in range(10)}
     assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", t["date"]) for t in texts)
 
 
@@ -147,7 +148,7 @@ def test_export_reveals_no_respondent(anonymous_survey):
     book = load_workbook(io.BytesIO(response.content))
     sheet = book["答卷"]
     head = [c.value for c in sheet[1]]
-    assert head[:2] == ["序号", "提交日期"]  # no respondent column at all
+    assert head[:2] == ["序号", "提交周（周一）"]  # no respondent column at all
     assert "答卷人编号" not in head
     cells = []
     for ws in book.worksheets:
@@ -162,7 +163,7 @@ def test_export_reveals_no_respondent(anonymous_survey):
     # the rows are in no particular order: not the order people answered in
     texts = [row[head.index(f"{q['text'].position}. {q['text'].text}")]
              for row in sheet.iter_rows(min_row=2, values_only=True)]
-    assert sorted(texts) == [f"建议{i}" for i in range(6)]
+    assert sorted(texts) == [f"建议{i}" for i in range(10)]
     # the workbook's own metadata carries no person either
     _assert_clean(str(vars(book.properties)), workers, moments, "export properties")
 

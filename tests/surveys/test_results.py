@@ -13,7 +13,14 @@ from nuanxin.needs.selectors import need_for
 from nuanxin.surveys import selectors, services, xlsx
 from nuanxin.surveys.models import SurveyNeed
 from nuanxin.surveys.selectors.results import OTHER_KEY
-from tests.surveys.helpers import answer, charging_survey, make_staff, make_worker, opt
+from tests.surveys.helpers import (
+    answer,
+    charging_survey,
+    console_client,
+    make_staff,
+    make_worker,
+    opt,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -143,7 +150,25 @@ def test_export_keeps_formulas_as_text(staff):
     book = load_workbook(io.BytesIO(xlsx.survey_workbook(survey)))
     cell = book["答卷"].cell(row=2, column=8)
     assert cell.value == '=HYPERLINK("http://x","y")'
-    assert cell.data_type == "s"
+    assert cell.data_type == "s" and cell.quotePrefix
+    assert not [c for sheet in book for r in sheet.iter_rows() for c in r if c.data_type == "f"]
+
+
+def test_option_labels_and_question_texts_are_text_in_the_export(staff, client):
+    survey, q = charging_survey(staff)
+    option = q["pain"].options.first()
+    option.label = "@SUM(1)\x1b"
+    option.save()
+    services.response_submit(worker=make_worker(), survey_id=survey.pk,
+                             answers=answer(q, pains=(1,)))
+    console_client(client, staff)
+    response = client.get(f"/console/surveys/{survey.pk}/results.xlsx")
+    assert response.status_code == 200
+    assert "filename*=utf-8''" in response["Content-Disposition"]
+    book = load_workbook(io.BytesIO(response.content))
+    labels = [r[1] for r in book["统计"].iter_rows()]
+    quoted = [c for c in labels if c.value == "@SUM(1)"]
+    assert quoted and all(c.data_type == "s" and c.quotePrefix for c in quoted)
 
 
 def test_anonymous_results_wait_for_five_answers(staff):

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pyotp
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -469,6 +469,16 @@ def notify_many(*, user_ids: list[int], title: str, body: str = "", link: str = 
     rows = [Notification(user_id=uid, title=title[:120], body=body, link=link,
                          dedupe_key=dedupe_key) for uid in dict.fromkeys(user_ids)]
     Notification.objects.bulk_create(rows, ignore_conflicts=bool(dedupe_key), batch_size=1000)
+
+
+def notification_settle(*, user: User, dedupe_key: str, title: str) -> int:
+    """Retitle a message whose request is done (a survey answered) and count it as read.
+
+    No moment is written: an unread one is marked read as of when it was sent, so the row
+    cannot tell when the person acted (for an anonymous survey, when they answered)."""
+    messages = Notification.objects.filter(user=user, dedupe_key=dedupe_key)
+    messages.filter(read_at__isnull=True).update(read_at=F("created_at"))
+    return messages.update(title=title[:120])
 
 
 @transaction.atomic

@@ -53,6 +53,7 @@ class AllianceConfig(AppConfig):
         console=(ConsoleLink("alliance", _("暖新联盟"), "alliance_console:partners", order=40,
                              sections=("alliance_console",)),),
         references={"alliance.project": project_reference},
+        reference_titles={"alliance.project": "nuanxin.alliance.selectors.project_ref_labels"},
         urls=(Urls("console/alliance/", "nuanxin.alliance.console_urls"),
               Urls("partner/", "nuanxin.alliance.partner_urls"),
               Urls("", "nuanxin.alliance.public_urls", order=LAST)),
@@ -61,4 +62,3 @@ class AllianceConfig(AppConfig):
         seeders=(Seeder("alliance", seed_demo, order=60, after=("needs", "surveys")),),
         figures="nuanxin.alliance.figures",
     )
-

@@ -383,15 +383,18 @@ def project_create(request):
     need = need_for(request.user, need_id) if need_id else None
     initial = {"title": need.title if need else "",
                "owner_region_code": need.owner.region_id if need else ""}
-    form = ProjectForm(request.POST or None, initial=initial)
+    form = ProjectForm(request.POST or None, initial=initial, user=request.user,
+                       resources=selectors.resources_to_take(request.user))
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         data = ProjectInput(title=d["title"], description=d["description"],
                             owner_region_code=d["owner_region_code"], progress=d["progress"],
                             cost_fen=form.cost_fen)
+        taken = ((d["resource"], d["quantity"]),) if d.get("resource") else ()
         try:
             project = project_services.project_create(
-                actor=request.user, data=data, need_ids=(need.pk,) if need else ())
+                actor=request.user, data=data, need_ids=(need.pk,) if need else (),
+                resources=taken)
         except ServiceError as error:
             _on_form_or_raise(form, error)
         else:

@@ -9,10 +9,12 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.models import PartnerKind
+from nuanxin.accounts.selectors import scope_prefix
 from nuanxin.alliance.services.partners import PartnerInput
 from nuanxin.alliance.services.projects import CANCEL_NEEDS
 from nuanxin.alliance.services.resources import ResourceInput
 from nuanxin.common.errors import ServiceError
+from nuanxin.geo.forms import picker_for
 from nuanxin.needs.models import NeedCategory
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -136,7 +138,33 @@ class ProjectForm(ServiceErrorsMixin, forms.Form):
     ERROR_FIELDS = {"title_required": "title", "title_too_long": "title",
                     "description_too_long": "description", "invalid_progress": "progress",
                     "invalid_cost": "cost_yuan", "owner_not_found": "owner_region_code",
-                    "owner_required": "owner_region_code"}
+                    "owner_required": "owner_region_code", "resource_not_found": "resource",
+                    "capacity_exceeded": "quantity", "invalid_quantity": "quantity"}
+
+    def __init__(self, *args, user=None, resources=(), **kwargs):
+        """With `user`: the owner is picked by name within their scope, and `resources`
+        (Resource rows annotated with `remaining`) can be taken at once."""
+        super().__init__(*args, **kwargs)
+        if user is None:
+            return
+        owner = self.fields["owner_region_code"]
+        self.fields["owner_region_code"] = picker_for(
+            scope_prefix(user), name="owner_region_code", data=self.data,
+            initial=self.initial.get("owner_region_code") or "", required=False,
+            label=_("责任单位所在区划"), help_text=owner.help_text)
+        self.fields["resource"] = forms.TypedChoiceField(
+            label=_("同时使用联盟资源（可选）"), required=False, coerce=int, empty_value=None,
+            choices=[("", "—")] + [
+                (r.pk, f"{r.partner.name}：{r.title}（{_('剩余')} {r.remaining} "
+                       f"{r.capacity_unit}）") for r in resources])
+        self.fields["quantity"] = forms.IntegerField(label=_("使用数量"), required=False,
+                                                     min_value=1)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("resource") and not cleaned.get("quantity"):
+            self.add_error("quantity", _("请填写要使用的数量。"))
+        return cleaned
 
     @property
     def cost_fen(self) -> int:

@@ -43,6 +43,7 @@ from nuanxin.alliance.models import (
     ProjectResource,
     Resource,
     RoutingStatus,
+    project_id_from_ref,
 )
 from nuanxin.common.errors import NotFound
 from nuanxin.geo.spatial import haversine_m
@@ -385,3 +386,19 @@ def projects_for_need(need_id: int) -> QuerySet[Project]:
 def needs_in_projects(need_ids: list[int]) -> dict[int, ProjectNeed]:
     return {pn.need_id: pn for pn in ProjectNeed.objects.filter(need_id__in=need_ids)
             .select_related("project")}
+
+
+def project_ref_labels(refs: list[str]) -> dict[str, str]:
+    """`project_ref` → the project's title, for needs exports (declared in alliance's
+    manifest as `reference_titles`)."""
+    ids = {ref: project_id_from_ref(ref) for ref in refs}
+    titles = dict(Project.objects.filter(pk__in={i for i in ids.values() if i})
+                  .values_list("pk", "title"))
+    return {ref: titles[pid] for ref, pid in ids.items() if pid in titles}
+
+
+def resources_to_take(user, *, limit: int = 300) -> list[Resource]:
+    """Resources a new project may take today: visible, available, with room left."""
+    rows = with_remaining(available_on(resources_visible_to(user), timezone.localdate()))
+    return list(rows.filter(remaining__gt=0).select_related("partner")
+                .order_by("partner__name", "title")[:limit])

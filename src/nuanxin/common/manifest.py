@@ -170,6 +170,9 @@ class Manifest:
     # on a need): kind -> function(id, user) returning (title, console address) or None.
     references: dict[str, Callable[[str, Any], tuple[str, str] | None]] = field(
         default_factory=dict)
+    # The same for many references at once (an export of thousands of needs): kind -> dotted
+    # path of function(list of refs) returning {ref: title} for those it knows.
+    reference_titles: dict[str, Ref] = field(default_factory=dict)
     urls: tuple[Urls, ...] = ()
     api: tuple[Api, ...] = ()
     seeders: tuple[Seeder, ...] = ()
@@ -236,6 +239,21 @@ def resolve_reference(ref: str, user) -> Reference | None:
             found = m.references[kind](object_id, user)
             return Reference(*found) if found else None
     return None
+
+
+def reference_titles(refs) -> dict[str, str]:
+    """Reference -> its record's title, for many references in one query per kind."""
+    by_kind: dict[str, list[str]] = {}
+    for ref in refs:
+        kind, sep, _id = (ref or "").rpartition(":")
+        if sep:
+            by_kind.setdefault(kind, []).append(ref)
+    titles: dict[str, str] = {}
+    for _, m in manifests():
+        for kind, dotted in m.reference_titles.items():
+            if by_kind.get(kind):
+                titles.update(import_string(dotted)(by_kind[kind]))
+    return titles
 
 
 def _staff_role(user) -> str | None:

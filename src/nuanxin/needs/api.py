@@ -212,7 +212,8 @@ def need_detail(request, need_id: int = NeedId):
 
 class SimilarOut(Schema):
     need: NeedOut
-    text_similarity: float
+    text_similarity: float = Field(description="0–1, Dice over character bigrams")
+    similarity: str = Field(description="very_similar | similar | different (in words)")
     distance_m: int | None
     same_region: bool
 
@@ -226,7 +227,8 @@ def need_similar(request, need_id: int = NeedId):
     need = selectors.need_for(request.user, need_id)
     rows = selectors.needs_similar(need, viewer=request.user)
     return [{"need": _need_out(r["need"]), "text_similarity": r["text_similarity"],
-             "distance_m": r["distance_m"], "same_region": r["same_region"]} for r in rows]
+             "similarity": r["similarity_level"], "distance_m": r["distance_m"],
+             "same_region": r["same_region"]} for r in rows]
 
 
 # --- writing ------------------------------------------------------------------------------

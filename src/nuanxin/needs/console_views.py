@@ -11,7 +11,6 @@ from functools import wraps
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -24,6 +23,7 @@ from nuanxin.accounts.phones import normalize_phone
 from nuanxin.accounts.selectors import region_path, scope_prefix, staff_profile_of
 from nuanxin.accounts.services import audit
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
+from nuanxin.common.exports import xlsx_response
 from nuanxin.geo.models import Region, RegionLevel
 from nuanxin.needs import selectors, services, xlsx
 from nuanxin.needs.forms import EditForm, FilterForm, RecordForm
@@ -106,10 +106,7 @@ def need_export(request):
                       {"form": form, "page": None}, status=400)
     content = xlsx.needs_workbook(selectors.needs_for_staff(request.user, filters))
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response = HttpResponse(content, content_type=xlsx.XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="nuanxin-needs-{stamp}.xlsx"'
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return xlsx_response(content, filename=f"{gettext('需求清单')}-{stamp}.xlsx")
 
 
 def _detail_context(request, need, *, edit_form=None) -> dict:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 
-from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -26,9 +25,14 @@ from nuanxin.needs.models import (
     NeedSource,
     NeedStatus,
 )
+from nuanxin.needs.similarity import (
+    SIMILAR,
+    similarity_label,
+    similarity_level,
+    text_similarity,
+)
 
 SIMILAR_RADIUS_M = 3000
-SIMILAR_TEXT_RATIO = 0.35
 SIMILAR_CANDIDATES = 500
 NEARBY_LIMIT = 30
 SEARCH_MAX = 80
@@ -98,10 +102,24 @@ def feedback_of(user, need: Need) -> NeedFeedback | None:
 # --- the staff list -----------------------------------------------------------------------
 
 SORTS = {
-    "urgency": ["-urgency", "-created_at", "-id"],
+    "urgency": ["-urgency", "-created_at", "-id"],  # after what needs attention: _ordering
     "created": ["-created_at", "-id"],
     "oldest": ["created_at", "id"],
 }
+
+
+def _ordering(sort: str) -> list:
+    """紧急优先 puts what someone must act on first: overdue open needs, then the other open
+    ones, closed ones (resolved, declined, merged) last; the most urgent first within each,
+    then the nearest target date."""
+    if sort != "urgency":
+        return SORTS[sort]
+    attention = Case(
+        When(status__in=_OPEN, target_date__lt=timezone.localdate(), then=Value(0)),
+        When(status__in=_OPEN, then=Value(1)),
+        default=Value(2), output_field=IntegerField())
+    return [attention.asc(), "-urgency", F("target_date").asc(nulls_last=True),
+            *SORTS["created"]]
 
 
 @dataclass
@@ -157,7 +175,7 @@ def needs_for_staff(user, filters: NeedFilters | None = None) -> QuerySet[Need]:
         else:
             qs = qs.filter(Q(title__icontains=filters.q) | Q(description__icontains=filters.q))
     return (with_overdue(qs).select_related("region", "owner")
-            .order_by(*SORTS[filters.sort]))
+            .order_by(*_ordering(filters.sort)))
 
 
 def region_filter_choices(user, limit: int = 400) -> list[Region]:
@@ -243,10 +261,6 @@ def need_feedback(need: Need) -> list[NeedFeedback]:
 
 # --- similar needs ------------------------------------------------------------------------
 
-def _text_similarity(a: str, b: str) -> float:
-    return SequenceMatcher(None, a, b).ratio()
-
-
 def needs_similar(need: Need, *, limit: int = 10, viewer=None) -> list[dict]:
     """Open needs of the same category nearby (same community, or within 3 km in the same
     street), with the reasons a person can check: distance, text similarity, same place.
@@ -261,7 +275,6 @@ def needs_similar(need: Need, *, limit: int = 10, viewer=None) -> list[dict]:
         .select_related("region", "owner")
         .order_by("-created_at", "-id")[:SIMILAR_CANDIDATES]
     )
-    text = f"{need.title} {need.description}"
     scored = []
     for other in candidates:
         same_place = other.region_id == need.region_id
@@ -271,12 +284,14 @@ def needs_similar(need: Need, *, limit: int = 10, viewer=None) -> list[dict]:
         near = same_place or (distance is not None and distance <= SIMILAR_RADIUS_M)
         if not near:
             continue
-        ratio = _text_similarity(text, f"{other.title} {other.description}")
-        if ratio < SIMILAR_TEXT_RATIO and not same_place:
+        ratio = text_similarity(need.title, need.description, other.title, other.description)
+        if ratio < SIMILAR and not same_place:
             continue
         scored.append({
             "need": other,
             "text_similarity": round(ratio, 2),
+            "similarity": similarity_label(ratio),
+            "similarity_level": similarity_level(ratio),
             "distance_m": None if distance is None else round(distance),
             "same_region": same_place,
             "score": ratio + (0.3 if same_place else 0)

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from nuanxin.accounts.decorators import staff_required
 from nuanxin.accounts.selectors import scope_prefix
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
+from nuanxin.common.exports import xlsx_response
 from nuanxin.stations import imports, qr_images, selectors, services, xlsx
 from nuanxin.stations.amenities import amenity_label, codes_for
 from nuanxin.stations.forms import (
@@ -365,13 +366,6 @@ def campaign_remove_station(request, campaign_id: int, station_id: int):
 
 # --- .xlsx import / export ----------------------------------------------------------------
 
-def _xlsx_response(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=xlsx.XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
 @require_http_methods(["GET", "POST"])
 @console_view
 def import_page(request):
@@ -407,16 +401,16 @@ def import_page(request):
 @require_GET
 @console_view
 def import_template(request):
-    return _xlsx_response(imports.stations_template(user=request.user),
-                          "nuanxin-stations-template.xlsx")
+    return xlsx_response(imports.stations_template(user=request.user),
+                         filename=gettext("服务阵地导入模板") + ".xlsx")
 
 
 @require_GET
 @console_view
 def export(request):
     stamp = selectors.local_now().strftime("%Y%m%d-%H%M")
-    return _xlsx_response(imports.stations_export(user=request.user),
-                          f"nuanxin-stations-{stamp}.xlsx")
+    return xlsx_response(imports.stations_export(user=request.user),
+                         filename=f"{gettext('服务阵地')}-{stamp}.xlsx")
 
 
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.selectors import scope_prefix
 from nuanxin.common.errors import ServiceError
+from nuanxin.geo.forms import picker_for
 from nuanxin.geo.models import Region
 from nuanxin.stations.amenities import AMENITIES
 from nuanxin.stations.models import MINUTES_PER_DAY, Station, StationType
@@ -307,8 +308,9 @@ class CampaignForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["region"] = RegionField(user=user, label=_("活动区划"),
-                                            initial=_own_region_code(user))
+        self.fields["region"] = picker_for(scope_prefix(user), name="region", data=self.data,
+                                           initial=_own_region_code(user) or "",
+                                           label=_("活动区划"))
         self.order_fields(["name", "region", "starts_on", "ends_on", "hours"])
 
     def clean(self):

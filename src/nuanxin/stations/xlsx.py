@@ -17,12 +17,11 @@ from datetime import datetime, time
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
-from openpyxl import Workbook, load_workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from nuanxin.common import exports
 from nuanxin.common.errors import ServiceError
 from nuanxin.stations.amenities import AMENITIES
 from nuanxin.stations.models import StationType
@@ -31,7 +30,7 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 25_000
 # A 5 MB .xlsx is a zip; refuse archives that would inflate past this (zip bombs).
 MAX_UNCOMPRESSED_BYTES = 150 * 1024 * 1024
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX_CONTENT_TYPE = exports.XLSX_CONTENT_TYPE
 
 YES, NO = _("是"), _("否")
 WEEKDAY_KEYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -77,9 +76,6 @@ COLUMNS: list[Column] = [
     )
 ]
 COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
-
-_HEADER_FILL = PatternFill("solid", fgColor="C8102E")
-_HEADER_FONT = Font(bold=True, color="FFFFFF")
 
 
 def _normalize_header(text: str) -> str:
@@ -216,29 +212,6 @@ def cell_text(value) -> str:
 
 # --- writing -----------------------------------------------------------------------------
 
-def _header_cells(sheet) -> list[WriteOnlyCell]:
-    cells = []
-    for column in COLUMNS:
-        cell = WriteOnlyCell(sheet, value=str(column.header))
-        cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
-        cell.alignment = Alignment(horizontal="center")
-        cells.append(cell)
-    return cells
-
-
-def _value_cells(sheet, values: dict) -> list:
-    cells = []
-    for column in COLUMNS:
-        value = values.get(column.key)
-        if column.text:
-            cell = WriteOnlyCell(sheet, value="" if value is None else str(value))
-            cell.number_format = "@"
-            cells.append(cell)
-        else:
-            cells.append(value)
-    return cells
-
-
 def _add_validations(sheet, last_row: int) -> None:
     types = ",".join(str(label) for label in StationType.labels)
     yes_no = f"{YES},{NO}"
@@ -258,32 +231,20 @@ def write_workbook(rows: Iterable[dict], *, regions: Iterable[tuple[str, str, st
                    validation_rows: int = MAX_ROWS + 1) -> bytes:
     """The stations sheet with `rows` (dicts keyed by column key), a sheet explaining the
     columns and amenity codes, and a sheet of region codes (code, name, level label)."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(str(_("服务阵地")))
-    for i, column in enumerate(COLUMNS, start=1):
-        sheet.column_dimensions[get_column_letter(i)].width = column.width
-    sheet.freeze_panes = "C2"
-    _add_validations(sheet, validation_rows)
-    sheet.append(_header_cells(sheet))
+    book = exports.ExportBook()
+    sheet = book.sheet(_("服务阵地"), [exports.Column(c.header, c.width, text=c.text)
+                                       for c in COLUMNS], freeze="C2")
+    _add_validations(sheet.worksheet, validation_rows)
     for values in rows:
-        sheet.append(_value_cells(sheet, values))
+        sheet.append([values.get(column.key) for column in COLUMNS])
 
-    help_sheet = workbook.create_sheet(str(_("填写说明")))
-    help_sheet.column_dimensions["A"].width = 18
-    help_sheet.column_dimensions["B"].width = 90
-    bold = Font(bold=True)
-
-    def heading(text, sheet=help_sheet):
-        cell = WriteOnlyCell(sheet, value=str(text))
-        cell.font = bold
-        return cell
-
-    help_sheet.append([heading(_("列名")), heading(_("说明"))])
+    help_sheet = book.sheet(_("填写说明"), [exports.Column(_("列名"), 18),
+                                          exports.Column(_("说明"), 90)])
     for column in COLUMNS:
         required = str(_("（必填）")) if column.required else ""
-        help_sheet.append([str(column.header), f"{column.help}{required}"])
+        help_sheet.append([column.header, f"{column.help}{required}"])
     help_sheet.append([])
-    help_sheet.append([heading(_("导入规则"))])
+    help_sheet.append([_("导入规则")], bold=True)
     for line in [
         _("编号为空的行新建阵地；有编号的行更新该阵地。"),
         _("只要有一行有错，整个文件都不会导入，页面会列出每一个出错的行、列和原因。"),
@@ -291,26 +252,19 @@ def write_workbook(rows: Iterable[dict], *, regions: Iterable[tuple[str, str, st
         % {"rows": MAX_ROWS, "mb": MAX_UPLOAD_BYTES // (1024 * 1024)},
         _("更新时，文件里没有的列保持原值；有这一列但留空的营业时间表示当天休息。"),
     ]:
-        help_sheet.append(["", str(line)])
+        help_sheet.append(["", line])
     help_sheet.append([])
-    help_sheet.append([heading(_("设施代码")), heading(_("中文名称"))])
+    help_sheet.append([_("设施代码"), _("中文名称")], bold=True)
     for code, (_bit, label) in AMENITIES.items():
-        help_sheet.append([code, str(label)])
+        help_sheet.append([code, label])
     help_sheet.append([])
-    help_sheet.append([heading(_("类型")), heading(_("说明"))])
+    help_sheet.append([_("类型"), _("说明")], bold=True)
     for value, label in StationType.choices:
-        help_sheet.append([str(label), value])
+        help_sheet.append([label, value])
 
-    region_sheet = workbook.create_sheet(str(_("区划代码")))
-    region_sheet.column_dimensions["A"].width = 16
-    region_sheet.column_dimensions["B"].width = 24
-    region_sheet.append([heading(_("区划代码"), region_sheet), heading(_("名称"), region_sheet),
-                         heading(_("级别"), region_sheet)])
+    region_sheet = book.sheet(_("区划代码"), [
+        exports.Column(_("区划代码"), 16, text=True), exports.Column(_("名称"), 24),
+        exports.Column(_("级别"), 10)])
     for code, name, level in regions:
-        cell = WriteOnlyCell(region_sheet, value=code)
-        cell.number_format = "@"
-        region_sheet.append([cell, name, level])
-
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+        region_sheet.append([code, name, level])
+    return book.to_bytes()

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from nuanxin.accounts.decorators import staff_required
 from nuanxin.accounts.models import Occupation
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
+from nuanxin.common.exports import xlsx_response
 from nuanxin.needs.services import NeedCategory
 from nuanxin.surveys import qr, selectors, services, xlsx
 from nuanxin.surveys.access import manager_prefix
@@ -322,16 +323,8 @@ def _qr_file(request, survey_id: int, kind: str) -> HttpResponse:
     survey = selectors.survey_for_staff(request.user, survey_id)
     if survey.status == SurveyStatus.DRAFT:
         raise NotFound("survey_not_published", _("问卷发布后才有链接和二维码。"))
-    url = qr.answer_url(request, survey.pk)
-    if kind == "png":
-        response = HttpResponse(qr.qr_png(url), content_type="image/png")
-    else:
-        response = HttpResponse(qr.qr_svg(url, title=survey.title), content_type="image/svg+xml")
-    if request.GET.get("download") != "0":
-        response["Content-Disposition"] = (
-            f'attachment; filename="nuanxin-survey-{survey.pk}-qr.{kind}"')
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return qr.qr_file_response(request, qr.answer_url(request, survey.pk), kind=kind,
+                               title=survey.title, filename=f"nuanxin-survey-{survey.pk}-qr")
 
 
 @require_GET
@@ -426,12 +419,8 @@ def survey_export(request, survey_id: int):
     except ServiceError as error:
         messages.error(request, str(error.message))
         return redirect("surveys_console:results", survey.pk)
-    response = HttpResponse(content, content_type=xlsx.XLSX_CONTENT_TYPE)
     day = timezone.localdate().strftime("%Y%m%d")
-    response["Content-Disposition"] = (
-        f'attachment; filename="nuanxin-survey-{survey.pk}-{day}.xlsx"')
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return xlsx_response(content, filename=f"{survey.title}-{day}.xlsx")
 
 
 @require_POST
@@ -655,8 +644,10 @@ def visit_coverage(request):
     cover = selectors.coverage(request.user, today=today)
     page = Paginator(selectors.not_visited(request.user, today=today, community=community),
                      PAGE_SIZE).get_page(request.GET.get("page"))
+    communities = selectors.coverage_by_community(request.user, today=today)
+    chosen = next((c for c in communities if c["code"] == community), None)
     return render(request, "surveys/console/coverage.html", {
-        "coverage": cover, "communities": selectors.coverage_by_community(request.user,
-                                                                          today=today),
+        "coverage": cover, "communities": communities,
         "page": page, "community": community, "tomorrow": today + timedelta(days=1),
+        "community_label": f"{chosen['name']}（{chosen['place']}）" if chosen else community,
     })

@@ -24,8 +24,9 @@ def announce_survey(survey_id: int) -> int:
 
     from nuanxin.accounts.models import WorkerProfile
     from nuanxin.accounts.services import notify_many
-    from nuanxin.surveys.models import Survey
+    from nuanxin.surveys.models import Participation, Survey
     from nuanxin.surveys.selectors import survey_token
+    from nuanxin.surveys.services.responses import announcement_key
 
     survey = Survey.objects.select_related("region").filter(pk=survey_id).first()
     if survey is None:
@@ -34,6 +35,9 @@ def announce_survey(survey_id: int) -> int:
               .order_by("user_id").values_list("user_id", flat=True))
     if survey.occupations:
         people = people.filter(occupation__in=survey.occupations)
+    # Whoever answered already (through a poster's code) is not asked again.
+    people = people.exclude(user_id__in=Participation.objects.filter(survey=survey)
+                            .values("worker_id"))
     title = gettext("新问卷：%(title)s") % {"title": survey.title}
     body = gettext("大约一分钟，%(date)s 截止。") % {
         "date": timezone.localtime(survey.closes_at).strftime("%m-%d %H:%M")}
@@ -43,10 +47,10 @@ def announce_survey(survey_id: int) -> int:
         batch.append(user_id)
         if len(batch) == ANNOUNCE_BATCH:
             notify_many(user_ids=batch, title=title, body=body, link=link,
-                        dedupe_key=f"survey-{survey.pk}-open")
+                        dedupe_key=announcement_key(survey.pk))
             sent, batch = sent + len(batch), []
     if batch:
         notify_many(user_ids=batch, title=title, body=body, link=link,
-                    dedupe_key=f"survey-{survey.pk}-open")
+                    dedupe_key=announcement_key(survey.pk))
         sent += len(batch)
     return sent

@@ -183,6 +183,10 @@ class Participation(models.Model):
         return f"{self.worker_id} answered {self.survey_id}"
 
 
+# Anonymous results move in steps of this many answers (and so never show fewer).
+RESULTS_BATCH = 5
+
+
 class Response(models.Model):
     """One completed questionnaire.
 
@@ -206,9 +210,13 @@ class Response(models.Model):
                                    on_delete=models.CASCADE, related_name="survey_responses")
     submitted_on = models.DateField()
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # An anonymous answer waits until RESULTS_BATCH of them are waiting, then all are
+    # counted together, so results never move by one person's answer (decision 0004).
+    released = models.BooleanField(default=True, db_default=True)
 
     class Meta:
-        indexes = [models.Index(fields=["survey", "submitted_on"])]
+        indexes = [models.Index(fields=["survey", "submitted_on"]),
+                   models.Index(fields=["survey", "released"], name="response_survey_released")]
         constraints = [
             models.CheckConstraint(
                 condition=(models.Q(anonymous=True, respondent__isnull=True,

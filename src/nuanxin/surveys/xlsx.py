@@ -2,44 +2,28 @@
 
 No names and no phone numbers in it. An identified survey has a respondent number (the
 internal account number, which a staff member can look up only within their own scope);
-an anonymous survey has no respondent column at all and only the day of each answer.
-Rows come in the order of the responses' random keys, which says nothing about who
-answered when.
+an anonymous survey has no respondent column at all, only the week of each answer (its
+Monday), and only the answers already counted in the results (whole batches). Rows come
+in the order of the responses' random keys, which says nothing about who answered when.
 """
 
 from __future__ import annotations
 
-import io
+from datetime import timedelta
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
 
 from nuanxin.common.errors import ServiceError
-from nuanxin.surveys.models import Answer, QuestionKind, Response, Survey
+from nuanxin.common.exports import Column, ExportBook
+from nuanxin.surveys.models import Answer, QuestionKind, Survey
 from nuanxin.surveys.selectors import (
     MIN_ANONYMOUS_RESPONSES,
+    counted_responses,
     questions_of,
     survey_results,
 )
 
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CHUNK = 5000
-
-
-def _cell(ws, value, *, bold: bool = False):
-    """A cell that shows exactly the text typed: no formula, no illegal XML characters."""
-    if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    cell = WriteOnlyCell(ws, value=value)
-    if isinstance(value, str) and value.startswith("="):
-        cell.data_type = "s"  # a respondent's "=..." is text, never a formula
-    if bold:
-        cell.font = Font(bold=True)
-    return cell
 
 
 def _value(question, parts: list) -> str | int | None:
@@ -62,22 +46,23 @@ def survey_workbook(survey: Survey) -> bytes:
     column = {q.pk: i for i, q in enumerate(questions)}
     other_prefix = _("其他：")
 
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(_("答卷"))
-    head = [_("序号")]
+    book = ExportBook()
+    head = [Column(_("序号"), 6)]
     if not survey.anonymous:
-        head.append(_("答卷人编号"))
-    head.append(_("提交日期") if survey.anonymous else _("提交时间"))
-    head += [f"{q.position}. {q.text}" for q in questions]
-    sheet.append([_cell(sheet, h, bold=True) for h in head])
+        head.append(Column(_("答卷人编号"), 10))
+    head.append(Column(_("提交周（周一）"), 13) if survey.anonymous
+                else Column(_("提交时间"), 17))
+    head += [Column(f"{q.position}. {q.text}", 24) for q in questions]
+    sheet = book.sheet(_("答卷"), head)
 
-    responses = Response.objects.filter(survey=survey).order_by("pk")
+    responses = counted_responses(survey).order_by("pk")
     if survey.anonymous:
         response_rows = responses.values_list("pk", "submitted_on").iterator(chunk_size=CHUNK)
     else:
         response_rows = responses.values_list("pk", "respondent_id", "submitted_at").iterator(
             chunk_size=CHUNK)
-    answers = (Answer.objects.filter(response__survey=survey).order_by("response_id")
+    answers = (Answer.objects.filter(response__survey=survey, response__released=True)
+               .order_by("response_id")
                .values_list("response_id", "question_id", "option_id", "number", "text")
                .iterator(chunk_size=CHUNK))
     pending = next(answers, None)
@@ -97,29 +82,26 @@ def survey_workbook(survey: Survey) -> bytes:
             pending = next(answers, None)
         cells = [number]
         if survey.anonymous:
-            cells.append(row[1])
+            cells.append(row[1] - timedelta(days=row[1].weekday()))
         else:
-            cells += [row[1], timezone.localtime(row[2]).replace(tzinfo=None)]
+            cells += [row[1], row[2]]
         cells += [_value(q, [p for _r, p in sorted(parts[i], key=lambda x: x[0])])
                   for i, q in enumerate(questions)]
-        sheet.append([_cell(sheet, v) for v in cells])
+        sheet.append(cells)
 
-    summary = book.create_sheet(_("统计"))
-    summary.append([_cell(summary, h, bold=True) for h in (
-        _("题目"), _("选项"), _("人数"), _("占答题人数 %"), _("答题人数"), _("显示人数"))])
+    summary = book.sheet(_("统计"), [
+        Column(_("题目"), 36), Column(_("选项"), 24), Column(_("人数"), 8),
+        Column(_("占答题人数 %"), 12), Column(_("答题人数"), 10), Column(_("显示人数"), 10)])
     for result in results.questions:
         q = result.question
         title = f"{q.position}. {q.text}"
         if not result.buckets:
-            summary.append([_cell(summary, v) for v in (
-                title, _("（填空）"), result.answered, None, result.answered, result.shown)])
+            summary.append((
+                title, _("（填空）"), result.answered, None, result.answered, result.shown))
         for bucket in result.buckets:
-            summary.append([_cell(summary, v) for v in (
+            summary.append((
                 title, bucket.label, bucket.count, bucket.percent, result.answered,
-                result.shown)])
+                result.shown))
     summary.append([])
-    summary.append([_cell(summary, _("答卷总数")), _cell(summary, results.responses)])
-
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    summary.append([_("答卷总数"), results.responses], bold=True)
+    return book.to_bytes()

@@ -142,8 +142,10 @@ def _owner(actor: User, prefix: str, code: str) -> OrgUnit:
 
 
 @transaction.atomic
-def project_create(*, actor: User, data: ProjectInput,
-                   need_ids: tuple[int, ...] = ()) -> Project:
+def project_create(*, actor: User, data: ProjectInput, need_ids: tuple[int, ...] = (),
+                   resources: tuple[tuple[int, int], ...] = ()) -> Project:
+    """A new project with its needs and, as (resource id, quantity), the alliance
+    resources it takes: all of it, or nothing if any part is refused."""
     prefix = require_manager(actor)
     title = clean_text(data.title, limit=80, code="title_too_long", label=_("项目名称"))
     if not title:
@@ -158,6 +160,9 @@ def project_create(*, actor: User, data: ProjectInput,
     _event(project, actor, "alliance.project.created", to_status=project.status)
     for need_id in need_ids:
         _add_need(actor, project, need_id)
+    for resource_id, quantity in resources:
+        project_allocate(actor=actor, project_id=project.pk, resource_id=resource_id,
+                         quantity=quantity)
     return project
 
 

@@ -11,8 +11,10 @@ A results page costs a fixed handful of queries whatever the number of answers: 
 questions, the response count, one GROUP BY over the answers, one for the respondents
 of multiple-choice questions and one for the conditional questions' `shown`.
 
-An anonymous survey shows no results until it has `MIN_ANONYMOUS_RESPONSES` answers, so
-a handful of respondents cannot be singled out by elimination.
+An anonymous survey counts answers in batches: an answer is `released` into the results
+(page, API, texts, cross-tabs, export) only together with RESULTS_BATCH - 1 others, so
+nobody can watch the results move by one person's answer, and a survey shows nothing
+before its first batch (docs/decisions/0004).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from django.utils.translation import gettext_lazy as _
 
 from nuanxin.common.errors import ServiceError
 from nuanxin.surveys.models import (
+    RESULTS_BATCH,
     Answer,
     Question,
     QuestionKind,
@@ -35,12 +38,23 @@ from nuanxin.surveys.models import (
 )
 from nuanxin.surveys.selectors.surveys import questions_of
 
-MIN_ANONYMOUS_RESPONSES = 5
+MIN_ANONYMOUS_RESPONSES = RESULTS_BATCH
 CROSSTAB_KINDS = (QuestionKind.SINGLE, QuestionKind.MULTIPLE, QuestionKind.RATING)
 OTHER_KEY = "other"
 
 
 RESULTS_CACHE_SECONDS = 600
+
+
+def counted_responses(survey: Survey):
+    """The responses results are made of: all of an identified survey's, the released
+    batches of an anonymous one."""
+    return Response.objects.filter(survey=survey, released=True)
+
+
+def _counted_answers(survey: Survey, **filters):
+    answers = Answer.objects.filter(**filters)
+    return answers.filter(response__released=True) if survey.anonymous else answers
 
 
 def percent(part: int, whole: int) -> float:
@@ -122,19 +136,19 @@ def _aggregates(survey: Survey, questions: list[Question], total: int):
     ids = [q.pk for q in questions]
     by_id = {q.pk: q for q in questions}
     counts: dict[int, dict] = {qid: {} for qid in ids}
-    rows = (Answer.objects.filter(question_id__in=ids).order_by()
+    rows = (_counted_answers(survey, question_id__in=ids).order_by()
             .values_list("question_id", "option_id", "number").annotate(n=Count("*")))
     for qid, option_id, number, n in rows:
         key = _bucket_key(by_id[qid].kind, option_id, number)
         counts[qid][key] = counts[qid].get(key, 0) + n
     multiple = [q.pk for q in questions if q.kind == QuestionKind.MULTIPLE]
     respondents = dict(
-        Answer.objects.filter(question_id__in=multiple).order_by().values("question_id")
+        _counted_answers(survey, question_id__in=multiple).order_by().values("question_id")
         .annotate(n=Count("response_id", distinct=True)).values_list("question_id", "n")
     ) if multiple else {}
     conditional = [q for q in questions if q.show_if_id]
-    shown_counts = Answer.objects.filter(
-        question_id__in={q.show_if_id for q in conditional}).aggregate(**{
+    shown_counts = _counted_answers(
+        survey, question_id__in={q.show_if_id for q in conditional}).aggregate(**{
             f"q{q.pk}": Count("response_id", distinct=True, filter=Q(
                 question_id=q.show_if_id,
                 option_id__in=[o.pk for o in q.show_if_options.all()]))
@@ -146,7 +160,7 @@ def _aggregates(survey: Survey, questions: list[Question], total: int):
 
 def survey_results(survey: Survey) -> SurveyResults:
     questions = questions_of(survey)
-    total = Response.objects.filter(survey=survey).count()
+    total = counted_responses(survey).count()
     if survey.anonymous and total < MIN_ANONYMOUS_RESPONSES:
         return SurveyResults(survey, total, True, [])
     counts, respondents, shown_counts = _aggregates(survey, questions, total)
@@ -179,7 +193,8 @@ def survey_results(survey: Survey) -> SurveyResults:
 def texts_of(survey: Survey, question: Question):
     """The free-text answers of a text question, or the "other" texts of a choice question,
     in an order that says nothing about who answered when (random within the day)."""
-    qs = Answer.objects.filter(question=question, option__isnull=True, number__isnull=True)
+    qs = _counted_answers(survey, question=question, option__isnull=True,
+                          number__isnull=True)
     if survey.anonymous:
         return qs.order_by("-response__submitted_on", "pk").values_list(
             "text", "response__submitted_on")
@@ -189,7 +204,7 @@ def texts_of(survey: Survey, question: Question):
 
 def texts_withheld(survey: Survey) -> bool:
     return (survey.anonymous
-            and Response.objects.filter(survey=survey).count() < MIN_ANONYMOUS_RESPONSES)
+            and counted_responses(survey).count() < MIN_ANONYMOUS_RESPONSES)
 
 
 # --- cross-tabulation ---------------------------------------------------------------------
@@ -231,8 +246,7 @@ def crosstab(survey: Survey, row_id: int, col_id: int) -> CrossTab:
         raise ServiceError("crosstab_same_question", _("请选择两道不同的题目。"))
     if row.kind not in CROSSTAB_KINDS or col.kind not in CROSSTAB_KINDS:
         raise ServiceError("crosstab_kind", _("交叉分析只能用于选择题和打分题。"))
-    if survey.anonymous and Response.objects.filter(survey=survey).count() \
-            < MIN_ANONYMOUS_RESPONSES:
+    if survey.anonymous and counted_responses(survey).count() < MIN_ANONYMOUS_RESPONSES:
         raise ServiceError("results_withheld",
                            _("匿名问卷至少有 %(n)d 份答卷后才显示结果。")
                            % {"n": MIN_ANONYMOUS_RESPONSES}, status=409)
@@ -242,30 +256,37 @@ def crosstab(survey: Survey, row_id: int, col_id: int) -> CrossTab:
     # (which has no statistics) from walking b by question: it must look each response up
     # by the (response, question, ...) index, or the join turns quadratic. PostgreSQL
     # ignores it and hashes.
+    # An anonymous survey's answers waiting for their batch are left out (as in the results).
+    counted, extra = "", []
+    if survey.anonymous:
+        responses = connection.ops.quote_name(Response._meta.db_table)
+        counted = (f"AND a.response_id IN (SELECT id FROM {responses} "  # noqa: S608
+                   f"WHERE survey_id = %s AND released = %s) ")
+        extra = [survey.pk, True]
     pair_sql = (
         f"SELECT a.option_id, a.number, b.option_id, b.number, COUNT(*) "  # noqa: S608
         f"FROM {table} a JOIN {table} b ON b.response_id = a.response_id "
-        f"WHERE a.question_id = %s AND +b.question_id = %s "
+        f"WHERE a.question_id = %s AND +b.question_id = %s {counted}"
         f"GROUP BY a.option_id, a.number, b.option_id, b.number")
     answered_col = f"SELECT response_id FROM {table} WHERE question_id = %s"  # noqa: S608
     total_sql = (
         f"SELECT a.option_id, a.number, COUNT(DISTINCT a.response_id) "  # noqa: S608
         f"FROM {table} a WHERE a.question_id = %s AND a.response_id IN ({answered_col}) "
-        f"GROUP BY a.option_id, a.number")
+        f"{counted}GROUP BY a.option_id, a.number")
     both_sql = (
         f"SELECT COUNT(DISTINCT a.response_id) FROM {table} a "  # noqa: S608
-        f"WHERE a.question_id = %s AND a.response_id IN ({answered_col})")
+        f"WHERE a.question_id = %s AND a.response_id IN ({answered_col}) {counted}")
     cells: dict = {}
     row_totals: dict = {}
     with connection.cursor() as cursor:
-        cursor.execute(pair_sql, [row.pk, col.pk])
+        cursor.execute(pair_sql, [row.pk, col.pk, *extra])
         for a_opt, a_num, b_opt, b_num, n in cursor.fetchall():
             key = (_sql_key(row.kind, a_opt, a_num), _sql_key(col.kind, b_opt, b_num))
             cells[key] = cells.get(key, 0) + n
-        cursor.execute(total_sql, [row.pk, col.pk])
+        cursor.execute(total_sql, [row.pk, col.pk, *extra])
         for a_opt, a_num, n in cursor.fetchall():
             key = _sql_key(row.kind, a_opt, a_num)
             row_totals[key] = row_totals.get(key, 0) + n
-        cursor.execute(both_sql, [row.pk, col.pk])
+        cursor.execute(both_sql, [row.pk, col.pk, *extra])
         both = cursor.fetchone()[0]
     return CrossTab(row, col, buckets_for(row), buckets_for(col), cells, row_totals, both)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.core import signing
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -13,11 +12,13 @@ from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.models import UserKind, WorkerProfile
 from nuanxin.accounts.selectors import scope_prefix, worker_profile_of
-from nuanxin.common.errors import NotFound, ServiceError
+from nuanxin.common.codes import SignedCode
+from nuanxin.common.errors import NotFound
 from nuanxin.surveys.access import manager_prefix
 from nuanxin.surveys.models import Participation, Question, Response, Survey, SurveyStatus
 
-_TOKEN_SALT = "nuanxin.surveys.answer"  # noqa: S105 - a signing namespace, not a secret
+SURVEY_LINK = SignedCode(salt="nuanxin.surveys.answer", field="v",
+                         invalid=_("这不是有效的问卷二维码或链接。"))
 
 
 def survey_token(survey_id: int) -> str:
@@ -25,17 +26,11 @@ def survey_token(survey_id: int) -> str:
 
     It carries no time: the survey's answering window decides when it works, and the same
     survey always has the same link, so a printed code and a shared link stay one thing."""
-    return signing.Signer(salt=_TOKEN_SALT).sign_object({"v": survey_id}, compress=True)
+    return SURVEY_LINK.make(survey_id)
 
 
 def survey_id_from_token(token: str) -> int:
-    try:
-        data = signing.Signer(salt=_TOKEN_SALT).unsign_object(token)
-    except (signing.BadSignature, ValueError):
-        raise ServiceError("qr_invalid", _("这不是有效的问卷二维码或链接。")) from None
-    if not isinstance(data, dict) or not isinstance(data.get("v"), int):
-        raise ServiceError("qr_invalid", _("这不是有效的问卷二维码或链接。"))
-    return data["v"]
+    return SURVEY_LINK.read(token)
 
 
 def _not_found() -> NotFound:

@@ -102,13 +102,17 @@ def coverage(user, *, today: date | None = None) -> Coverage:
 
 def coverage_by_community(user, *, today: date | None = None, limit: int = 300) -> list[dict]:
     start, end = quarter_of(today or timezone.localdate())
+    home = "worker_profile__home_region"
     rows = (residents(user).annotate(seen=Exists(_visited_in(start, end))).order_by()
-            .values("worker_profile__home_region_id", "worker_profile__home_region__name")
+            .values(f"{home}_id", f"{home}__name", f"{home}__parent__name",
+                    f"{home}__parent__parent__name")
             .annotate(total=Count("pk"), visited=Count("pk", filter=Q(seen=True)))
-            .order_by("worker_profile__home_region_id")[:limit])
-    return [{"code": r["worker_profile__home_region_id"],
-             "name": r["worker_profile__home_region__name"], "total": r["total"],
-             "visited": r["visited"],
+            .order_by(f"{home}_id")[:limit])
+    # Community names repeat across a province (长乐社区 ×3): say which district and street.
+    return [{"code": r[f"{home}_id"], "name": r[f"{home}__name"],
+             "place": " ".join(n for n in (r[f"{home}__parent__parent__name"],
+                                           r[f"{home}__parent__name"]) if n),
+             "total": r["total"], "visited": r["visited"],
              "percent": round(100 * r["visited"] / r["total"], 1) if r["total"] else 0.0}
             for r in rows]
 
@@ -119,5 +123,5 @@ def not_visited(user, *, today: date | None = None, community: str = "") -> Quer
     qs = residents(user).exclude(Exists(_visited_in(start, end)))
     if community:
         qs = qs.filter(worker_profile__home_region_id=community)
-    return qs.select_related("worker_profile__home_region").order_by(
+    return qs.select_related("worker_profile__home_region__parent__parent").order_by(
         "worker_profile__home_region_id", "pk")

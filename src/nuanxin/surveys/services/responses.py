@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.models import User, UserKind
 from nuanxin.accounts.selectors import worker_profile_of
+from nuanxin.accounts.services import notification_settle
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
 from nuanxin.needs.services import (
     NeedInput,
@@ -31,6 +32,7 @@ from nuanxin.needs.services import (
 )
 from nuanxin.surveys.logic import shapes_of, shown_question_ids
 from nuanxin.surveys.models import (
+    RESULTS_BATCH,
     Answer,
     Option,
     Participation,
@@ -145,6 +147,22 @@ def _rows_for(question: Question, answer: AnswerInput, option_ids: set[int]
     return rows, None
 
 
+def _release_full_batch(survey: Survey) -> None:
+    """Count an anonymous survey's waiting answers once RESULTS_BATCH of them wait.
+
+    The survey row is locked first: two racing answers must not each see the batch full
+    and release one answer apiece (on PostgreSQL the second then counts afresh)."""
+    list(Survey.objects.select_for_update().filter(pk=survey.pk).values_list("pk"))
+    waiting = Response.objects.filter(survey=survey, released=False)
+    if waiting.count() >= RESULTS_BATCH:
+        waiting.update(released=True)
+
+
+def announcement_key(survey_id: int) -> str:
+    """The inbox message that tells a worker a survey is open (one per worker)."""
+    return f"survey-{survey_id}-open"
+
+
 @transaction.atomic
 def response_submit(*, worker: User, survey_id: int, answers: Mapping[int, AnswerInput],
                     at: datetime | None = None) -> None:
@@ -192,12 +210,17 @@ def response_submit(*, worker: User, survey_id: int, answers: Mapping[int, Answe
         respondent=None if anonymous else worker,
         submitted_on=timezone.localdate(now),
         submitted_at=None if anonymous else now,
+        released=not anonymous,
     )
     Answer.objects.bulk_create(
         Answer(response=response, question_id=qid, option_id=row.get("option_id"),
                number=row.get("number"), text=row.get("text", ""))
         for qid, row in rows
     )
+    if anonymous:
+        _release_full_batch(survey)
+    notification_settle(user=worker, dedupe_key=announcement_key(survey.pk),
+                        title=gettext("已答问卷：%(title)s") % {"title": survey.title})
 
 
 # --- from answers to the needs list -------------------------------------------------------

@@ -39,6 +39,18 @@
     });
   }
 
+  // A question marked wrong is unmarked as soon as it is answered again; the server checks
+  // the whole form anew on the next submit.
+  function clearError(event) {
+    var box = event.target.closest(".question.has-error");
+    if (!box) return;
+    box.classList.remove("has-error");
+    var note = box.querySelector(".q-error");
+    if (note) note.hidden = true;
+  }
+
   form.addEventListener("change", update);
+  form.addEventListener("change", clearError);
+  form.addEventListener("input", clearError);
   update();
 })();
