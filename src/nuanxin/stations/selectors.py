@@ -355,8 +355,11 @@ class NearbyIndex:
                         slot = self._add(row, hours[sid])
                         moved.append(tuple(self.coords[3 * slot:3 * slot + 3]))
                 self._forget_neighbours(moved)
-            finally:
                 self.version = version
+            except BaseException:
+                self.version = -1  # half-applied: no epoch matches, the next request reloads
+                raise
+            finally:
                 self.generation += 1
 
     def _forget_neighbours(self, points: list[tuple[float, float, float]]) -> None:
