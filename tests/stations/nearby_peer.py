@@ -52,6 +52,16 @@ def edit(user, campaign_id: int | None, change: list) -> None:
             Station.objects.filter(pk__in=ids).update(amenity_bits=bits)
             services.bump_index_version(None)
         return
+    if kind == "bulk_listed":  # a campaign's worth: one log row listing the stations
+        ids, bits = args
+        with transaction.atomic():
+            Station.objects.filter(pk__in=ids).update(amenity_bits=bits)
+            many, services.BULK_CHANGE = services.BULK_CHANGE, 0
+            try:
+                services.bump_index_version(ids)
+            finally:
+                services.BULK_CHANGE = many
+        return
     sid = args[0]
     station = Station.objects.filter(pk=sid).first()
     if station is None:

@@ -282,6 +282,41 @@ def test_a_bulk_change_rebuilds_in_the_background(field, peer, monkeypatch):
     assert peer.ask(command) == brute_force(**filtered)
 
 
+def test_a_campaign_over_many_stations_is_applied_in_the_background(field, peer,
+                                                                   monkeypatch):
+    """Many listed stations (one log row) are read in the background and applied to the
+    index in one step; until then searches answer from the version before. No reload."""
+    query = {"lat": CENTRE[0], "lng": CENTRE[1], "limit": 10, "radius_m": 5_000,
+             "now": NOWS[2]}
+    before = here(query)
+    index = selectors._index
+    release = threading.Event()
+    real_read = selectors._read_stations
+
+    def slow_read(ids):
+        if threading.current_thread().name == "nearby-index-rebuild":
+            assert release.wait(30)
+        return real_read(ids)
+
+    monkeypatch.setattr(selectors, "_read_stations", slow_read)
+    monkeypatch.setattr(selectors, "SYNC_CHANGES", 20)
+    loads = []
+    monkeypatch.setattr(selectors.NearbyIndex, "load",
+                        classmethod(lambda cls, v: loads.append(v)))
+    wifi = bits_for(["wifi"])
+    assert peer.ask({"op": "edit", "user": field["user"],
+                     "changes": [["bulk_listed", field["ids"], wifi]]}) == "ok"
+    filtered = {**query, "required_bits": wifi}
+    assert here(query) == before
+    assert here(filtered) != brute_force(**filtered)
+    release.set()
+    selectors.wait_for_rebuild(30)
+    assert here(filtered) == brute_force(**filtered)
+    assert len(here(filtered)) == 10
+    assert here(query) == brute_force(**query)
+    assert selectors._index is index and loads == []
+
+
 def test_a_search_that_overlaps_an_update_is_repeated(field, monkeypatch):
     """Readers take no lock: a search during which the index changed is done again, so
     its answer is that of one version (here the new one), never a mixture."""

@@ -187,13 +187,15 @@ class StationIndexVersion(models.Model):
 
 
 class StationChange(models.Model):
-    """Which stations a version changed: one row per station, or one row without a
-    station for a change too large to list (an import, a campaign over many stations),
-    which each process answers with a rebuild in the background. Every version has at
+    """Which stations a version changed: one row per station for a few; for many (an
+    import, a campaign over thousands of stations) one row listing them all in
+    `station_pks`, which each process applies in the background; neither: stations
+    unknown, each process rebuilds its index in the background. Every version has at
     least one row; old rows are pruned (a process that far behind rebuilds)."""
 
     seq = models.BigIntegerField(db_index=True)
     station_pk = models.BigIntegerField(null=True)
+    station_pks = models.TextField(blank=True, default="")  # "12,15,…" when many
 
     def __str__(self) -> str:
         return f"{self.seq}: {self.station_pk or 'all'}"

@@ -516,6 +516,8 @@ def current_index_version(db=None) -> int:
 # A process applies at most this many changed stations at once on the request that finds
 # them (a few milliseconds); more, or a bulk change, rebuild in the background.
 SYNC_CHANGES = 256
+# More changed stations than this are not worth reading one by one: a new index is loaded.
+BACKGROUND_CHANGES = 50_000
 
 
 def epoch_of(version: int) -> int:
@@ -534,36 +536,66 @@ _rebuild = _Rebuild()
 _private = threading.local()  # an index built inside a transaction, for that transaction
 
 
-def _changes_since(version: int, db) -> list[tuple[int, int | None]]:
-    """(seq, station id or None for "all") of the versions after `version`, oldest first,
-    at most SYNC_CHANGES + 1 rows."""
+def _changes_since(version: int, db, limit: int | None = None) -> list[tuple]:
+    """(seq, station id, packed station ids) of the versions after `version`, oldest
+    first; at most `limit` rows."""
     table = db.ops.quote_name(StationChange._meta.db_table)
+    sql = f"SELECT seq, station_pk, station_pks FROM {table} WHERE seq > %s ORDER BY seq"  # noqa: S608
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
     with db.cursor() as cursor:
-        cursor.execute(f"SELECT seq, station_pk FROM {table} WHERE seq > %s "  # noqa: S608
-                       f"ORDER BY seq LIMIT {SYNC_CHANGES + 1}", [version])
+        cursor.execute(sql, [version])
         return cursor.fetchall()
+
+
+def _changed_ids(since: int, version: int, changes: list[tuple]) -> tuple[list[int], int] | None:
+    """The stations changed after `since` and the last version listed, or None when the
+    log cannot say (a gap: rows pruned; or a change of unknown stations)."""
+    if not changes or changes[0][0] != since + 1 or changes[-1][0] < version:
+        return None
+    ids: set[int] = set()
+    for _seq, sid, packed in changes:
+        if sid is not None:
+            ids.add(sid)
+        elif packed:
+            ids.update(int(i) for i in packed.split(","))
+        else:
+            return None
+    return sorted(ids), changes[-1][0]
+
+
+def _read_stations(ids: list[int]) -> tuple[dict[int, _Row], dict[int, Hours]]:
+    """The index rows and hours of `ids` as committed now (read after the log: at least
+    as new as the versions applied; a later change to one of them is applied again by its
+    own version, with the same result)."""
+    rows: dict[int, _Row] = {}
+    keys: dict[int, _HoursKey] = {}
+    for at in range(0, len(ids), LOAD_CHUNK):
+        chunk = ids[at:at + LOAD_CHUNK]
+        rows.update((row[0], row) for row in
+                    Station.objects.filter(pk__in=chunk).values_list(*_ROW_FIELDS))
+        keys.update(_hours_keys(station_id__in=chunk))
+    return rows, {sid: _hours_for(keys.get(sid, _NO_HOURS)) for sid in rows}
 
 
 def _catch_up(index: NearbyIndex, version: int, db) -> bool:
     """Apply the changes between the index's version and `version` in place, when they
-    are few and the log still has all of them; False when a rebuild is needed."""
-    changes = _changes_since(index.version, db)
-    if (not changes or changes[0][0] != index.version + 1 or changes[-1][0] < version
-            or len(changes) > SYNC_CHANGES or any(sid is None for _seq, sid in changes)):
+    are few; False when they must be applied (or the index rebuilt) in the background."""
+    changes = _changes_since(index.version, db, limit=SYNC_CHANGES + 1)
+    if len(changes) > SYNC_CHANGES:
         return False
-    ids = sorted({sid for _seq, sid in changes})
-    # Read after the log: the rows are at least as new as the versions applied (a later
-    # change to one of them is applied again by its own version: the same result).
-    rows = {row[0]: row for row in Station.objects.filter(pk__in=ids).values_list(*_ROW_FIELDS)}
-    keys = _hours_keys(station_id__in=ids)
-    hours = {sid: _hours_for(keys.get(sid, _NO_HOURS)) for sid in rows}
-    index.apply(changes[-1][0], ids, rows, hours)
+    changed = _changed_ids(index.version, version, changes)
+    if changed is None or len(changed[0]) > SYNC_CHANGES:
+        return False
+    ids, last = changed
+    rows, hours = _read_stations(ids)
+    index.apply(last, ids, rows, hours)
     return True
 
 
 def _start_rebuild(version: int) -> None:
-    """Build a new index in a thread of its own; requests keep the current one meanwhile.
-    Called with _index_lock held."""
+    """Bring the index forward in a thread of its own; requests keep the current one,
+    as it is, meanwhile. Called with _index_lock held."""
     _rebuild.stale_until = max(version, _rebuild.stale_until or version)
     if _rebuild.thread is not None and _rebuild.thread.is_alive():
         return
@@ -573,10 +605,25 @@ def _start_rebuild(version: int) -> None:
 
 
 def _rebuild_run() -> None:
+    """Stations the log lists (a campaign, an import: thousands) are read here and applied
+    in one step (readers wait for that step only, milliseconds); when the log cannot say
+    which stations changed, a new index is loaded and swapped in."""
     global _index
     try:
         db = connections[DEFAULT_DB_ALIAS]
         version = current_index_version(db)
+        index = _index
+        changed = None
+        if index is not None and epoch_of(index.version) == epoch_of(version):
+            changed = _changed_ids(index.version, version, _changes_since(index.version, db))
+        if changed is not None and len(changed[0]) <= BACKGROUND_CHANGES:
+            ids, last = changed
+            rows, hours = _read_stations(ids)
+            with _index_lock:
+                if _index is index:
+                    index.apply(last, ids, rows, hours)
+                _rebuild.stale_until = None
+            return
         fresh = NearbyIndex.load(version)
         with _index_lock:
             current = _index
@@ -585,7 +632,7 @@ def _rebuild_run() -> None:
                 _index = fresh
             _rebuild.stale_until = None
     except Exception:  # the next request that finds the index behind starts another
-        logger.exception("rebuilding the nearby index failed")
+        logger.exception("bringing the nearby index forward failed")
         with _index_lock:
             _rebuild.stale_until = None
     finally:

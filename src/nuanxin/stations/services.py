@@ -36,8 +36,8 @@ from nuanxin.stations.qr import station_id_from_token
 CHECKIN_INTERVAL = timedelta(hours=1)
 
 
-# A change to more stations than this is logged as one "everything" row: each process then
-# rebuilds its index in the background instead of reading thousands of stations.
+# A change to more stations than this is logged as one row listing them all: each process
+# then applies it in the background instead of on the request that finds it.
 BULK_CHANGE = 200
 # Change rows kept for processes that fell behind (older ones rebuild).
 CHANGES_KEPT = 20_000
@@ -55,16 +55,18 @@ def bump_index_version(station_ids: Iterable[int] | None = None) -> int | None:
     ids = None if station_ids is None else sorted({int(i) for i in station_ids})
     if ids is not None and not ids:
         return None
-    if ids is not None and len(ids) > BULK_CHANGE:
-        ids = None
     counter = StationIndexVersion.objects.filter(pk=1)
     if not counter.update(version=F("version") + 1):
         # The row is created by a migration; only a database emptied since lacks it.
         StationIndexVersion.objects.create(pk=1, version=(secrets.randbits(30) << 32) + 1)
     version = counter.values_list("version", flat=True).get()
-    StationChange.objects.bulk_create(
-        [StationChange(seq=version, station_pk=i) for i in ids] if ids
-        else [StationChange(seq=version, station_pk=None)])
+    if ids is None:
+        changes = [StationChange(seq=version)]
+    elif len(ids) > BULK_CHANGE:
+        changes = [StationChange(seq=version, station_pks=",".join(map(str, ids)))]
+    else:
+        changes = [StationChange(seq=version, station_pk=i) for i in ids]
+    StationChange.objects.bulk_create(changes)
     if version % 1000 == 0:
         StationChange.objects.filter(seq__lt=version - CHANGES_KEPT).delete()
     return version

@@ -25,6 +25,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('seq', models.BigIntegerField(db_index=True)),
                 ('station_pk', models.BigIntegerField(null=True)),
+                ('station_pks', models.TextField(blank=True, default='')),
             ],
         ),
         migrations.RunPython(create_version_row, migrations.RunPython.noop),
