@@ -703,14 +703,15 @@ def main() -> None:
                     totals.setdefault((mode, name), Result(name)).add(result)
         if editor is not None:
             # 100 edits, nearby answering in between, then memory again.
+            run("nearby", 2.0)
+            rss["before 100 edits"] = workers_rss(server.pid)
             done = editor.edits
             editor.start(25.0)
             while editor.edits < done + 100:
                 run("nearby", 1.0)
             editor.stop()
             run("nearby", 2.0)
-            label = f"after {editor.edits} edits and {editor.campaigns} campaign changes"
-            rss[label] = workers_rss(server.pid)
+            rss["after them"] = workers_rss(server.pid)
     finally:
         stop_server(server)
         if editor is not None:
@@ -753,13 +754,13 @@ def main() -> None:
               f"max {1000 * max(editor.seconds):.0f} ms")
     print("\nRSS per worker (MB): " + "; ".join(
         f"{label}: {', '.join(f'{v:.0f}' for v in values)}" for label, values in rss.items()))
-    if "ping only" in rss and len(rss) > 2:
-        above = max(b - a for a, b in zip(rss["ping only"], list(rss.values())[-1],
-                                          strict=False))
-        growth = max(b - a for a, b in zip(rss["nearby, warm"], list(rss.values())[-1],
+    if "after them" in rss:
+        above = max(b - a for a, b in zip(rss["ping only"], rss["after them"], strict=False))
+        growth = max(b - a for a, b in zip(rss["before 100 edits"], rss["after them"],
                                            strict=False))
         print(f"largest worker above ping-only: {above:.0f} MB (target <= 150 at 220,000 "
-              f"stations); growth over the edits: {growth:+.0f} MB")
+              f"stations); growth over the last 100 edits: {growth:+.0f} MB (target: flat); "
+              f"{editor.edits} edits and {editor.campaigns} campaign changes in all")
     print("CPU columns, in % of one core during the rounds: the server (gunicorn workers); "
           "everything else on the machine (a PostgreSQL server's processes, other programs: "
           "high values make figures unreliable).")

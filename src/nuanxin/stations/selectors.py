@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from time import monotonic as time_monotonic
+from time import sleep
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -174,28 +175,46 @@ def _hours_for(key: _HoursKey) -> Hours:
 _NO_HOURS: _HoursKey = ((), (), ())
 
 
+_background = threading.local()
+
+
+def _gently(rows):
+    """`rows` (a queryset: streamed), pausing for half a millisecond every 256 rows when
+    read by the background thread: a CPU-bound thread keeps the interpreter lock up to
+    5 ms at a time, which would add that to every step of the requests it runs beside."""
+    if not getattr(_background, "on", False):
+        yield from rows
+        return
+    if isinstance(rows, QuerySet):
+        rows = rows.iterator(chunk_size=2000)
+    for n, row in enumerate(rows):
+        if not n & 255:
+            sleep(0.0005)
+        yield row
+
+
 def _hours_keys(**station_filter) -> dict[int, _HoursKey]:
     """The schedule key of every station matching `station_filter` (on station_id) that
     has any hours, in three queries; the same rules as `schedules_for`."""
     today = local_now().date()
     weekly: dict[int, list] = defaultdict(list)
-    for sid, *span in OpeningSpan.objects.filter(**station_filter).order_by(
+    for sid, *span in _gently(OpeningSpan.objects.filter(**station_filter).order_by(
             "station_id", "weekday", "opens", "closes").values_list(
-            "station_id", "weekday", "opens", "closes"):
+            "station_id", "weekday", "opens", "closes")):
         weekly[sid].append(tuple(span))
     exceptions: dict[int, list] = defaultdict(list)
-    for sid, *row in ScheduleException.objects.filter(
+    for sid, *row in _gently(ScheduleException.objects.filter(
             date__gte=today - timedelta(days=1), **station_filter).order_by(
             "station_id", "date", "opens").values_list(
-            "station_id", "date", "closed", "opens", "closes"):
+            "station_id", "date", "closed", "opens", "closes")):
         exceptions[sid].append(tuple(row))
     campaigns: dict[int, list] = defaultdict(list)
     through = HolidayCampaign.stations.through
-    for sid, *row in through.objects.filter(
+    for sid, *row in _gently(through.objects.filter(
             holidaycampaign__ends_on__gte=today - timedelta(days=1), **station_filter
     ).order_by("station_id", "holidaycampaign__starts_on", "holidaycampaign_id").values_list(
             "station_id", "holidaycampaign__starts_on", "holidaycampaign__ends_on",
-            "holidaycampaign__opens", "holidaycampaign__closes"):
+            "holidaycampaign__opens", "holidaycampaign__closes")):
         campaigns[sid].append(tuple(row))
     return {sid: (tuple(weekly.get(sid, ())), tuple(exceptions.get(sid, ())),
                   tuple(campaigns.get(sid, ())))
@@ -261,12 +280,12 @@ class NearbyIndex:
         index = cls(version)
         after = 0
         while True:
-            rows = list(Station.objects.filter(is_active=True, pk__gt=after).order_by("pk")
-                        .values_list(*_ROW_FIELDS)[:LOAD_CHUNK])
+            rows = list(_gently(Station.objects.filter(is_active=True, pk__gt=after)
+                                .order_by("pk").values_list(*_ROW_FIELDS)[:LOAD_CHUNK]))
             if not rows:
                 return index
             keys = _hours_keys(station_id__gt=after, station_id__lte=rows[-1][0])
-            for row in rows:
+            for row in _gently(rows):
                 index._add(row, _hours_for(keys.get(row[0], _NO_HOURS)))
             after = rows[-1][0]
 
@@ -573,7 +592,7 @@ def _read_stations(ids: list[int]) -> tuple[dict[int, _Row], dict[int, Hours]]:
     for at in range(0, len(ids), LOAD_CHUNK):
         chunk = ids[at:at + LOAD_CHUNK]
         rows.update((row[0], row) for row in
-                    Station.objects.filter(pk__in=chunk).values_list(*_ROW_FIELDS))
+                    _gently(Station.objects.filter(pk__in=chunk).values_list(*_ROW_FIELDS)))
         keys.update(_hours_keys(station_id__in=chunk))
     return rows, {sid: _hours_for(keys.get(sid, _NO_HOURS)) for sid in rows}
 
@@ -610,6 +629,7 @@ def _rebuild_run() -> None:
     log cannot say which stations changed, or they are a third of the index or more, a
     new index is loaded and swapped in."""
     global _index
+    _background.on = True
     try:
         db = connections[DEFAULT_DB_ALIAS]
         version = current_index_version(db)
