@@ -349,7 +349,7 @@ class Conn:
 
 def drive(port: int, paths: list[str], *, concurrency: int, seconds: float, name: str,
           server_pid: int, check: bytes, rng: random.Random,
-          min_requests: int = 0, workers: int = 2) -> Result:
+          min_requests: int = 0, workers: int = 2, patience: float = 30) -> Result:
     """Keep `concurrency` requests in flight for `seconds` (and at least `min_requests`),
     one at a time per connection. Connections are opened afresh for every call and spread
     evenly over the gunicorn workers (see open_balanced)."""
@@ -393,9 +393,9 @@ def drive(port: int, paths: list[str], *, concurrency: int, seconds: float, name
     in_flight = concurrency
     latencies = result.latencies
     while in_flight:
-        events = sel.select(timeout=30)
+        events = sel.select(timeout=patience)
         if not events:
-            raise SystemExit(f"{name}: the server answered nothing for 30 s")
+            raise SystemExit(f"{name}: the server answered nothing for {patience:.0f} s")
         for key, _mask in events:
             conn = key.data
             try:
@@ -670,11 +670,11 @@ def main() -> None:
         endpoints["postgis"] = ([p.replace("/api/v1/stations/nearby", "/bench/postgis/nearby")
                                  for p in paths], b'"results"')
 
-    def run(name: str, seconds: float, min_requests: int = 0) -> Result:
+    def run(name: str, seconds: float, min_requests: int = 0, patience: float = 30) -> Result:
         route, check = endpoints[name]
         return drive(port, route, concurrency=args.concurrency, seconds=seconds, name=name,
                      server_pid=server.pid, check=check, rng=rng, min_requests=min_requests,
-                     workers=args.workers)
+                     workers=args.workers, patience=patience)
 
     totals: dict[tuple[str, str], Result] = {}
     rss: dict[str, list[float]] = {}
@@ -684,7 +684,8 @@ def main() -> None:
         # Each worker builds its index on its first search and keeps per-process caches
         # (cell geometry, each cell's nearest stations, opening status): go over the
         # queries twice before measuring, so the rounds see the steady state.
-        run("nearby", 5.0, min_requests=2 * len(paths))
+        # (The first search of a worker loads its index: ~5 s of CPU at 220,000 stations.)
+        run("nearby", 5.0, min_requests=2 * len(paths), patience=600)
         rss["nearby, warm"] = workers_rss(server.pid)
         if postgis:
             run("postgis", 3.0)
