@@ -704,7 +704,7 @@ def main() -> None:
                     totals.setdefault((mode, name), Result(name)).add(result)
         if editor is not None:
             # 100 edits, nearby answering in between, then memory again.
-            run("nearby", 2.0)
+            run("nearby", 5.0)  # background work of the campaign changes settles
             rss["before 100 edits"] = workers_rss(server.pid)
             done = editor.edits
             editor.start(25.0)
