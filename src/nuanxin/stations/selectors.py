@@ -252,7 +252,8 @@ class NearbyIndex:
     def __init__(self, version: int):
         self.version = version
         self.generation = 0
-        self.write_lock = threading.Lock()
+        # Re-entrant: a search run under it (see stations_nearby) may store a cell list.
+        self.write_lock = threading.RLock()
         self.ids = array("q")
         self.lats = array("d")
         self.lngs = array("d")
