@@ -369,3 +369,30 @@ def test_a_process_far_behind_the_log_rebuilds(field, monkeypatch):
     selectors.wait_for_rebuild(30)
     assert here(query) == brute_force(**query)
     assert here(query)[0][2] == "很远的改动"
+
+
+def test_a_search_that_keeps_overlapping_updates_finishes_under_the_lock(field, monkeypatch):
+    """After three overlapped tries the search runs under the writers' lock, and may still
+    remember a cell's nearest stations there (it once waited for itself forever)."""
+    query = {"lat": CENTRE[0], "lng": CENTRE[1], "limit": 5, "radius_m": 3_000,
+             "now": NOWS[2]}
+    here(query)
+    index = selectors._index
+    index.neighbours.clear()
+    real = selectors._ring_search
+    tries = []
+
+    def busy(*args):
+        tries.append(1)
+        if len(tries) <= 3:
+            index.generation += 2  # an update ran meanwhile
+        return real(*args)
+
+    monkeypatch.setattr(selectors, "_ring_search", busy)
+    answers = []
+    worker = threading.Thread(target=lambda: answers.append(here(query)), daemon=True)
+    worker.start()
+    worker.join(20)
+    assert not worker.is_alive(), "the search waited for its own lock"
+    assert answers == [brute_force(**query)]
+    assert len(tries) >= 4 and index.neighbours
