@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint system-deps messages bench bench-needs bench-swaps clean
+.PHONY: run test lint system-deps messages bench bench-deps bench-needs bench-swaps clean
 
 run: $(VENV)/.installed
 	$(BIN)/nuanxin run
@@ -50,8 +50,19 @@ messages: $(VENV)/.installed
 
 # Needs a province-scale database first: `$(BIN)/nuanxin seed --scale province` on an empty
 # one (DATABASE_URL selects PostgreSQL). BENCH_ARGS, e.g. "--concurrency 16 --rounds 5".
-bench: $(VENV)/.installed
+# BENCH_ARGS "--scale 220000" adds copies of the stations first. On PostgreSQL the bench
+# measures a PostGIS baseline beside nearby: Debian's postgresql-15-postgis-3 on the database
+# server's machine (this one), installed when missing; `make test` never needs it.
+bench: $(VENV)/.installed bench-deps
 	$(BIN)/python bench/nearby.py $(BENCH_ARGS)
+
+bench-deps:
+	@case "$$DATABASE_URL" in postgres*) \
+		dpkg -s postgresql-15-postgis-3 >/dev/null 2>&1 || { \
+			apt-get -o DPkg::Lock::Timeout=900 update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends \
+				postgresql-15-postgis-3 >/dev/null; } ;; \
+	esac
 
 bench-needs: $(VENV)/.installed-test
 	$(BIN)/python bench/needs.py $(BENCH_ARGS)

@@ -84,7 +84,7 @@ class StationFactory(DjangoModelFactory):
     def _after_postgeneration(cls, instance, create, results=None):
         super()._after_postgeneration(instance, create, results)
         if create:
-            bump_index_version()
+            bump_index_version([instance.pk])
 
 
 def org_unit_for(region_code: str) -> OrgUnit:

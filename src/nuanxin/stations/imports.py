@@ -421,7 +421,7 @@ def _write(user: User, planned: list[_Planned]) -> ImportResult:
         result.created = len(new)
     result.station_ids = [s.pk for s, _p in new] + [s.pk for s in to_update]
     if result.created or result.updated:
-        bump_index_version()
+        bump_index_version(result.station_ids)
     audit(actor=user, action="stations.import.applied", obj_type="station_import", obj_id="-",
           created=result.created, updated=result.updated, unchanged=result.unchanged)
     return result

@@ -174,11 +174,28 @@ class CheckIn(models.Model):
 
 
 class StationIndexVersion(models.Model):
-    """A single counter bumped by every station write, so each process knows when its
-    in-memory nearby index is stale (works the same on SQLite and PostgreSQL)."""
+    """The version of the station data the nearby index holds: bumped by one, under this
+    row's lock, in the same transaction as every station write, so versions commit in
+    order. The high 32 bits are an epoch drawn when the row is created: a database that
+    was emptied and started again never repeats a version a process has seen."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     version = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
         return str(self.version)
+
+
+class StationChange(models.Model):
+    """Which stations a version changed: one row per station for a few; for many (an
+    import, a campaign over thousands of stations) one row listing them all in
+    `station_pks`, which each process applies in the background; neither: stations
+    unknown, each process rebuilds its index in the background. Every version has at
+    least one row; old rows are pruned (a process that far behind rebuilds)."""
+
+    seq = models.BigIntegerField(db_index=True)
+    station_pk = models.BigIntegerField(null=True)
+    station_pks = models.TextField(blank=True, default="")  # "12,15,…" when many
+
+    def __str__(self) -> str:
+        return f"{self.seq}: {self.station_pk or 'all'}"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -24,6 +26,7 @@ from nuanxin.stations.models import (
     OpeningSpan,
     ScheduleException,
     Station,
+    StationChange,
     StationIndexVersion,
     StationPhoto,
     StationType,
@@ -33,17 +36,40 @@ from nuanxin.stations.qr import station_id_from_token
 CHECKIN_INTERVAL = timedelta(hours=1)
 
 
-def bump_index_version() -> None:
-    """Tell every process its nearby index is stale; call inside the writing transaction.
+# A change to more stations than this is logged as one row listing them all: each process
+# then applies it in the background instead of on the request that finds it.
+BULK_CHANGE = 200
+# Change rows kept for processes that fell behind (older ones rebuild).
+CHANGES_KEPT = 20_000
 
-    The new version is random, not a counter: a rolled-back transaction could otherwise
-    leave a process holding an index built from uncommitted rows under a number that a
-    later, different commit would reuse.
+
+def bump_index_version(station_ids: Iterable[int] | None = None) -> int | None:
+    """Tell every process which stations changed; call inside the writing transaction.
+
+    `station_ids`: the stations whose index entry (position, name, amenities, hours,
+    active or not) may have changed; None for "too many to say" (seeds, tests writing the
+    tables directly). Nothing is logged for an empty list. The version goes up by one
+    under the counter row's lock, which is held until commit: versions commit in order,
+    so a process that has applied every change up to N has missed none below it.
     """
-    version = secrets.randbits(62)
-    updated = StationIndexVersion.objects.filter(pk=1).update(version=version)
-    if not updated:
-        StationIndexVersion.objects.update_or_create(pk=1, defaults={"version": version})
+    ids = None if station_ids is None else sorted({int(i) for i in station_ids})
+    if ids is not None and not ids:
+        return None
+    counter = StationIndexVersion.objects.filter(pk=1)
+    if not counter.update(version=F("version") + 1):
+        # The row is created by a migration; only a database emptied since lacks it.
+        StationIndexVersion.objects.create(pk=1, version=(secrets.randbits(30) << 32) + 1)
+    version = counter.values_list("version", flat=True).get()
+    if ids is None:
+        changes = [StationChange(seq=version)]
+    elif len(ids) > BULK_CHANGE:
+        changes = [StationChange(seq=version, station_pks=",".join(map(str, ids)))]
+    else:
+        changes = [StationChange(seq=version, station_pk=i) for i in ids]
+    StationChange.objects.bulk_create(changes)
+    if version % 1000 == 0:
+        StationChange.objects.filter(seq__lt=version - CHANGES_KEPT).delete()
+    return version
 
 
 def _require_editor(user: User, region_code: str, *, placing: bool = False) -> None:
@@ -136,7 +162,7 @@ def station_create(*, user: User, data: StationData) -> Station:
     station = Station()
     _apply(station, data, region)
     station.save()
-    bump_index_version()
+    bump_index_version([station.pk])
     audit(actor=user, action="stations.station.created", obj_type="station", obj_id=station.pk)
     return station
 
@@ -148,7 +174,7 @@ def station_update(*, user: User, station_id: int, data: StationData) -> Station
     _require_editor(user, region.code, placing=True)
     _apply(station, data, region)
     station.save()
-    bump_index_version()
+    bump_index_version([station.pk])
     audit(actor=user, action="stations.station.updated", obj_type="station", obj_id=station.pk)
     return station
 
@@ -187,7 +213,7 @@ def station_set_hours(*, user: User, station_id: int, spans: list[tuple[int, int
     station = _locked_station(user, station_id)
     validate_spans(spans)
     _replace_spans(station, spans)
-    bump_index_version()
+    bump_index_version([station.pk])
     audit(actor=user, action="stations.hours.replaced", obj_type="station", obj_id=station.pk,
           spans=spans)
 
@@ -221,7 +247,7 @@ def station_add_exception(
         station=station, date=day, closed=closed, opens=opens, closes=closes,
         reason=reason.strip()[:80],
     )
-    bump_index_version()
+    bump_index_version([station.pk])
     return exception
 
 
@@ -231,7 +257,7 @@ def station_remove_exception(*, user: User, station_id: int, exception_id: int) 
     deleted, _n = ScheduleException.objects.filter(station=station, pk=exception_id).delete()
     if not deleted:
         raise NotFound("exception_not_found", _("找不到这条例外安排。"))
-    bump_index_version()
+    bump_index_version([station.pk])
 
 
 @dataclass(frozen=True)
@@ -317,7 +343,7 @@ def campaign_create(
     )
     if station_ids:
         campaign.stations.set(_campaign_stations(user, campaign, station_ids))
-    bump_index_version()
+    bump_index_version(campaign.stations.values_list("pk", flat=True))
     audit(actor=user, action="stations.campaign.created", obj_type="campaign",
           obj_id=campaign.pk, stations=sorted(station_ids or []))
     return campaign
@@ -361,8 +387,11 @@ def _campaign_stations(user: User, campaign: HolidayCampaign, station_ids) -> li
 def campaign_set_stations(*, user: User, campaign_id: int, station_ids: list[int]) -> None:
     """Make exactly `station_ids` the campaign's stations (an empty list removes all)."""
     campaign = _locked_campaign(user, campaign_id)
-    campaign.stations.set(_campaign_stations(user, campaign, station_ids))
-    bump_index_version()
+    before = set(campaign.stations.values_list("pk", flat=True))
+    stations = _campaign_stations(user, campaign, station_ids)
+    campaign.stations.set(stations)
+    # Those that left and those that joined; a station that stays keeps its hours.
+    bump_index_version(before.symmetric_difference(s.pk for s in stations))
     audit(actor=user, action="stations.campaign.stations_set", obj_type="campaign",
           obj_id=campaign.pk, stations=sorted(int(s) for s in station_ids))
 
@@ -370,8 +399,10 @@ def campaign_set_stations(*, user: User, campaign_id: int, station_ids: list[int
 @transaction.atomic
 def campaign_add_stations(*, user: User, campaign_id: int, station_ids: list[int]) -> None:
     campaign = _locked_campaign(user, campaign_id)
-    campaign.stations.add(*_campaign_stations(user, campaign, station_ids))
-    bump_index_version()
+    before = set(campaign.stations.values_list("pk", flat=True))
+    stations = _campaign_stations(user, campaign, station_ids)
+    campaign.stations.add(*stations)
+    bump_index_version({s.pk for s in stations} - before)
     audit(actor=user, action="stations.campaign.stations_added", obj_type="campaign",
           obj_id=campaign.pk, stations=sorted(int(s) for s in station_ids))
 
@@ -382,7 +413,7 @@ def campaign_remove_station(*, user: User, campaign_id: int, station_id: int) ->
     if not campaign.stations.filter(pk=station_id).exists():
         raise NotFound("station_not_found", _("这个服务阵地没有参加该活动。"))
     campaign.stations.remove(station_id)
-    bump_index_version()
+    bump_index_version([station_id])
     audit(actor=user, action="stations.campaign.station_removed", obj_type="campaign",
           obj_id=campaign.pk, station=station_id)
 
