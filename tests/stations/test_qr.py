@@ -8,6 +8,7 @@ import zlib
 import numpy
 import pytest
 import zxingcpp
+from django.contrib.staticfiles import finders
 from django.core import signing
 from django.urls import reverse
 
@@ -120,7 +121,12 @@ def test_svg_download_and_poster(client, keeper, station):
     poster = client.get(reverse("console:station_qr", args=[station.pk]), {"size": "a6"})
     body = poster.content.decode()
     assert poster.status_code == 200
-    assert station.name in body and "扫码签到" in body and "size: A6" in body
+    assert station.name in body and "扫码签到" in body
+    # The A6 size travels as the poster's class; the console stylesheet gives it its own
+    # printed page size (no style block in the page).
+    assert 'class="poster a6"' in body
+    with open(finders.find("nuanxin/console.css"), encoding="utf-8") as css:
+        assert "@page a6 { size: A6" in css.read()
     assert reverse("console:station_qr_svg", args=[station.pk]) in body
     assert qr.station_id_from_token(token_of(poster.context["checkin_url"])) == station.pk
 

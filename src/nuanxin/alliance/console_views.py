@@ -73,13 +73,6 @@ def _page(request, qs):
     return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
-def _keep(request) -> str:
-    """The list's filters as a query string for the pager's links ('q=..&' or '')."""
-    params = request.GET.copy()
-    params.pop("page", None)
-    return f"{params.urlencode()}&" if params else ""
-
-
 def _int_param(request, name: str) -> int | None:
     value = request.GET.get(name, "")
     return int(value) if value.isdigit() and len(value) < 18 else None
@@ -95,7 +88,7 @@ def partner_list(request):
     kind = kind if kind in PartnerKind.values else ""
     page = _page(request, selectors.partner_rows(request.user, search=query, kind=kind))
     return render(request, "alliance/console/partner_list.html", {
-        "keep": _keep(request), "page": page, "query": query, "kind": kind,
+        "page": page, "query": query, "kind": kind,
         "kinds": PartnerKind.choices,
         "can_manage": selectors.is_manager(request.user),
     })
@@ -231,7 +224,7 @@ def resource_list(request):
     qs = selectors.resource_rows(request.user, category=category, search=query,
                                  active_only=active_only)
     return render(request, "alliance/console/resource_list.html", {
-        "keep": _keep(request), "page": _page(request, qs), "query": query,
+        "page": _page(request, qs), "query": query,
         "category": category,
         "categories": NeedCategory.choices, "available": active_only,
     })
@@ -346,7 +339,7 @@ def routing_list(request):
     if status:
         qs = qs.filter(status=status)
     return render(request, "alliance/console/routing_list.html", {
-        "keep": _keep(request), "page": _page(request, qs), "status": status,
+        "page": _page(request, qs), "status": status,
         "statuses": RoutingStatus.choices})
 
 
@@ -369,7 +362,7 @@ def project_list(request):
     page = _page(request, selectors.project_rows(request.user, status=status, search=query))
     partners = selectors.project_partner_names([p.pk for p in page])
     return render(request, "alliance/console/project_list.html", {
-        "keep": _keep(request), "page": page,
+        "page": page,
         "rows": [{"p": p, "partners": partners[p.pk]} for p in page],
         "status": status, "statuses": ProjectStatus.choices, "query": query,
         "can_manage": selectors.is_manager(request.user),

@@ -1,0 +1,167 @@
+"""The console kit on a 360 px phone (issue 9 item 3): the survey results, the alliance's
+project list and the voice console fit the screen (no sideways scrolling) and their lists
+are labelled cards; so does every other console page outside energy; an action that cannot
+be undone asks first in the kit's dialog."""
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from django.test import Client
+from playwright.sync_api import expect
+
+from nuanxin.accounts.decorators import SESSION_TOTP_OK
+from nuanxin.alliance.services import projects as project_services
+from nuanxin.alliance.services.projects import ProjectInput
+from nuanxin.stations import services as station_services
+from nuanxin.surveys import services as survey_services
+from nuanxin.voice import services as voice_services
+from tests.alliance.helpers import (
+    YIJIASHAN,
+    ensure_units,
+    partner,
+    raise_need,
+    resource,
+    superuser,
+)
+from tests.surveys.helpers import answer, charging_survey, make_staff, make_worker
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+WIDTH = 360
+SHOTS = Path(os.environ.get("NUANXIN_SCREENSHOTS", tempfile.gettempdir()))
+
+
+def signed_in(page, user, base_url):
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[SESSION_TOTP_OK] = True
+    session.save()
+    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                               "url": base_url}])
+    return page
+
+
+def fits_the_screen(page):
+    return page.evaluate("document.scrollingElement.scrollWidth") <= WIDTH
+
+
+@pytest.fixture
+def root(regions):
+    ensure_units(YIJIASHAN)
+    return superuser()
+
+
+def test_survey_results_project_list_and_voice_console_fit_a_phone(new_page, root,
+                                                                   live_server):
+    staff = make_staff()
+    survey, q = charging_survey(staff)
+    for pains in ((1,), (1, 2), (2, 3)):
+        survey_services.response_submit(worker=make_worker(), survey_id=survey.pk,
+                                        answers=answer(q, pains=pains, text="晚上充电站关门太早"))
+    ally = partner("义乌市某某新能源科技有限公司")
+    slots = resource(ally, actor=root)
+    for i in range(3):
+        project = project_services.project_create(actor=root, data=ProjectInput(
+            title=f"义驾山骑手充电驿站改造第{i + 1}期", owner_region_code=YIJIASHAN,
+            progress=30 * i, cost_fen=1_250_000))
+        project_services.project_allocate(actor=root, project_id=project.pk,
+                                          resource_id=slots.pk, quantity=2)
+    for text in ("谢谢社区的热水和充电宝，冬天跑单不那么难了。" * 3, "希望驿站晚上开到十点。"):
+        voice_services.story_create(author=make_worker(), text=text, consent_publish=True)
+    page = signed_in(new_page(), root, live_server.url)
+
+    page.goto(f"/console/surveys/{survey.pk}/results/")
+    expect(page.locator("h1")).to_contain_text(survey.title)
+    first = page.locator(f"#result-{q['pain'].pk} table.buckets tbody tr").first
+    expect(first.locator("td[data-label='人数']")).to_be_visible()
+    expect(first.locator("progress.bar")).to_be_visible()
+    expect(first.get_by_role("button", name="列入需求清单")).to_be_visible()
+    assert fits_the_screen(page)
+    page.screenshot(path=str(SHOTS / "console-kit-survey-results-360.png"), full_page=True)
+
+    page.goto("/console/alliance/projects/")
+    rows = page.locator("#projects-table tbody tr")
+    expect(rows).to_have_count(3)
+    expect(rows.first.locator("td[data-label='联盟单位']")).to_contain_text("新能源")
+    expect(rows.first.locator(".status")).to_be_visible()
+    assert fits_the_screen(page)
+    page.screenshot(path=str(SHOTS / "console-kit-projects-360.png"), full_page=True)
+
+    page.goto("/console/voice/?status=all")
+    expect(page.locator("article.card")).to_have_count(2)
+    expect(page.get_by_role("button", name="发布到社区页面").first).to_be_visible()
+    assert fits_the_screen(page)
+    page.screenshot(path=str(SHOTS / "console-kit-voice-360.png"), full_page=True)
+
+
+def test_deleting_a_question_asks_first_in_the_dialog(new_page, root, live_server):
+    staff = make_staff()
+    survey, q = charging_survey(staff, publish=False)
+    page = signed_in(new_page(), staff, live_server.url)
+    page.goto(f"/console/surveys/{survey.pk}/")
+    questions = page.locator("ol.questions > li")
+    expect(questions).to_have_count(5)
+    dialog = page.locator("#confirm-dialog")
+
+    questions.first.get_by_role("button", name="删除").click()
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("删除第 1 题？")
+    dialog.get_by_role("button", name="取消").click()
+    expect(dialog).to_be_hidden()
+    expect(questions).to_have_count(5)
+
+    questions.last.get_by_role("button", name="删除").click()
+    dialog.get_by_role("button", name="确定").click()
+    expect(questions).to_have_count(4)
+    expect(page.locator("ol.questions")).not_to_contain_text(q["text"].text)
+
+
+def test_every_console_page_outside_energy_fits_a_phone(new_page, root, live_server):
+    station = station_services.station_create(user=root, data=station_services.StationData(
+        name="义驾山社区党群服务中心驿站", type="center", region_code=YIJIASHAN,
+        lat=29.3157, lng=120.0782, amenities=("hot_water",)))
+    need = raise_need()
+    staff = make_staff()
+    survey, q = charging_survey(staff)
+    survey_services.response_submit(worker=make_worker(), survey_id=survey.pk,
+                                    answers=answer(q, text="晚上充电站关门太早"))
+    draft, dq = charging_survey(staff, publish=False)
+    ally = partner("义乌市某某新能源科技有限公司")
+    slots = resource(ally, actor=root)
+    project = project_services.project_create(actor=root, data=ProjectInput(
+        title="义驾山骑手充电驿站改造", owner_region_code=YIJIASHAN, progress=30))
+    project_services.project_allocate(actor=root, project_id=project.pk,
+                                      resource_id=slots.pk, quantity=2)
+    project_services.project_add_need(actor=root, project_id=project.pk, need_id=need.pk)
+    voice_services.story_create(author=make_worker(), text="谢谢社区的热水和充电宝",
+                                consent_publish=True)
+    stations = [f"/console/stations/{station.pk}/{tail}"
+                for tail in ("", "edit/", "hours/", "exceptions/", "photos/", "qr/")]
+    surveys = [f"/console/surveys/{survey.pk}/{tail}"
+               for tail in ("", "edit/", "preview/", "qr/", "results/",
+                            f"results/texts/{q['text'].pk}/")]
+    pages = [
+        "/console/", "/console/stations/new/", *stations, "/console/campaigns/",
+        "/console/import/", "/console/needs/", "/console/needs/new/",
+        f"/console/needs/{need.pk}/", "/console/surveys/", "/console/surveys/new/", *surveys,
+        f"/console/surveys/{draft.pk}/", f"/console/surveys/{draft.pk}/questions/new/?kind=single",
+        f"/console/surveys/{draft.pk}/questions/{dq['pain'].pk}/", "/console/surveys/visits/",
+        "/console/surveys/visits/new/", "/console/surveys/visits/plan/",
+        "/console/surveys/visits/coverage/", "/console/alliance/",
+        f"/console/alliance/partners/{ally.pk}/", "/console/alliance/resources/",
+        f"/console/alliance/resources/{slots.pk}/", "/console/alliance/routings/",
+        "/console/alliance/projects/", "/console/alliance/projects/new/",
+        f"/console/alliance/projects/{project.pk}/", f"/console/alliance/needs/{need.pk}/match/",
+        "/console/voice/?status=all",
+    ]
+    page = signed_in(new_page(), root, live_server.url)
+    too_wide = {}
+    for url in pages:
+        page.goto(url)
+        expect(page.locator(".page-head h1")).to_be_visible()  # the kit's page header
+        if not fits_the_screen(page):
+            too_wide[url] = page.evaluate("document.scrollingElement.scrollWidth")
+    assert too_wide == {}
