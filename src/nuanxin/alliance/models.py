@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from nuanxin.common.workflow import HistoryEntry
 from nuanxin.needs.models import NeedCategory
 
 
@@ -228,23 +229,15 @@ class Milestone(models.Model):
         return self.title
 
 
-class ProjectEvent(models.Model):
+class ProjectEvent(HistoryEntry):
     """Append-only history of a project: transitions and notable acts."""
 
+    subject_field = "project"
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+")
-    action = models.CharField(max_length=60)  # dotted code: alliance.project.started
-    from_status = models.CharField(max_length=12, blank=True)
-    to_status = models.CharField(max_length=12, blank=True)
-    note = models.TextField(blank=True)
-    at = models.DateTimeField(db_index=True)
 
-    class Meta:
-        ordering = ["at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.project_id} {self.action}"
+    class Meta(HistoryEntry.Meta):
+        pass
 
 
 class RoutingStatus(models.TextChoices):
@@ -304,20 +297,12 @@ class NeedRouting(models.Model):
         return f"need {self.need_id} → {self.partner_id}"
 
 
-class RoutingEvent(models.Model):
+class RoutingEvent(HistoryEntry):
     """Append-only history of a routing."""
 
+    subject_field = "routing"
+
     routing = models.ForeignKey(NeedRouting, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+")
-    action = models.CharField(max_length=60)  # alliance.routing.accepted
-    from_status = models.CharField(max_length=12, blank=True)
-    to_status = models.CharField(max_length=12, blank=True)
-    note = models.TextField(blank=True)
-    at = models.DateTimeField(db_index=True)
 
-    class Meta:
-        ordering = ["at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.routing_id} {self.action}"
+    class Meta(HistoryEntry.Meta):
+        pass

@@ -1,7 +1,7 @@
 """The project list (项目清单): a project answers needs with partners' resources.
 
-States: planned → active → closed, and planned|active → cancelled; the TRANSITIONS table is
-the only place that says so, and every move writes a ProjectEvent.
+States: planned → active → closed, and planned|active → cancelled; PROJECT_WORKFLOW
+(common.workflow) is the only place that says so, and every move writes a ProjectEvent.
 
 Needs are changed only through needs.services:
 - adding a need attaches it (`need_attach_to_project`, project_ref "alliance.project:<id>");
@@ -48,18 +48,31 @@ from nuanxin.alliance.selectors import (
 from nuanxin.alliance.services.common import clean_text, now, require_manager
 from nuanxin.alliance.services.resources import lock_resource
 from nuanxin.common.errors import NotFound, ServiceError, lazy_format
+from nuanxin.common.workflow import Change, Workflow, move
 from nuanxin.needs import services as need_services
 from nuanxin.needs.models import NeedStatus
 from nuanxin.needs.selectors import need_for, needs_visible_to
 
 P = ProjectStatus
 
-# action: (allowed from, to, event code)
-TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
-    "start": (frozenset({P.PLANNED}), P.ACTIVE, "alliance.project.started"),
-    "close": (frozenset({P.ACTIVE}), P.CLOSED, "alliance.project.closed"),
-    "cancel": (frozenset({P.PLANNED, P.ACTIVE}), P.CANCELLED, "alliance.project.cancelled"),
+TRANSITIONS = {
+    "start": move({P.PLANNED}, P.ACTIVE, "alliance.project.started"),
+    "close": move({P.ACTIVE}, P.CLOSED, "alliance.project.closed"),
+    "cancel": move({P.PLANNED, P.ACTIVE}, P.CANCELLED, "alliance.project.cancelled"),
 }
+
+
+def _on_change(project: Project, change: Change) -> None:
+    if change.to_state == P.ACTIVE:
+        project.started_at = change.at
+    if change.to_state in (P.CLOSED, P.CANCELLED):
+        project.closed_at = change.at
+
+
+PROJECT_WORKFLOW = Workflow(
+    "alliance.project", states=ProjectStatus, transitions=TRANSITIONS, history=ProjectEvent,
+    refusal=_("项目现在是“%(state)s”，不能这样操作。"), on_change=_on_change,
+)
 CANCEL_NEEDS = ("detach", "not_feasible")
 MAX_COST_FEN = 10**12  # ten billion yuan: anything above is a typing error
 
@@ -92,31 +105,14 @@ def _require_open(project: Project) -> None:
         )
 
 
-def _event(project: Project, actor: User | None, action: str, note: str = "",
-           from_status: str = "", to_status: str = "") -> ProjectEvent:
-    return ProjectEvent.objects.create(project=project, actor=actor, action=action,
-                                       from_status=from_status, to_status=to_status,
-                                       note=note, at=now())
+def _event(project: Project, actor: User | None, action: str, reason: str = "", *,
+           to_state: str = "") -> ProjectEvent:
+    return PROJECT_WORKFLOW.record(project, action, actor=actor, reason=reason,
+                                   to_state=to_state, at=now())
 
 
 def _transition(project: Project, action: str, *, actor: User, note: str = "") -> ProjectEvent:
-    allowed_from, to_status, code = TRANSITIONS[action]
-    if project.status not in allowed_from:
-        raise ServiceError(
-            "transition_not_allowed",
-            lazy_format(_("项目现在是“%(status)s”，不能这样操作。"),
-                        status=ProjectStatus(project.status).label),
-            status=409,
-        )
-    from_status = project.status
-    project.status = to_status
-    at = now()
-    if to_status == P.ACTIVE:
-        project.started_at = at
-    if to_status in (P.CLOSED, P.CANCELLED):
-        project.closed_at = at
-    project.save()
-    return _event(project, actor, code, note, from_status, to_status)
+    return PROJECT_WORKFLOW.apply(project, action, actor=actor, reason=note, at=now())
 
 
 def _validate_numbers(progress, cost_fen) -> None:
@@ -155,7 +151,7 @@ def project_create(*, actor: User, data: ProjectInput,
     project = Project.objects.create(title=title, description=description, owner=owner,
                                      progress=data.progress, cost_fen=data.cost_fen,
                                      created_by=actor, created_at=now())
-    _event(project, actor, "alliance.project.created", to_status=project.status)
+    _event(project, actor, "alliance.project.created", to_state=project.status)
     for need_id in need_ids:
         _add_need(actor, project, need_id)
     return project

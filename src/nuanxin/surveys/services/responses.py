@@ -38,11 +38,10 @@ from nuanxin.surveys.models import (
     QuestionKind,
     Response,
     Survey,
-    SurveyEvent,
     SurveyNeed,
     SurveyStatus,
 )
-from nuanxin.surveys.services.surveys import locked_survey
+from nuanxin.surveys.services.surveys import SURVEY_WORKFLOW, locked_survey
 
 OTHER_MAX = 200
 TEXT_MAX = 2000
@@ -250,6 +249,6 @@ def survey_raise_need(*, actor: User, survey_id: int, option_id: int,
         need_raise_again(worker=worker, need_id=need.pk, source=NeedSource.SURVEY)
     SurveyNeed.objects.create(survey=survey, option=option, need_id=need.pk,
                               respondents=chose, raised_by=actor, raised_at=_now())
-    SurveyEvent.objects.create(survey=survey, actor=actor, action="surveys.survey.need_raised",
-                               note=f"option {option.pk} → need {need.pk}", at=_now())
+    SURVEY_WORKFLOW.record(survey, "surveys.survey.need_raised", actor=actor,
+                           reason=f"option {option.pk} → need {need.pk}", at=_now())
     return need.pk
