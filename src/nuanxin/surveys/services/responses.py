@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.models import User, UserKind
 from nuanxin.accounts.selectors import worker_profile_of
-from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
+from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError, lazy_format
 from nuanxin.needs.services import (
     NeedInput,
     NeedSource,
@@ -76,8 +76,8 @@ def check_can_answer(worker: User, survey: Survey | None, *, now: datetime | Non
     if now < survey.opens_at:
         raise ServiceError(
             "survey_not_open",
-            _("这份问卷 %(date)s 开始答题。")
-            % {"date": timezone.localtime(survey.opens_at).strftime("%Y-%m-%d %H:%M")},
+            lazy_format(_("这份问卷 %(date)s 开始答题。"),
+                        date=timezone.localtime(survey.opens_at).strftime("%Y-%m-%d %H:%M")),
             status=409)
     profile = profile if profile is not None else worker_profile_of(worker)
     if profile is None or profile.home_region_id is None:
@@ -87,8 +87,8 @@ def check_can_answer(worker: User, survey: Survey | None, *, now: datetime | Non
     if not profile.home_region_id.startswith(survey.region.prefix):
         raise PermissionDenied(
             "not_in_target_group",
-            _("这份问卷面向住在%(region)s的骑手、快递员和司机。")
-            % {"region": survey.region.name})
+            lazy_format(_("这份问卷面向住在%(region)s的骑手、快递员和司机。"),
+                        region=survey.region.name))
     if survey.occupations and profile.occupation not in survey.occupations:
         raise PermissionDenied("not_in_target_group",
                                _("这份问卷面向特定职业的从业者，您不在调查范围内。"))
@@ -131,7 +131,7 @@ def _rows_for(question: Question, answer: AnswerInput, option_ids: set[int]
         elif (isinstance(number, bool) or not isinstance(number, int)
               or not 1 <= number <= question.scale_max):
             return [], _problem(question, "invalid_rating",
-                                _("请打 1 到 %(n)d 分。") % {"n": question.scale_max})
+                                lazy_format(_("请打 1 到 %(n)d 分。"), n=question.scale_max))
         else:
             rows = [{"number": number}]
     else:
