@@ -266,7 +266,7 @@ def resource_detail(request, resource_id: int):
     resource = selectors.resource_for(request.user, resource_id)
     allocations = (resource.allocations.select_related("project")
                    .filter(project__in=selectors.projects_visible_to(request.user))
-                   .order_by("-added_at"))
+                   .order_by("-taken_at"))
     return render(request, "alliance/console/resource_detail.html", {
         "resource": resource, "allocations": allocations,
         "can_manage": selectors.can_manage_partner(request.user, resource.partner),

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from nuanxin.common.seats import SeatHolding
 from nuanxin.common.workflow import HistoryEntry
 from nuanxin.needs.models import NeedCategory
 
@@ -53,7 +54,7 @@ class Resource(models.Model):
 
     `capacity` counts units of `capacity_unit` ("个名额", "个电池槽", "次/月"); what is left
     is the capacity minus what open projects have taken (ProjectResource rows). Taking
-    capacity goes through services.resources.lock_resource (see there).
+    capacity goes through services.resources.RESOURCE_SEATS (common.seats).
     """
 
     partner = models.ForeignKey("accounts.Partner", on_delete=models.CASCADE,
@@ -195,19 +196,22 @@ class ProjectNeed(models.Model):
         return f"{self.project_id} ← need {self.need_id}"
 
 
-class ProjectResource(models.Model):
-    """Capacity of a resource taken by a project (while the project is open)."""
+class ProjectResource(SeatHolding):
+    """Capacity of a resource taken by a project (while the project is open): a holding of
+    the resource's seats (common.seats), keyed by the project's id."""
+
+    pool_field = "resource"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="allocations")
     resource = models.ForeignKey(Resource, on_delete=models.PROTECT,
                                  related_name="allocations")
     quantity = models.PositiveIntegerField(_("数量"))
-    added_at = models.DateTimeField()
 
-    class Meta:
+    class Meta(SeatHolding.Meta):
         constraints = [
             models.UniqueConstraint(fields=["project", "resource"],
                                     name="project_resource_once"),
+            models.UniqueConstraint(fields=["resource", "key"], name="project_resource_key_once"),
             models.CheckConstraint(condition=models.Q(quantity__gte=1),
                                    name="project_resource_quantity_positive"),
         ]

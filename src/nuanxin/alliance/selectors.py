@@ -45,6 +45,7 @@ from nuanxin.alliance.models import (
     RoutingStatus,
 )
 from nuanxin.common.errors import NotFound
+from nuanxin.common.seats import SeatStatus
 from nuanxin.geo.spatial import haversine_m
 from nuanxin.needs.selectors import need_for, needs_visible_to
 
@@ -162,7 +163,7 @@ def partner_rows(user, *, search: str = "", kind: str = "") -> QuerySet[Partner]
 
 def with_remaining(qs: QuerySet[Resource]) -> QuerySet[Resource]:
     """Annotate `allocated` (taken by open projects) and `remaining`."""
-    taken = (ProjectResource.objects.filter(resource=OuterRef("pk"),
+    taken = (ProjectResource.objects.filter(resource=OuterRef("pk"), status=SeatStatus.HELD,
                                             project__status__in=OPEN_PROJECT_STATUSES)
              .order_by().values("resource").annotate(total=Sum("quantity")).values("total"))
     return qs.annotate(
@@ -171,7 +172,7 @@ def with_remaining(qs: QuerySet[Resource]) -> QuerySet[Resource]:
 
 
 def allocated_quantity(resource_id: int, *, exclude_project_id: int | None = None) -> int:
-    qs = ProjectResource.objects.filter(resource_id=resource_id,
+    qs = ProjectResource.objects.filter(resource_id=resource_id, status=SeatStatus.HELD,
                                         project__status__in=OPEN_PROJECT_STATUSES)
     if exclude_project_id is not None:
         qs = qs.exclude(project_id=exclude_project_id)

@@ -67,6 +67,7 @@ class Seats:
         counts: Q | None = None,
         full: Callable[[Any, int], Any] | None = None,
         not_found: Any = None,
+        not_found_code: str = "pool_not_found",
     ) -> None:
         self.pool_model = pool_model
         self.holding_model = holding_model
@@ -75,6 +76,7 @@ class Seats:
         self.counts = counts or Q()
         self.full = full or (lambda pool, n: lazy_format(_("只剩 %(n)d 个名额。"), n=n))
         self.not_found = not_found or _("找不到这项资源。")
+        self.not_found_code = not_found_code
 
     # --- reading (call under the lock when the answer decides a write) ---------------------
 
@@ -82,7 +84,7 @@ class Seats:
         """THE way into a pool for a write: its row, locked for the rest of the transaction."""
         pool = self.pool_model.objects.select_for_update(of=("self",)).filter(pk=pool_id).first()
         if pool is None:
-            raise NotFound("pool_not_found", self.not_found)
+            raise NotFound(self.not_found_code, self.not_found)
         return pool
 
     def holdings(self, pool: models.Model) -> models.QuerySet:

@@ -13,7 +13,7 @@ Needs are changed only through needs.services:
   that nothing else can be done choose "not feasible" instead, with the reason, and the
   raisers are told (see docs/decisions/0005).
 
-Lock order, everywhere: the project row first, then a resource row (lock_resource). Row
+Lock order, everywhere: the project row first, then a resource row (RESOURCE_SEATS). Row
 locks name their own table only (`of=("self",)`): a scope filter joins the owner unit and
 its region, and locking those too would queue every project of a unit behind one another
 and block anyone raising a need in that region.
@@ -41,12 +41,11 @@ from nuanxin.alliance.models import (
     project_ref,
 )
 from nuanxin.alliance.selectors import (
-    allocated_quantity,
     available_on,
     resources_visible_to,
 )
 from nuanxin.alliance.services.common import clean_text, now, require_manager
-from nuanxin.alliance.services.resources import lock_resource
+from nuanxin.alliance.services.resources import RESOURCE_SEATS
 from nuanxin.common.errors import NotFound, ServiceError, lazy_format
 from nuanxin.common.workflow import Change, Workflow, move
 from nuanxin.needs import services as need_services
@@ -237,18 +236,11 @@ def project_allocate(*, actor: User, project_id: int, resource_id: int,
     visible = available_on(resources_visible_to(actor), timezone.localdate())
     if not visible.filter(pk=resource_id).exists():
         raise NotFound("resource_not_found", _("找不到这项资源，或它今天不提供。"))
-    resource = lock_resource(resource_id)  # late, once, then check
-    taken_elsewhere = allocated_quantity(resource.pk, exclude_project_id=project.pk)
-    remaining = resource.capacity - taken_elsewhere
-    if quantity > remaining:
-        raise ServiceError(
-            "capacity_exceeded",
-            lazy_format(_("“%(title)s”只剩 %(n)d %(unit)s。"), title=resource.title,
-                        n=max(remaining, 0), unit=resource.capacity_unit),
-            details={"remaining": max(remaining, 0)}, status=409,
-        )
-    allocation, created = ProjectResource.objects.update_or_create(
-        project=project, resource=resource, defaults={"quantity": quantity, "added_at": now()})
+    # The project row is locked: nobody else changes its allocations meanwhile.
+    created = not project.allocations.filter(resource_id=resource_id).exists()
+    allocation = RESOURCE_SEATS.take(resource_id, key=str(project.pk), quantity=quantity,
+                                     defaults={"project": project})
+    resource = allocation.resource
     _event(project, actor,
            "alliance.project.resource_added" if created else "alliance.project.resource_changed",
            f"{resource.partner.name}: {resource.title} × {quantity} {resource.capacity_unit}")
@@ -263,7 +255,7 @@ def project_release(*, actor: User, project_id: int, resource_id: int) -> None:
                   .select_related("resource").first())
     if allocation is None:
         raise NotFound("allocation_not_found", _("项目没有使用这项资源。"))
-    allocation.delete()
+    RESOURCE_SEATS.release(resource_id, key=str(project.pk))
     _event(project, actor, "alliance.project.resource_removed", allocation.resource.title)
 
 
