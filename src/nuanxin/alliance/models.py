@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from nuanxin.common.scoping import RegionScopedQuerySet
 from nuanxin.common.seats import SeatHolding
 from nuanxin.common.workflow import HistoryEntry
 from nuanxin.needs.models import NeedCategory
@@ -21,6 +22,11 @@ from nuanxin.needs.models import NeedCategory
 class Agreement(models.Model):
     """A co-building agreement (共建协议) between a partner and a service centre (OrgUnit):
     the partner becomes one of that centre's 共建单位 for the agreed period."""
+
+    # common.scoping: staff see agreements of centres in their region; a partner its own
+    region_path = "org_unit__region"
+    partner_path = "partner"
+    not_found = ("agreement_not_found", _("找不到这份共建协议。"))
 
     partner = models.ForeignKey("accounts.Partner", on_delete=models.CASCADE,
                                 related_name="agreements", verbose_name=_("联盟单位"))
@@ -32,6 +38,8 @@ class Agreement(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RegionScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-starts_on", "-id"]
@@ -57,6 +65,13 @@ class Resource(models.Model):
     capacity goes through services.resources.RESOURCE_SEATS (common.seats).
     """
 
+    # common.scoping: an offer in the staff member's region, or covering it (a city-wide
+    # offer is visible to a community's staff); a partner sees its own
+    region_path = "region"
+    region_match = "overlaps"
+    partner_path = "partner"
+    not_found = ("resource_not_found", _("找不到这项资源。"))
+
     partner = models.ForeignKey("accounts.Partner", on_delete=models.CASCADE,
                                 related_name="resources", verbose_name=_("联盟单位"))
     title = models.CharField(_("名称"), max_length=80)
@@ -76,6 +91,8 @@ class Resource(models.Model):
                                    on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RegionScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["partner__name", "title", "id"]
@@ -115,6 +132,12 @@ OPEN_PROJECT_STATUSES = (ProjectStatus.PLANNED, ProjectStatus.ACTIVE)
 class Project(models.Model):
     """One item of the project list (项目清单): needs answered with partners' resources."""
 
+    # common.scoping: staff see projects their region's centres own; a partner the projects
+    # that use its resources
+    region_path = "owner__region"
+    partner_path = "allocations__resource__partner"
+    not_found = ("project_not_found", _("找不到这个项目。"))
+
     title = models.CharField(_("项目名称"), max_length=80)
     description = models.TextField(_("项目说明"), blank=True)
     owner = models.ForeignKey("accounts.OrgUnit", on_delete=models.PROTECT,
@@ -131,6 +154,8 @@ class Project(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    objects = RegionScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -259,6 +284,11 @@ class NeedRouting(models.Model):
     before sending it.
     """
 
+    # common.scoping: staff see routings of needs in their region; a partner those sent to it
+    region_path = "region"
+    partner_path = "partner"
+    not_found = ("routing_not_found", _("找不到这条派单。"))
+
     need_id = models.PositiveBigIntegerField(db_index=True)
     partner = models.ForeignKey("accounts.Partner", on_delete=models.CASCADE,
                                 related_name="routings", verbose_name=_("联盟单位"))
@@ -279,6 +309,8 @@ class NeedRouting(models.Model):
     answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="+")
     answered_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RegionScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-routed_at", "-id"]

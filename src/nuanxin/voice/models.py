@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from nuanxin.common.scoping import RegionScopedQuerySet
 from nuanxin.common.workflow import HistoryEntry
 
 
@@ -25,6 +26,10 @@ class StoryStatus(models.TextChoices):
 
 
 class Story(models.Model):
+    # common.scoping: staff see the stories of their region subtree
+    region_path = "region"
+    not_found = ("story_not_found", _("找不到这条心里话。"))
+
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                                related_name="stories")
     region = models.ForeignKey("geo.Region", on_delete=models.PROTECT, verbose_name=_("社区"))
@@ -42,6 +47,8 @@ class Story(models.Model):
     published_at = models.DateTimeField(null=True, blank=True, db_index=True)
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="+")
+
+    objects = RegionScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

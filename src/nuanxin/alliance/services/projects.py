@@ -47,6 +47,7 @@ from nuanxin.alliance.selectors import (
 from nuanxin.alliance.services.common import clean_text, now, require_manager
 from nuanxin.alliance.services.resources import RESOURCE_SEATS
 from nuanxin.common.errors import NotFound, ServiceError, lazy_format
+from nuanxin.common.scoping import covers, region_q
 from nuanxin.common.workflow import Change, Workflow, move
 from nuanxin.needs import services as need_services
 from nuanxin.needs.models import NeedStatus
@@ -88,7 +89,7 @@ class ProjectInput:
 def _locked_project(actor: User, project_id: int) -> Project:
     prefix = require_manager(actor)
     project = (Project.objects.select_for_update(of=("self",))
-               .filter(pk=project_id, owner__region__code__startswith=prefix).first())
+               .in_region(prefix).filter(pk=project_id).first())
     if project is None:
         raise NotFound("project_not_found", _("找不到这个项目。"))
     return project
@@ -129,7 +130,7 @@ def _owner(actor: User, prefix: str, code: str) -> OrgUnit:
         if profile is None:
             raise ServiceError("owner_required", _("请填写责任单位的区划代码。"))
         return profile.org_unit
-    unit = (OrgUnit.objects.filter(region_id=code, region__code__startswith=prefix)
+    unit = (OrgUnit.objects.filter(region_q("region", prefix), region_id=code)
             .select_related("region").order_by("id").first())
     if unit is None:
         raise NotFound("owner_not_found", _("这个区划没有党群服务中心，或不在您的辖区内。"))
@@ -181,7 +182,7 @@ def project_update(*, actor: User, project_id: int, title: str, description: str
 
 def _add_need(actor: User, project: Project, need_id: int) -> ProjectNeed:
     need = need_for(actor, need_id)
-    if not need.region_id.startswith(project.owner.region.prefix):
+    if not covers(project.owner.region.prefix, need.region_id):
         raise ServiceError("need_outside_owner",
                            _("这条需求不在项目责任单位的辖区内。"))
     if ProjectNeed.objects.filter(project=project, need_id=need.pk).exists():

@@ -26,6 +26,7 @@ from nuanxin.alliance.selectors import (
 )
 from nuanxin.alliance.services.common import clean_text
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError, lazy_format
+from nuanxin.common.scoping import covers
 from nuanxin.common.seats import Seats
 from nuanxin.geo.models import Region
 from nuanxin.needs.models import NeedCategory
@@ -98,8 +99,8 @@ def _validate(actor: User, partner: Partner, data: ResourceInput) -> dict:
     region = Region.objects.filter(code=code).first() if code else None
     # The resource lies where the partner works; staff place it inside their own region.
     prefix = scope_prefix(actor)
-    if region is None or not region.code.startswith(partner.region.prefix) or (
-        prefix is not None and not region.code.startswith(prefix)
+    if region is None or not covers(partner.region.prefix, region.code) or (
+        prefix is not None and not covers(prefix, region.code)
     ):
         raise ServiceError("region_outside_partner",
                            _("资源所在区划必须在该单位的服务区域内（工作人员还须在自己的辖区内）。"))
