@@ -17,11 +17,15 @@ See docs/decisions/0007-workflows.md for the example a new app copies.
 
 from __future__ import annotations
 
+import pkgutil
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib import import_module
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
@@ -202,7 +206,13 @@ class Workflow:
 
 
 def registered() -> dict[str, Workflow]:
-    """Every workflow of every installed app, by name."""
+    """Every workflow of every installed app, by name: each app's `services` module is
+    imported, and every module of it when it is a package (services/swaps.py ...)."""
     autodiscover_modules("services")
+    for app in apps.get_app_configs():
+        package = sys.modules.get(f"{app.name}.services")
+        if package is not None and hasattr(package, "__path__"):
+            for module in pkgutil.iter_modules(package.__path__):
+                import_module(f"{package.__name__}.{module.name}")
     return dict(_REGISTRY)
 
