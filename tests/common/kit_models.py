@@ -1,7 +1,7 @@
 """Concrete models for testing the kit's abstract bases (created in the test database only,
 by tests/common/conftest.py): a points wallet with its ledger, a room with its seats."""
 
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 
 from nuanxin.common.ledger import AmountEntry
@@ -53,3 +53,12 @@ class Booking(SeatHolding):
 
 
 TABLES = (Wallet, WalletEntry, Room, Booking)
+
+
+def create_tables() -> None:
+    """Tables for the models above, next to the migrated ones (test database only)."""
+    existing = set(connection.introspection.table_names())
+    with connection.schema_editor() as editor:
+        for model in TABLES:
+            if model._meta.db_table not in existing:
+                editor.create_model(model)
