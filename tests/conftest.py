@@ -13,6 +13,11 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
     with django_db_blocker.unblock():
         regions_load_zhejiang()
+        # the platform kit's test models (tests/common): their rows point at users, so every
+        # session has their tables, whichever folder's tests run first
+        from tests.common.kit_models import create_tables
+
+        create_tables()
     reset_locate_index()
 
 

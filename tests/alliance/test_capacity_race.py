@@ -1,5 +1,5 @@
 """Capacity under concurrency: many projects asking for the same resource's last places at
-the same moment never overbook it (the resource row lock in services.resources)."""
+the same moment never overbook it (the resource row lock of RESOURCE_SEATS, common.seats)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from django.utils import timezone
 from nuanxin.accounts.models import OrgUnit, Partner, PartnerKind, User, UserKind
 from nuanxin.alliance.models import Project, ProjectEvent, ProjectResource, Resource
 from nuanxin.alliance.services import projects as project_services
+from nuanxin.alliance.services.resources import RESOURCE_SEATS
 from nuanxin.common.errors import ServiceError
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +69,7 @@ def test_simultaneous_allocations_never_overbook(monkeypatch):
     # Hold every request between counting and writing until all have counted (or until the
     # lock makes that impossible): without the row lock all six would count 0 and book.
     counted = threading.Barrier(THREADS)
-    real_count = project_services.allocated_quantity
+    real_count = RESOURCE_SEATS.held
 
     def count_then_wait(*args, **kwargs):
         value = real_count(*args, **kwargs)
@@ -77,7 +78,7 @@ def test_simultaneous_allocations_never_overbook(monkeypatch):
             counted.wait(2)
         return value
 
-    monkeypatch.setattr(project_services, "allocated_quantity", count_then_wait)
+    monkeypatch.setattr(RESOURCE_SEATS, "held", count_then_wait)
     try:
         barrier = threading.Barrier(THREADS)
         outcomes: list = []

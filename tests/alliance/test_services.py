@@ -346,7 +346,7 @@ def test_project_transition_table(secretary, status, action):
     if expected is None:
         with pytest.raises(ServiceError) as exc:
             ACTIONS[action](secretary, project.pk)
-        assert (exc.value.code, exc.value.status) == ("transition_not_allowed", 409)
+        assert (exc.value.code, exc.value.status) == ("invalid_transition", 409)
         project.refresh_from_db()
         assert project.status == status
         assert ProjectEvent.objects.filter(project=project).count() == events
@@ -354,8 +354,8 @@ def test_project_transition_table(secretary, status, action):
         ACTIONS[action](secretary, project.pk)
         project.refresh_from_db()
         assert project.status == expected
-        event = ProjectEvent.objects.filter(project=project, to_status=expected).get()
-        assert (event.from_status, event.actor, event.action) == (
+        event = ProjectEvent.objects.filter(project=project, to_state=expected).get()
+        assert (event.from_state, event.actor, event.action) == (
             status, secretary, EVENT_CODES[action])
 
 
@@ -484,7 +484,7 @@ def test_closing_resolves_the_needs_and_tells_the_raisers(secretary, cabinets):
     project.refresh_from_db()
     assert (project.progress, project.closed_at is not None) == (100, True)
     assert project.events.filter(action="alliance.project.needs_resolved",
-                                 note__contains="2").exists()
+                                 reason__contains="2").exists()
 
 
 def test_closing_leaves_needs_that_left_the_project_alone(secretary):
@@ -495,7 +495,7 @@ def test_closing_leaves_needs_that_left_the_project_alone(secretary):
     project_services.project_close(actor=secretary, project_id=project.pk, results="完成")
     assert Need.objects.get(pk=kept.pk).status == NeedStatus.RESOLVED
     assert Need.objects.get(pk=detached.pk).status == NeedStatus.ACCEPTED
-    assert project.events.filter(note__contains=f"#{detached.pk}").exists()
+    assert project.events.filter(reason__contains=f"#{detached.pk}").exists()
 
 
 def test_cancelling_detaches_needs_by_default(secretary):
@@ -586,13 +586,13 @@ def test_routing_transition_table(secretary, tower, first, second,
                                         text=ANSWER_TEXT[first])
     routing.refresh_from_db()
     assert routing.status == ANSWER_TO[first]
-    assert RoutingEvent.objects.filter(routing=routing, from_status="routed",
-                                       to_status=ANSWER_TO[first], actor=engineer).exists()
+    assert RoutingEvent.objects.filter(routing=routing, from_state="routed",
+                                       to_state=ANSWER_TO[first], actor=engineer).exists()
     assert Notification.objects.filter(user=secretary).exists()
     with pytest.raises(ServiceError) as exc:
         routing_services.routing_answer(actor=engineer, routing_id=routing.pk, action=second,
                                         text=ANSWER_TEXT[second] or "x")
-    assert (exc.value.code, exc.value.status) == ("transition_not_allowed", 409)
+    assert (exc.value.code, exc.value.status) == ("invalid_transition", 409)
 
 
 @pytest.mark.parametrize(("action", "code"), [("propose", "proposal_required"),

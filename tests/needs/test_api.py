@@ -197,7 +197,7 @@ def test_actions_need_their_reason(client):
     assert_error(post(client, f"{BASE}/{need.pk}/decline", {"text": ""}), 400,
                  "reason_required")
     post(client, f"{BASE}/{need.pk}/accept")
-    assert_error(post(client, f"{BASE}/{need.pk}/accept"), 409, "transition_not_allowed")
+    assert_error(post(client, f"{BASE}/{need.pk}/accept"), 409, "invalid_transition")
     assert_error(post(client, f"{BASE}/{need.pk}/resolve", {"text": " "}), 400,
                  "outcome_required")
 

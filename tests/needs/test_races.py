@@ -70,7 +70,7 @@ def test_two_secretaries_accepting_at_once_accept_once():
     results = run_together(lambda: services.need_accept(actor=a, need_id=need.pk),
                            lambda: services.need_accept(actor=b, need_id=need.pk))
     refused = [r for r in results if isinstance(r, ServiceError)]
-    assert len(refused) == 1 and refused[0].code == "transition_not_allowed"
+    assert len(refused) == 1 and refused[0].code == "invalid_transition"
     assert need.events.filter(action="needs.need.accepted").count() == 1
 
 

@@ -71,19 +71,20 @@ def test_transition_grid(status, action):
     actor = staff()
     w = worker()
     need = need_in(status, raisers=[w])
-    allowed_from, to_status, code = TRANSITIONS[action]
+    t = TRANSITIONS[action]
+    allowed_from, to_status, code = t.sources, t.target, t.code
     events_before = NeedEvent.objects.filter(need=need).count()
     if status in allowed_from:
         _call(action, actor, need)
         need.refresh_from_db()
         assert need.status == to_status
         event = NeedEvent.objects.filter(need=need).order_by("-id").first()
-        assert (event.action, event.from_status, event.to_status) == (code, status, to_status)
+        assert (event.action, event.from_state, event.to_state) == (code, status, to_status)
         assert event.actor == actor and event.actor_unit == org_unit_for(YIJIASHAN)
     else:
         with pytest.raises(ServiceError) as refused:
             _call(action, actor, need)
-        assert refused.value.code == "transition_not_allowed"
+        assert refused.value.code == "invalid_transition"
         assert refused.value.status == 409
         need.refresh_from_db()
         assert need.status == status
@@ -270,7 +271,7 @@ def test_merging_twice_does_not_double_count():
     services.need_merge(actor=staff(), target_id=target.pk, source_ids=[source.pk])
     with pytest.raises(ServiceError) as refused:
         services.need_merge(actor=staff(), target_id=target.pk, source_ids=[source.pk])
-    assert refused.value.code == "transition_not_allowed"
+    assert refused.value.code == "invalid_transition"
     target.refresh_from_db()
     assert target.raised_count == 2
 
@@ -292,7 +293,7 @@ def test_merging_into_a_closed_need_is_refused(status):
     source = NeedFactory()
     with pytest.raises(ServiceError) as refused:
         services.need_merge(actor=staff(), target_id=target.pk, source_ids=[source.pk])
-    assert refused.value.code == "transition_not_allowed"
+    assert refused.value.code == "invalid_transition"
 
 
 def test_merging_needs_something_to_merge_and_everything_in_scope():

@@ -236,7 +236,7 @@ def test_every_transition(staff, state, action):
     if expected is None:
         with pytest.raises(ServiceError) as error:
             _do(staff, action, survey)
-        assert error.value.code == "transition_not_allowed"
+        assert error.value.code == "invalid_transition"
         assert error.value.status == 409
         survey.refresh_from_db()
         assert survey.status == state
@@ -246,13 +246,12 @@ def test_every_transition(staff, state, action):
     survey.refresh_from_db()
     assert survey.status == expected
     last = SurveyEvent.objects.filter(survey=survey).order_by("-id").first()
-    assert (last.from_status, last.to_status, last.actor) == (state, expected, staff)
+    assert (last.from_state, last.to_state, last.actor) == (state, expected, staff)
     assert last.action.startswith("surveys.survey.")
 
 
 def test_the_transition_table_is_exactly_the_allowed_one():
-    table = {(action, s) for action, (froms, _to, _c) in services.TRANSITIONS.items()
-             for s in froms}
+    table = {(action, s) for action, t in services.TRANSITIONS.items() for s in t.sources}
     assert table == set(ALLOWED)
 
 

@@ -136,15 +136,15 @@ def test_transition_table(rider, secretary, status, action):
     if expected is None:
         with pytest.raises(ServiceError) as exc:
             ACTIONS[action](s, secretary, rider)
-        assert exc.value.code in ("transition_not_allowed", "no_consent")
+        assert exc.value.code in ("invalid_transition", "no_consent")
         s.refresh_from_db()
         assert s.status == status
     else:
         ACTIONS[action](s, secretary, rider)
         s.refresh_from_db()
         assert s.status == expected
-        assert StoryEvent.objects.filter(story=s, from_status=status,
-                                         to_status=expected).exists()
+        assert StoryEvent.objects.filter(story=s, from_state=status,
+                                         to_state=expected).exists()
 
 
 def test_withdrawing_takes_back_consent_for_good(rider, secretary):

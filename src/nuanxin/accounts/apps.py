@@ -27,5 +27,11 @@ class AccountsConfig(AppConfig):
         from nuanxin.accounts.admin_guard import guard_admin_site
 
         guard_admin_site(admin.site)
+        # common.scoping sits below accounts: tell it who is who, and where the staff gate is.
+        from nuanxin.accounts.decorators import staff_gate
+        from nuanxin.accounts.selectors import access_scope
+        from nuanxin.common.scoping import register
+
+        register(access=access_scope, gate=staff_gate)
         # Register this app's background jobs with huey (its autodiscovery looks for tasks.py).
         from nuanxin.accounts import jobs  # noqa: F401

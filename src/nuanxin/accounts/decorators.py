@@ -31,6 +31,11 @@ def staff_required(view):
     return wrapper
 
 
+def staff_gate(request):
+    """`staff_required` as a check: the redirect to log in or pass TOTP, or None."""
+    return staff_required(lambda request: None)(request)
+
+
 def second_factor_pending(request) -> bool:
     """True for a logged-in administrator who has not yet passed TOTP in this session.
 

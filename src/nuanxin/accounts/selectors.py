@@ -29,6 +29,21 @@ def scope_prefix(user) -> str | None:
     return profile.org_unit.region.prefix
 
 
+def access_scope(user):
+    """Who `user` is for common.scoping: their region prefix and role, or their partner."""
+    from nuanxin.accounts.models import PartnerMember
+    from nuanxin.common.scoping import NOBODY, Access
+
+    if getattr(user, "is_superuser", False):
+        return Access(prefix="", superuser=True)
+    profile = staff_profile_of(user)
+    if profile is not None:
+        return Access(prefix=profile.org_unit.region.prefix, role=profile.role)
+    partner_id = (PartnerMember.objects.filter(user=user).values_list("partner_id", flat=True)
+                  .first())
+    return Access(partner_id=partner_id) if partner_id is not None else NOBODY
+
+
 def in_scope(user, region_code: str | None) -> bool:
     prefix = scope_prefix(user)
     return prefix is not None and region_code is not None and region_code.startswith(prefix)

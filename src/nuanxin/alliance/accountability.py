@@ -23,6 +23,7 @@ from nuanxin.alliance.models import (
     project_id_from_ref,
 )
 from nuanxin.alliance.selectors import project_partner_names
+from nuanxin.common.scoping import region_q
 from nuanxin.common.stats import stat
 from nuanxin.geo.models import Region
 from nuanxin.needs.models import NeedCategory, NeedStatus
@@ -98,7 +99,7 @@ def projects_for(prefix: str) -> dict:
     """Projects owned in the region, or answering its needs: under way and completed."""
     in_project = (_needs(prefix).filter(status=NeedStatus.IN_PROJECT)
                   .values_list("pk", flat=True))
-    here = Q(owner__region__code__startswith=prefix) | Q(
+    here = region_q("owner__region", prefix) | Q(
         pk__in=ProjectNeed.objects.filter(need_id__in=list(in_project)).values("project_id"))
     base = Project.objects.filter(here).annotate(need_count=Count("needs", distinct=True))
     open_ = list(base.filter(status__in=OPEN_PROJECT_STATUSES)
@@ -115,8 +116,8 @@ def projects_for(prefix: str) -> dict:
 def alliance_members(prefix: str) -> list[str]:
     """Names of the partners with a co-building agreement in force with a centre here."""
     today = timezone.localdate()
-    return list(Agreement.objects.filter(org_unit__region__code__startswith=prefix,
-                                         starts_on__lte=today, ends_on__gte=today)
+    return list(Agreement.objects.in_region(prefix).filter(starts_on__lte=today,
+                                                           ends_on__gte=today)
                 .order_by("partner__name").values_list("partner__name", flat=True).distinct())
 
 

@@ -46,7 +46,7 @@ class ProjectAdmin(ReadOnlyAdmin):
 
 @admin.register(ProjectEvent)
 class ProjectEventAdmin(ReadOnlyAdmin):
-    list_display = ["project", "action", "from_status", "to_status", "actor", "at"]
+    list_display = ["project", "action", "from_state", "to_state", "actor", "at"]
 
 
 @admin.register(NeedRouting)
@@ -57,4 +57,4 @@ class NeedRoutingAdmin(ReadOnlyAdmin):
 
 @admin.register(RoutingEvent)
 class RoutingEventAdmin(ReadOnlyAdmin):
-    list_display = ["routing", "action", "from_status", "to_status", "actor", "at"]
+    list_display = ["routing", "action", "from_state", "to_state", "actor", "at"]

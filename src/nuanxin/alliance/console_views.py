@@ -6,8 +6,6 @@ Everything is scoped to the staff member's region; anything outside it answers 4
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
@@ -15,7 +13,6 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from nuanxin.accounts.decorators import staff_required
 from nuanxin.accounts.models import PartnerKind
 from nuanxin.alliance import selectors
 from nuanxin.alliance.forms import (
@@ -39,27 +36,12 @@ from nuanxin.alliance.services import resources as resource_services
 from nuanxin.alliance.services import routings as routing_services
 from nuanxin.alliance.services.projects import ProjectInput
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
+from nuanxin.common.scoping import console_view, region_q
 from nuanxin.needs.models import NeedCategory, NeedStatus
 from nuanxin.needs.selectors import need_for, needs_visible_to
 
 PAGE_SIZE = 50
 _FATAL = (NotFound, PermissionDenied)
-
-
-def console_view(view):
-    """Staff only; a service's NotFound/PermissionDenied becomes a friendly error page."""
-
-    @staff_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except _FATAL as error:
-            return render(request, "error.html",
-                          {"status": error.status, "message": error.message},
-                          status=error.status)
-
-    return wrapper
 
 
 def _on_form_or_raise(form, error: ServiceError) -> None:
@@ -259,7 +241,7 @@ def resource_detail(request, resource_id: int):
     resource = selectors.resource_for(request.user, resource_id)
     allocations = (resource.allocations.select_related("project")
                    .filter(project__in=selectors.projects_visible_to(request.user))
-                   .order_by("-added_at"))
+                   .order_by("-taken_at"))
     return render(request, "alliance/console/resource_detail.html", {
         "resource": resource, "allocations": allocations,
         "can_manage": selectors.can_manage_partner(request.user, resource.partner),
@@ -407,8 +389,8 @@ def _project_context(request, project, **forms):
     if project.is_open:
         candidates = list(
             needs_visible_to(request.user)
-            .filter(status__in=[NeedStatus.SUBMITTED, NeedStatus.ACCEPTED],
-                    region__code__startswith=project.owner.region.prefix)
+            .filter(region_q("region", project.owner.region.prefix),
+                    status__in=[NeedStatus.SUBMITTED, NeedStatus.ACCEPTED])
             .exclude(pk__in=in_project).select_related("region").order_by("-created_at")[:100])
         resources = list(selectors.available_on(
             selectors.with_remaining(selectors.resources_visible_to(request.user)), today)

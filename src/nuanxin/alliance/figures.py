@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.models import Partner
 from nuanxin.alliance.models import Agreement, Project, ProjectStatus, Resource
+from nuanxin.common.scoping import region_q
 from nuanxin.common.stats import register_stat
 
 
@@ -25,8 +26,7 @@ def _period(qs: QuerySet, field: str, start: datetime | None, end: datetime | No
 
 
 def _projects(prefix: str) -> QuerySet[Project]:
-    qs = Project.objects.all()
-    return qs.filter(owner__region__code__startswith=prefix) if prefix else qs
+    return Project.objects.in_region(prefix)
 
 
 def projects_active_records(prefix, start, end):
@@ -53,23 +53,19 @@ def project_cost_fen(prefix, start, end) -> int:
 
 def partner_records(prefix, start, end):
     """Partners registered in the region (their region of work lies inside it)."""
-    qs = Partner.objects.all()
-    return qs.filter(region__code__startswith=prefix) if prefix else qs
+    return Partner.objects.filter(region_q("region", prefix))
 
 
 def resource_records(prefix, start, end):
     """Active offers located in the region, added in the period."""
-    qs = Resource.objects.filter(is_active=True)
-    if prefix:
-        qs = qs.filter(region__code__startswith=prefix)
+    # located in the region: inside it, not the offers of a whole city around it
+    qs = Resource.objects.filter(region_q("region", prefix), is_active=True)
     return _period(qs, "created_at", start, end)
 
 
 def agreement_records(prefix, start, end):
     """Co-building agreements of the region's service centres that began in the period."""
-    qs = Agreement.objects.all()
-    if prefix:
-        qs = qs.filter(org_unit__region__code__startswith=prefix)
+    qs = Agreement.objects.in_region(prefix)
     return _period(qs, "starts_on", start.date() if start else None,
                    end.date() if end else None)
 

@@ -220,7 +220,7 @@ class AddNeedForm(ServiceErrorsMixin, forms.Form):
     need = forms.IntegerField(label=_("需求编号"), min_value=1, max_value=2**63 - 1)
 
     ERROR_FIELDS = {"need_not_found": "need", "need_outside_owner": "need",
-                    "need_already_in_project": "need", "transition_not_allowed": "need"}
+                    "need_already_in_project": "need", "invalid_transition": "need"}
 
 
 class MilestoneForm(ServiceErrorsMixin, forms.Form):

@@ -13,12 +13,20 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from nuanxin.common.scoping import RegionScopedQuerySet
+from nuanxin.common.seats import SeatHolding
+from nuanxin.common.workflow import HistoryEntry
 from nuanxin.needs.models import NeedCategory
 
 
 class Agreement(models.Model):
     """A co-building agreement (共建协议) between a partner and a service centre (OrgUnit):
     the partner becomes one of that centre's 共建单位 for the agreed period."""
+
+    # common.scoping: staff see agreements of centres in their region; a partner its own
+    region_path = "org_unit__region"
+    partner_path = "partner"
+    not_found = ("agreement_not_found", _("找不到这份共建协议。"))
 
     partner = models.ForeignKey("accounts.Partner", on_delete=models.CASCADE,
                                 related_name="agreements", verbose_name=_("联盟单位"))
@@ -30,6 +38,8 @@ class Agreement(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RegionScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-starts_on", "-id"]
@@ -52,8 +62,15 @@ class Resource(models.Model):
 
     `capacity` counts units of `capacity_unit` ("个名额", "个电池槽", "次/月"); what is left
     is the capacity minus what open projects have taken (ProjectResource rows). Taking
-    capacity goes through services.resources.lock_resource (see there).
+    capacity goes through services.resources.RESOURCE_SEATS (common.seats).
     """
+
+    # common.scoping: an offer in the staff member's region, or covering it (a city-wide
+    # offer is visible to a community's staff); a partner sees its own
+    region_path = "region"
+    region_match = "overlaps"
+    partner_path = "partner"
+    not_found = ("resource_not_found", _("找不到这项资源。"))
 
     partner = models.ForeignKey("accounts.Partner", on_delete=models.CASCADE,
                                 related_name="resources", verbose_name=_("联盟单位"))
@@ -74,6 +91,8 @@ class Resource(models.Model):
                                    on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RegionScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["partner__name", "title", "id"]
@@ -113,6 +132,12 @@ OPEN_PROJECT_STATUSES = (ProjectStatus.PLANNED, ProjectStatus.ACTIVE)
 class Project(models.Model):
     """One item of the project list (项目清单): needs answered with partners' resources."""
 
+    # common.scoping: staff see projects their region's centres own; a partner the projects
+    # that use its resources
+    region_path = "owner__region"
+    partner_path = "allocations__resource__partner"
+    not_found = ("project_not_found", _("找不到这个项目。"))
+
     title = models.CharField(_("项目名称"), max_length=80)
     description = models.TextField(_("项目说明"), blank=True)
     owner = models.ForeignKey("accounts.OrgUnit", on_delete=models.PROTECT,
@@ -129,6 +154,8 @@ class Project(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    objects = RegionScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -194,19 +221,22 @@ class ProjectNeed(models.Model):
         return f"{self.project_id} ← need {self.need_id}"
 
 
-class ProjectResource(models.Model):
-    """Capacity of a resource taken by a project (while the project is open)."""
+class ProjectResource(SeatHolding):
+    """Capacity of a resource taken by a project (while the project is open): a holding of
+    the resource's seats (common.seats), keyed by the project's id."""
+
+    pool_field = "resource"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="allocations")
     resource = models.ForeignKey(Resource, on_delete=models.PROTECT,
                                  related_name="allocations")
     quantity = models.PositiveIntegerField(_("数量"))
-    added_at = models.DateTimeField()
 
-    class Meta:
+    class Meta(SeatHolding.Meta):
         constraints = [
             models.UniqueConstraint(fields=["project", "resource"],
                                     name="project_resource_once"),
+            models.UniqueConstraint(fields=["resource", "key"], name="project_resource_key_once"),
             models.CheckConstraint(condition=models.Q(quantity__gte=1),
                                    name="project_resource_quantity_positive"),
         ]
@@ -228,23 +258,15 @@ class Milestone(models.Model):
         return self.title
 
 
-class ProjectEvent(models.Model):
+class ProjectEvent(HistoryEntry):
     """Append-only history of a project: transitions and notable acts."""
 
+    subject_field = "project"
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+")
-    action = models.CharField(max_length=60)  # dotted code: alliance.project.started
-    from_status = models.CharField(max_length=12, blank=True)
-    to_status = models.CharField(max_length=12, blank=True)
-    note = models.TextField(blank=True)
-    at = models.DateTimeField(db_index=True)
 
-    class Meta:
-        ordering = ["at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.project_id} {self.action}"
+    class Meta(HistoryEntry.Meta):
+        pass
 
 
 class RoutingStatus(models.TextChoices):
@@ -261,6 +283,11 @@ class NeedRouting(models.Model):
     copied at routing time: never who raised the need. Staff may shorten the description
     before sending it.
     """
+
+    # common.scoping: staff see routings of needs in their region; a partner those sent to it
+    region_path = "region"
+    partner_path = "partner"
+    not_found = ("routing_not_found", _("找不到这条派单。"))
 
     need_id = models.PositiveBigIntegerField(db_index=True)
     partner = models.ForeignKey("accounts.Partner", on_delete=models.CASCADE,
@@ -283,6 +310,8 @@ class NeedRouting(models.Model):
                                     on_delete=models.SET_NULL, related_name="+")
     answered_at = models.DateTimeField(null=True, blank=True)
 
+    objects = RegionScopedQuerySet.as_manager()
+
     class Meta:
         ordering = ["-routed_at", "-id"]
         verbose_name = _("需求派单")
@@ -304,20 +333,12 @@ class NeedRouting(models.Model):
         return f"need {self.need_id} → {self.partner_id}"
 
 
-class RoutingEvent(models.Model):
+class RoutingEvent(HistoryEntry):
     """Append-only history of a routing."""
 
+    subject_field = "routing"
+
     routing = models.ForeignKey(NeedRouting, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+")
-    action = models.CharField(max_length=60)  # alliance.routing.accepted
-    from_status = models.CharField(max_length=12, blank=True)
-    to_status = models.CharField(max_length=12, blank=True)
-    note = models.TextField(blank=True)
-    at = models.DateTimeField(db_index=True)
 
-    class Meta:
-        ordering = ["at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.routing_id} {self.action}"
+    class Meta(HistoryEntry.Meta):
+        pass

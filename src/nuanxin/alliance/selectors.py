@@ -46,26 +46,19 @@ from nuanxin.alliance.models import (
     project_id_from_ref,
 )
 from nuanxin.common.errors import NotFound
+from nuanxin.common.scoping import covers, in_scope, region_q
+from nuanxin.common.seats import SeatStatus
 from nuanxin.geo.spatial import haversine_m
 from nuanxin.needs.selectors import need_for, needs_visible_to
 
 # Roles that change the alliance's data in their region; station keepers only look.
 MANAGER_ROLES = {StaffRole.COMMUNITY_STAFF} | ADMIN_ROLES
-LEVEL_LENGTHS = (2, 4, 6, 9, 12)
-
-
-def ancestor_prefixes(prefix: str) -> list[str]:
-    """'330782001001' → ['33', '3307', '330782', '330782001', '330782001001']."""
-    return [prefix[:n] for n in LEVEL_LENGTHS if n <= len(prefix)]
 
 
 def overlaps(field_name: str, prefix: str) -> Q:
     """Rows whose region (`field_name`, a FK to geo.Region) lies inside the subtree named by
     `prefix`, or contains it."""
-    if not prefix:
-        return Q()
-    return (Q(**{f"{field_name}__code__startswith": prefix})
-            | Q(**{f"{field_name}__prefix__in": ancestor_prefixes(prefix)}))
+    return region_q(field_name, prefix, match="overlaps")
 
 
 def is_manager(user) -> bool:
@@ -92,8 +85,7 @@ def partners_visible_to(user) -> QuerySet[Partner]:
         return Partner.objects.filter(pk=partner.pk) if partner else Partner.objects.none()
     if not prefix:
         return Partner.objects.all()
-    agreed = Agreement.objects.filter(partner=OuterRef("pk"),
-                                      org_unit__region__code__startswith=prefix)
+    agreed = Agreement.objects.in_region(prefix).filter(partner=OuterRef("pk"))
     return Partner.objects.filter(overlaps("region", prefix) | Q(Exists(agreed)))
 
 
@@ -106,8 +98,7 @@ def partner_for(user, partner_id: int) -> Partner:
 
 def can_edit_partner(user, partner: Partner) -> bool:
     """Name, kind and region of work: staff whose region contains the partner's."""
-    prefix = scope_prefix(user)
-    return is_manager(user) and prefix is not None and partner.region_id.startswith(prefix)
+    return is_manager(user) and in_scope(user, partner.region_id)
 
 
 def can_manage_partner(user, partner: Partner) -> bool:
@@ -121,24 +112,19 @@ def can_manage_partner(user, partner: Partner) -> bool:
     prefix = scope_prefix(user)
     if prefix is None:
         return False
-    return partner.region_id.startswith(prefix) or Agreement.objects.filter(
-        partner=partner, org_unit__region__code__startswith=prefix).exists()
+    return covers(prefix, partner.region_id) or Agreement.objects.in_region(prefix).filter(
+        partner=partner).exists()
 
 
 def agreements_visible_to(user) -> QuerySet[Agreement]:
-    prefix = scope_prefix(user)
-    if prefix is None:
-        partner = member_partner(user)
-        return (Agreement.objects.filter(partner=partner) if partner
-                else Agreement.objects.none())
-    return Agreement.objects.filter(org_unit__region__code__startswith=prefix)
+    return Agreement.objects.visible_to(user)
 
 
 def org_units_in_scope(user) -> QuerySet[OrgUnit]:
     prefix = scope_prefix(user)
     if prefix is None:
         return OrgUnit.objects.none()
-    return OrgUnit.objects.filter(region__code__startswith=prefix)
+    return OrgUnit.objects.filter(region_q("region", prefix))
 
 
 def partner_rows(user, *, search: str = "", kind: str = "") -> QuerySet[Partner]:
@@ -152,7 +138,7 @@ def partner_rows(user, *, search: str = "", kind: str = "") -> QuerySet[Partner]
         qs = qs.filter(kind=kind)
     agreement_filter = Q(agreements__starts_on__lte=today, agreements__ends_on__gte=today)
     if prefix:
-        agreement_filter &= Q(agreements__org_unit__region__code__startswith=prefix)
+        agreement_filter &= region_q("agreements__org_unit__region", prefix)
     return qs.annotate(
         active_agreements=Count("agreements", filter=agreement_filter, distinct=True),
         resource_count=Count("resources", filter=Q(resources__is_active=True), distinct=True),
@@ -163,7 +149,7 @@ def partner_rows(user, *, search: str = "", kind: str = "") -> QuerySet[Partner]
 
 def with_remaining(qs: QuerySet[Resource]) -> QuerySet[Resource]:
     """Annotate `allocated` (taken by open projects) and `remaining`."""
-    taken = (ProjectResource.objects.filter(resource=OuterRef("pk"),
+    taken = (ProjectResource.objects.filter(resource=OuterRef("pk"), status=SeatStatus.HELD,
                                             project__status__in=OPEN_PROJECT_STATUSES)
              .order_by().values("resource").annotate(total=Sum("quantity")).values("total"))
     return qs.annotate(
@@ -172,7 +158,7 @@ def with_remaining(qs: QuerySet[Resource]) -> QuerySet[Resource]:
 
 
 def allocated_quantity(resource_id: int, *, exclude_project_id: int | None = None) -> int:
-    qs = ProjectResource.objects.filter(resource_id=resource_id,
+    qs = ProjectResource.objects.filter(resource_id=resource_id, status=SeatStatus.HELD,
                                         project__status__in=OPEN_PROJECT_STATUSES)
     if exclude_project_id is not None:
         qs = qs.exclude(project_id=exclude_project_id)
@@ -180,20 +166,12 @@ def allocated_quantity(resource_id: int, *, exclude_project_id: int | None = Non
 
 
 def resources_visible_to(user) -> QuerySet[Resource]:
-    prefix = scope_prefix(user)
-    if prefix is None:
-        partner = member_partner(user)
-        return (Resource.objects.filter(partner=partner) if partner
-                else Resource.objects.none())
-    return Resource.objects.filter(overlaps("region", prefix))
+    return Resource.objects.visible_to(user)
 
 
 def resource_for(user, resource_id: int) -> Resource:
-    resource = (with_remaining(resources_visible_to(user))
-                .select_related("partner", "region").filter(pk=resource_id).first())
-    if resource is None:
-        raise NotFound("resource_not_found", _("找不到这项资源。"))
-    return resource
+    return (with_remaining(Resource.objects.select_related("partner", "region"))
+            .get_visible_or_404(user, pk=resource_id))
 
 
 def available_on(qs: QuerySet[Resource], day) -> QuerySet[Resource]:
@@ -300,21 +278,11 @@ def resources_for_need(need_id: int, viewer, *, limit: int = MATCH_LIMIT) -> lis
 # --- projects ------------------------------------------------------------------------------
 
 def projects_visible_to(user) -> QuerySet[Project]:
-    prefix = scope_prefix(user)
-    if prefix is None:
-        partner = member_partner(user)
-        if partner is None:
-            return Project.objects.none()
-        return Project.objects.filter(allocations__resource__partner=partner).distinct()
-    return Project.objects.filter(owner__region__code__startswith=prefix)
+    return Project.objects.visible_to(user)
 
 
 def project_for(user, project_id: int) -> Project:
-    project = (projects_visible_to(user).select_related("owner__region")
-               .filter(pk=project_id).first())
-    if project is None:
-        raise NotFound("project_not_found", _("找不到这个项目。"))
-    return project
+    return Project.objects.select_related("owner__region").get_visible_or_404(user, pk=project_id)
 
 
 def project_rows(user, *, status: str = "", search: str = "") -> QuerySet[Project]:
@@ -357,20 +325,12 @@ def project_allocations(project: Project):
 # --- routings ------------------------------------------------------------------------------
 
 def routings_visible_to(user) -> QuerySet[NeedRouting]:
-    prefix = scope_prefix(user)
-    if prefix is None:
-        partner = member_partner(user)
-        return (NeedRouting.objects.filter(partner=partner) if partner
-                else NeedRouting.objects.none())
-    return NeedRouting.objects.filter(region__code__startswith=prefix)
+    return NeedRouting.objects.visible_to(user)
 
 
 def routing_for(user, routing_id: int) -> NeedRouting:
-    routing = (routings_visible_to(user).select_related("partner", "region", "resource")
-               .filter(pk=routing_id).first())
-    if routing is None:
-        raise NotFound("routing_not_found", _("找不到这条派单。"))
-    return routing
+    return (NeedRouting.objects.select_related("partner", "region", "resource")
+            .get_visible_or_404(user, pk=routing_id))
 
 
 def routings_for_need(need_id: int, viewer) -> QuerySet[NeedRouting]:

@@ -117,7 +117,7 @@ def _detail_context(request, need, *, edit_form=None) -> dict:
     allowed = {slug for slug, action in (
         ("accept", "accept"), ("decline", "decline"), ("resolve", "resolve"),
         ("not-feasible", "mark_not_feasible"), ("reopen", "reopen"))
-        if need.status in services.TRANSITIONS[action][0]} if manage else set()
+        if services.NEED_WORKFLOW.can(need, action)} if manage else set()
     return {
         "need": need,
         "tone": STATUS_TONE.get(need.status, ""),

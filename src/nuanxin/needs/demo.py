@@ -179,7 +179,7 @@ class _Writer:
     def event(self, need, at, action, *, unit=None, frm="", to="", note="", data=None,
               actor=None):
         return NeedEvent(need=need, actor=actor, actor_unit=unit, action=action,
-                         from_status=frm, to_status=to, note=note, data=data or {}, at=at)
+                         from_state=frm, to_state=to, reason=note, data=data or {}, at=at)
 
     def tell(self, raisers: Iterable[User], need: Need, title: str, at: datetime, body=""):
         for worker in raisers:

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from nuanxin.common.workflow import HistoryEntry
+
 
 class NeedCategory(models.TextChoices):
     CHARGING = "charging", _("充电")
@@ -156,7 +158,7 @@ class NeedFollower(models.Model):
         return f"{self.user_id} follows {self.need_id}"
 
 
-class NeedEvent(models.Model):
+class NeedEvent(HistoryEntry):
     """Append-only history: every transition and notable act on a need.
 
     `actor_unit` is the organisation unit the acting staff member belonged to at the time:
@@ -164,23 +166,14 @@ class NeedEvent(models.Model):
     language-neutral details a page renders (the merge target, the fields changed ...).
     """
 
+    subject_field = "need"
+
     need = models.ForeignKey(Need, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+")
     actor_unit = models.ForeignKey("accounts.OrgUnit", null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
-    action = models.CharField(max_length=60)  # dotted code: needs.need.accepted
-    from_status = models.CharField(max_length=20, blank=True)
-    to_status = models.CharField(max_length=20, blank=True)
-    note = models.TextField(blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    at = models.DateTimeField(db_index=True)
 
-    class Meta:
-        ordering = ["at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.need_id} {self.action}"
+    class Meta(HistoryEntry.Meta):
+        pass
 
 
 class NeedFeedback(models.Model):

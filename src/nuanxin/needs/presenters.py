@@ -114,8 +114,8 @@ def event_rows(events, *, viewer=None, for_staff: bool) -> list[dict]:
             "who": who,
             "text": str(EVENT_TEXT.get(event.action, event.action)),
             "details": _details(event, for_staff=for_staff),
-            "note": event.note,
-            "to_status": event.to_status,
+            "note": event.reason,
+            "to_status": event.to_state,
             "merged_into": (event.data or {}).get("target") if event.action == "needs.need.merged"
             else None,
             "count": 1,

@@ -1,8 +1,8 @@
 """Write use cases for the needs list: raise, accept, decline, merge, resolve, rate, escalate.
 
-The state machine is the TRANSITIONS table; every change goes through `_transition`, which
-refuses anything the table does not allow, writes a NeedEvent and tells the people who
-raised or follow the need.
+The state machine is NEED_WORKFLOW (common.workflow); every change goes through
+`_transition`, which lets the workflow refuse anything its table does not allow and write the
+NeedEvent, then tells the people who raised or follow the need.
 
 Notifications here are rows in the platform's own inbox table, written in the same
 transaction as the change they report: if the change rolls back, so does the message, and
@@ -25,7 +25,8 @@ from django.utils.translation import gettext_lazy as _
 from nuanxin.accounts.models import ADMIN_ROLES, OrgUnit, StaffRole, User, UserKind
 from nuanxin.accounts.selectors import staff_profile_of
 from nuanxin.accounts.services import notify_many
-from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError, lazy_format
+from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
+from nuanxin.common.workflow import Change, Workflow, move
 from nuanxin.geo.models import Region
 from nuanxin.needs.models import (
     OPEN_STATUSES,
@@ -43,25 +44,23 @@ from nuanxin.needs.models import (
 
 S = NeedStatus
 
-# action: (allowed from, to, event code)
-TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
-    "accept": (frozenset({S.SUBMITTED}), S.ACCEPTED, "needs.need.accepted"),
-    "decline": (frozenset({S.SUBMITTED}), S.DECLINED, "needs.need.declined"),
-    "attach_to_project": (frozenset({S.SUBMITTED, S.ACCEPTED}), S.IN_PROJECT,
-                          "needs.need.attached_to_project"),
-    "detach_from_project": (frozenset({S.IN_PROJECT}), S.ACCEPTED,
-                            "needs.need.detached_from_project"),
-    "resolve": (frozenset({S.ACCEPTED, S.IN_PROJECT}), S.RESOLVED, "needs.need.resolved"),
-    "mark_not_feasible": (frozenset({S.ACCEPTED, S.IN_PROJECT}), S.NOT_FEASIBLE,
-                          "needs.need.not_feasible"),
-    "merge": (frozenset({S.SUBMITTED, S.ACCEPTED}), S.MERGED, "needs.need.merged"),
+TRANSITIONS = {
+    "accept": move({S.SUBMITTED}, S.ACCEPTED, "needs.need.accepted"),
+    "decline": move({S.SUBMITTED}, S.DECLINED, "needs.need.declined"),
+    "attach_to_project": move({S.SUBMITTED, S.ACCEPTED}, S.IN_PROJECT,
+                              "needs.need.attached_to_project"),
+    "detach_from_project": move({S.IN_PROJECT}, S.ACCEPTED, "needs.need.detached_from_project"),
+    "resolve": move({S.ACCEPTED, S.IN_PROJECT}, S.RESOLVED, "needs.need.resolved"),
+    "mark_not_feasible": move({S.ACCEPTED, S.IN_PROJECT}, S.NOT_FEASIBLE,
+                              "needs.need.not_feasible"),
+    "merge": move({S.SUBMITTED, S.ACCEPTED}, S.MERGED, "needs.need.merged"),
     # Who needs this: the community secretary. A need "not feasible" today often becomes
     # feasible when a new partner joins the alliance (the article's cabinet operator, a
     # bank's night class), and a need declined by mistake must be put right without
     # asking the rider to raise it again. Reopening takes it back as accepted, with a new
     # target date. A *resolved* need is not reopened: if the problem comes back it is a new
     # need (the old one stays counted as solved, and its raisers' rating says how well).
-    "reopen": (frozenset({S.DECLINED, S.NOT_FEASIBLE}), S.ACCEPTED, "needs.need.reopened"),
+    "reopen": move({S.DECLINED, S.NOT_FEASIBLE}, S.ACCEPTED, "needs.need.reopened"),
 }
 
 # Days from acceptance to the promised answer, by category.
@@ -168,14 +167,10 @@ def _unit_of(actor: User | None) -> OrgUnit | None:
     return profile.org_unit if profile else None
 
 
-def _event(need: Need, *, actor: User | None, action: str, from_status: str = "",
-           to_status: str = "", note: str = "", data: dict | None = None,
-           at: datetime | None = None) -> NeedEvent:
-    return NeedEvent.objects.create(
-        need=need, actor=actor, actor_unit=_unit_of(actor), action=action,
-        from_status=from_status, to_status=to_status, note=note, data=data or {},
-        at=at or _now(),
-    )
+def _event(need: Need, *, actor: User | None, action: str, to_state: str = "",
+           data: dict | None = None, at: datetime | None = None) -> NeedEvent:
+    return NEED_WORKFLOW.record(need, action, actor=actor, to_state=to_state, data=data,
+                                at=at or _now(), extra={"actor_unit": _unit_of(actor)})
 
 
 def _message(template, **values) -> str:
@@ -207,38 +202,31 @@ def _set_target(need: Need, today: date) -> None:
     need.target_date = today + timedelta(days=TARGET_DAYS[NeedCategory(need.category)])
 
 
-def _check_allowed(need: Need, action: str) -> None:
-    if need.status not in TRANSITIONS[action][0]:
-        raise ServiceError(
-            "transition_not_allowed",
-            lazy_format(_("这条需求现在是“%(status)s”，不能这样操作。"),
-                         status=NeedStatus(need.status).label),
-            status=409, details={"status": need.status, "action": action},
-        )
+def _on_change(need: Need, change: Change) -> None:
+    today = timezone.localdate(change.at)
+    # Entering the accepted part of the workflow (directly, or straight into a project)
+    # starts the clock of the category's target; reopening restarts it.
+    if change.to_state in (S.ACCEPTED, S.IN_PROJECT) and need.accepted_at is None:
+        need.accepted_at = change.at
+        _set_target(need, today)
+    elif change.action == "reopen":
+        _set_target(need, today)
+    if change.to_state == S.RESOLVED:
+        need.resolved_at = change.at
+    if change.action == "reopen":
+        need.outcome = ""
+
+
+NEED_WORKFLOW = Workflow(
+    "needs.need", states=NeedStatus, transitions=TRANSITIONS, history=NeedEvent,
+    refusal=_("这条需求现在是“%(state)s”，不能这样操作。"), on_change=_on_change,
+)
 
 
 def _transition(need: Need, action: str, *, actor: User | None, note: str = "",
                 notify: bool = True, data: dict | None = None) -> NeedEvent:
-    _check_allowed(need, action)
-    _allowed_from, to_status, code = TRANSITIONS[action]
-    from_status = need.status
-    need.status = to_status
-    now = _now()
-    today = timezone.localdate(now)
-    # Entering the accepted part of the workflow (directly, or straight into a project)
-    # starts the clock of the category's target; reopening restarts it.
-    if to_status in (S.ACCEPTED, S.IN_PROJECT) and need.accepted_at is None:
-        need.accepted_at = now
-        _set_target(need, today)
-    elif action == "reopen":
-        _set_target(need, today)
-    if to_status == S.RESOLVED:
-        need.resolved_at = now
-    if action == "reopen":
-        need.outcome = ""
-    need.save()
-    event = _event(need, actor=actor, action=code, from_status=from_status,
-                   to_status=to_status, note=note, data=data, at=now)
+    event = NEED_WORKFLOW.apply(need, action, actor=actor, reason=note, data=data,
+                                at=_now(), extra={"actor_unit": _unit_of(actor)})
     if notify:
         _notify_people(user_ids=_audience(need), action=action, need=need, note=note,
                        link_id=need.pk, dedupe=f"need-event-{event.pk}")
@@ -338,7 +326,7 @@ def need_raise(*, actor: User, data: NeedInput, worker: User | None = None) -> N
         created_by=actor, created_at=now, raised_count=1 if worker else 0,
         target_date=timezone.localdate(now) + timedelta(days=RESPONSE_DAYS),
     )
-    _event(need, actor=actor, action="needs.need.raised", to_status=need.status, at=now,
+    _event(need, actor=actor, action="needs.need.raised", to_state=need.status, at=now,
            data={"source": data.source})
     if worker is not None:
         NeedRaiser.objects.create(need=need, worker=worker, source=data.source, raised_at=now)
@@ -520,14 +508,15 @@ def need_merge(*, actor: User, target_id: int, source_ids: list[int]) -> Need:
         _require_manager(actor, need)
     target = locked[target_id]
     if target.status not in OPEN_STATUSES:
-        raise ServiceError("transition_not_allowed", _("只能合并到未办结的需求。"), status=409,
-                           details={"status": target.status, "action": "merge"})
+        raise ServiceError("invalid_transition", _("只能合并到未办结的需求。"), status=409,
+                           details={"state": target.status, "action": "merge",
+                                    "allowed": NEED_WORKFLOW.allowed(target)})
     sources = [locked[i] for i in ids if i != target_id]
     for source in sources:  # refuse before anything moves
         if source.category != target.category:
             raise ServiceError("category_mismatch", _("只能合并同一类别的需求。"),
                                details={"need_id": source.pk})
-        _check_allowed(source, "merge")
+        NEED_WORKFLOW.check(source, "merge")
     now = _now()
     for source in sources:
         audience = _audience(source)

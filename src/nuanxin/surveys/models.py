@@ -16,6 +16,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from nuanxin.common.workflow import HistoryEntry
+
 
 class SurveyStatus(models.TextChoices):
     DRAFT = "draft", _("草稿")
@@ -75,23 +77,15 @@ class Survey(models.Model):
         return self.title
 
 
-class SurveyEvent(models.Model):
+class SurveyEvent(HistoryEntry):
     """Append-only history of a survey's state: who, when, from, to, why."""
 
+    subject_field = "survey"
+
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+")
-    action = models.CharField(max_length=60)  # dotted code: surveys.survey.published
-    from_status = models.CharField(max_length=12, blank=True)
-    to_status = models.CharField(max_length=12, blank=True)
-    note = models.TextField(blank=True)
-    at = models.DateTimeField()
 
-    class Meta:
-        ordering = ["at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.survey_id} {self.action}"
+    class Meta(HistoryEntry.Meta):
+        pass
 
 
 class Question(models.Model):

@@ -20,7 +20,7 @@ class StoryAdmin(admin.ModelAdmin):
 
 @admin.register(StoryEvent)
 class StoryEventAdmin(admin.ModelAdmin):
-    list_display = ["story", "action", "from_status", "to_status", "actor", "at"]
+    list_display = ["story", "action", "from_state", "to_state", "actor", "at"]
 
     def has_add_permission(self, request):
         return False

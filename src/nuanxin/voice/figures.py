@@ -10,9 +10,7 @@ from nuanxin.voice.models import Story, StoryStatus
 
 def published_records(prefix, start, end):
     """Stories on the public pages now, published in the period."""
-    qs = Story.objects.filter(status=StoryStatus.PUBLISHED)
-    if prefix:
-        qs = qs.filter(region__code__startswith=prefix)
+    qs = Story.objects.filter(status=StoryStatus.PUBLISHED).in_region(prefix)
     if start:
         qs = qs.filter(published_at__gte=start)
     if end:
@@ -22,9 +20,7 @@ def published_records(prefix, start, end):
 
 def shared_records(prefix, start, end):
     """Everything workers shared in the period, published or not."""
-    qs = Story.objects.all()
-    if prefix:
-        qs = qs.filter(region__code__startswith=prefix)
+    qs = Story.objects.in_region(prefix)
     if start:
         qs = qs.filter(created_at__gte=start)
     if end:

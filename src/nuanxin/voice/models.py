@@ -9,6 +9,9 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from nuanxin.common.scoping import RegionScopedQuerySet
+from nuanxin.common.workflow import HistoryEntry
+
 
 class StoryKind(models.TextChoices):
     STORY = "story", _("心里话")
@@ -23,6 +26,10 @@ class StoryStatus(models.TextChoices):
 
 
 class Story(models.Model):
+    # common.scoping: staff see the stories of their region subtree
+    region_path = "region"
+    not_found = ("story_not_found", _("找不到这条心里话。"))
+
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                                related_name="stories")
     region = models.ForeignKey("geo.Region", on_delete=models.PROTECT, verbose_name=_("社区"))
@@ -40,6 +47,8 @@ class Story(models.Model):
     published_at = models.DateTimeField(null=True, blank=True, db_index=True)
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="+")
+
+    objects = RegionScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -63,20 +72,12 @@ class Story(models.Model):
         return self.text[:30]
 
 
-class StoryEvent(models.Model):
+class StoryEvent(HistoryEntry):
     """Append-only history of a story: written, published, hidden, withdrawn."""
 
+    subject_field = "story"
+
     story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+")
-    action = models.CharField(max_length=60)  # voice.story.published
-    from_status = models.CharField(max_length=10, blank=True)
-    to_status = models.CharField(max_length=10, blank=True)
-    note = models.TextField(blank=True)
-    at = models.DateTimeField(db_index=True)
 
-    class Meta:
-        ordering = ["at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.story_id} {self.action}"
+    class Meta(HistoryEntry.Meta):
+        pass

@@ -5,11 +5,9 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.models import ADMIN_ROLES, Occupation, StaffRole
-from nuanxin.accounts.selectors import scope_prefix, staff_profile_of
-from nuanxin.common.errors import NotFound
+from nuanxin.common.scoping import access_of
 from nuanxin.voice.models import Story, StoryStatus
 
 # Roles that review and publish stories in their region.
@@ -17,34 +15,25 @@ REVIEWER_ROLES = {StaffRole.COMMUNITY_STAFF} | ADMIN_ROLES
 
 
 def is_reviewer(user) -> bool:
-    if getattr(user, "is_superuser", False):
-        return True
-    profile = staff_profile_of(user)
-    return profile is not None and profile.role in REVIEWER_ROLES
+    access = access_of(user)
+    return access.superuser or access.role in REVIEWER_ROLES
 
 
 def stories_published(prefix: str = "") -> QuerySet[Story]:
     """Published stories of a region subtree, newest first (public)."""
-    qs = Story.objects.filter(status=StoryStatus.PUBLISHED).select_related("region")
-    if prefix:
-        qs = qs.filter(region__code__startswith=prefix)
-    return qs.order_by("-published_at", "-id")
+    return (Story.objects.filter(status=StoryStatus.PUBLISHED).in_region(prefix)
+            .select_related("region").order_by("-published_at", "-id"))
 
 
 def stories_visible_to(user) -> QuerySet[Story]:
     """Staff who review: stories of their region. Everyone else: none."""
-    prefix = scope_prefix(user)
-    if prefix is None or not is_reviewer(user):
+    if not is_reviewer(user):
         return Story.objects.none()
-    qs = Story.objects.select_related("region", "author")
-    return qs.filter(region__code__startswith=prefix) if prefix else qs
+    return Story.objects.visible_to(user).select_related("region", "author")
 
 
 def story_for(user, story_id: int) -> Story:
-    story = stories_visible_to(user).filter(pk=story_id).first()
-    if story is None:
-        raise NotFound("story_not_found", _("找不到这条心里话。"))
-    return story
+    return stories_visible_to(user).get_visible_or_404(user, pk=story_id)
 
 
 def stories_of(user) -> QuerySet[Story]:

@@ -1,7 +1,7 @@
 """Write use cases of workers' voice: write, publish, hide, withdraw.
 
-The TRANSITIONS table is the state machine; each move writes a StoryEvent. Publishing needs
-the author's consent — the service refuses without it, and so does the database.
+STORY_WORKFLOW is the state machine (common.workflow); each move writes a StoryEvent.
+Publishing needs the author's consent — the service refuses without it, and so does the database.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from nuanxin.accounts.models import User, UserKind
 from nuanxin.accounts.selectors import worker_profile_of
 from nuanxin.accounts.services import notify
-from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError, lazy_format
+from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
+from nuanxin.common.workflow import Change, Workflow, move
 from nuanxin.voice.models import Story, StoryEvent, StoryKind, StoryStatus
 from nuanxin.voice.selectors import is_reviewer, stories_visible_to
 
@@ -22,33 +23,30 @@ S = StoryStatus
 MAX_TEXT = 1000
 MIN_TEXT = 5
 
-# action: (allowed from, to, event code)
-TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
-    "publish": (frozenset({S.SUBMITTED, S.HIDDEN}), S.PUBLISHED, "voice.story.published"),
-    "hide": (frozenset({S.SUBMITTED, S.PUBLISHED}), S.HIDDEN, "voice.story.hidden"),
-    "withdraw": (frozenset({S.SUBMITTED, S.PUBLISHED, S.HIDDEN}), S.WITHDRAWN,
-                 "voice.story.withdrawn"),
+TRANSITIONS = {
+    "publish": move({S.SUBMITTED, S.HIDDEN}, S.PUBLISHED, "voice.story.published"),
+    "hide": move({S.SUBMITTED, S.PUBLISHED}, S.HIDDEN, "voice.story.hidden"),
+    "withdraw": move({S.SUBMITTED, S.PUBLISHED, S.HIDDEN}, S.WITHDRAWN,
+                     "voice.story.withdrawn"),
 }
 
 
-def _transition(story: Story, action: str, *, actor: User, note: str = "") -> StoryEvent:
-    allowed_from, to_status, code = TRANSITIONS[action]
-    if story.status not in allowed_from:
-        raise ServiceError(
-            "transition_not_allowed",
-            lazy_format(_("这条心里话现在是“%(status)s”，不能这样操作。"),
-                         status=StoryStatus(story.status).label),
-            status=409,
-        )
-    from_status = story.status
-    story.status = to_status
-    now = timezone.now()
-    if to_status == S.PUBLISHED:
-        story.published_at = now
-    story.save()
-    return StoryEvent.objects.create(story=story, actor=actor, action=code,
-                                     from_status=from_status, to_status=to_status, note=note,
-                                     at=now)
+def _on_change(story: Story, change: Change) -> None:
+    if change.to_state == S.PUBLISHED:
+        story.published_at = change.at
+
+
+def _thank_author(story_id: int, change: Change) -> None:
+    story = Story.objects.select_related("author").get(pk=story_id)
+    notify(user=story.author, title=gettext("您的心里话已在社区页面发布，谢谢您！"),
+           link="/voice/", dedupe_key=f"voice-story-{story_id}-published")
+
+
+STORY_WORKFLOW = Workflow(
+    "voice.story", states=StoryStatus, transitions=TRANSITIONS, history=StoryEvent,
+    refusal=_("这条心里话现在是“%(state)s”，不能这样操作。"), on_change=_on_change,
+    on_enter={S.PUBLISHED: _thank_author},
+)
 
 
 @transaction.atomic
@@ -82,8 +80,8 @@ def story_create(*, author: User, text: str, kind: str = StoryKind.STORY,
         consent_publish=bool(consent_publish), show_name=bool(show_name), display_name=name,
         occupation=profile.occupation, created_at=timezone.now(),
     )
-    StoryEvent.objects.create(story=story, actor=author, action="voice.story.created",
-                              to_status=story.status, at=story.created_at)
+    STORY_WORKFLOW.record(story, "voice.story.created", actor=author, to_state=story.status,
+                          at=story.created_at)
     return story
 
 
@@ -106,12 +104,7 @@ def story_publish(*, actor: User, story_id: int) -> Story:
         raise ServiceError("no_consent", _("作者没有同意公开，这条心里话不能发布。"),
                            status=409)
     story.reviewed_by = actor
-    _transition(story, "publish", actor=actor)
-    title = gettext("您的心里话已在社区页面发布，谢谢您！")
-    author_id, story_pk = story.author_id, story.pk
-    transaction.on_commit(lambda: notify(
-        user=User.objects.get(pk=author_id), title=title, link="/voice/",
-        dedupe_key=f"voice-story-{story_pk}-published"))
+    STORY_WORKFLOW.apply(story, "publish", actor=actor)
     return story
 
 
@@ -119,7 +112,7 @@ def story_publish(*, actor: User, story_id: int) -> Story:
 def story_hide(*, actor: User, story_id: int, note: str = "") -> Story:
     story = _locked_for_reviewer(actor, story_id)
     story.reviewed_by = actor
-    _transition(story, "hide", actor=actor, note=note.strip()[:500])
+    STORY_WORKFLOW.apply(story, "hide", actor=actor, reason=note.strip()[:500])
     return story
 
 
@@ -131,5 +124,5 @@ def story_withdraw(*, author: User, story_id: int) -> Story:
     if story is None:
         raise NotFound("story_not_found", _("找不到这条心里话。"))
     story.consent_publish = False
-    _transition(story, "withdraw", actor=author)
+    STORY_WORKFLOW.apply(story, "withdraw", actor=author)
     return story

@@ -16,6 +16,7 @@ from nuanxin.common.errors import (
     ServiceError,
     lazy_format,
 )
+from nuanxin.common.scoping import covers
 from nuanxin.geo.models import Region
 
 
@@ -37,7 +38,7 @@ def region_in(code: str, prefix: str, *, error_code: str = "region_not_found") -
     (a region outside one's scope looks like no region at all)."""
     code = (code or "").strip()
     region = Region.objects.filter(code=code).first() if code else None
-    if region is None or not region.code.startswith(prefix):
+    if region is None or not covers(prefix, region.code):
         raise NotFound(error_code, _("没有这个行政区划代码，或不在您的辖区内。"))
     return region
 

@@ -30,6 +30,7 @@ from nuanxin.alliance.models import Agreement
 from nuanxin.alliance.selectors import can_edit_partner, can_manage_partner, partner_for
 from nuanxin.alliance.services.common import clean_text, region_in, require_manager
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
+from nuanxin.common.scoping import region_q
 
 LOGIN_LOCK_AFTER = 10
 LOGIN_LOCK_FOR = timedelta(minutes=15)
@@ -101,8 +102,7 @@ def agreement_create(*, actor: User, partner_id: int, title: str, starts_on: dat
         if unit is None:
             raise ServiceError("org_unit_required", _("请选择签订协议的阵地。"))
     else:
-        unit = OrgUnit.objects.filter(pk=org_unit_id,
-                                      region__code__startswith=prefix).first()
+        unit = OrgUnit.objects.filter(region_q("region", prefix), pk=org_unit_id).first()
         if unit is None:
             raise NotFound("org_unit_not_found", _("找不到这个阵地，或不在您的辖区内。"))
     return Agreement.objects.create(partner=partner, org_unit=unit, title=title,
@@ -114,7 +114,7 @@ def agreement_end(*, actor: User, agreement_id: int, ends_on: date | None = None
     """End an agreement early (today by default). Ended agreements stay on record."""
     prefix = require_manager(actor)
     agreement = (Agreement.objects.select_for_update(of=("self",))
-                 .filter(pk=agreement_id, org_unit__region__code__startswith=prefix).first())
+                 .in_region(prefix).filter(pk=agreement_id).first())
     if agreement is None:
         raise NotFound("agreement_not_found", _("找不到这份共建协议。"))
     ends_on = ends_on or timezone.localdate()

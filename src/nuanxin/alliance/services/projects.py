@@ -1,7 +1,7 @@
 """The project list (项目清单): a project answers needs with partners' resources.
 
-States: planned → active → closed, and planned|active → cancelled; the TRANSITIONS table is
-the only place that says so, and every move writes a ProjectEvent.
+States: planned → active → closed, and planned|active → cancelled; PROJECT_WORKFLOW
+(common.workflow) is the only place that says so, and every move writes a ProjectEvent.
 
 Needs are changed only through needs.services:
 - adding a need attaches it (`need_attach_to_project`, project_ref "alliance.project:<id>");
@@ -13,7 +13,7 @@ Needs are changed only through needs.services:
   that nothing else can be done choose "not feasible" instead, with the reason, and the
   raisers are told (see docs/decisions/0005).
 
-Lock order, everywhere: the project row first, then a resource row (lock_resource). Row
+Lock order, everywhere: the project row first, then a resource row (RESOURCE_SEATS). Row
 locks name their own table only (`of=("self",)`): a scope filter joins the owner unit and
 its region, and locking those too would queue every project of a unit behind one another
 and block anyone raising a need in that region.
@@ -41,25 +41,38 @@ from nuanxin.alliance.models import (
     project_ref,
 )
 from nuanxin.alliance.selectors import (
-    allocated_quantity,
     available_on,
     resources_visible_to,
 )
 from nuanxin.alliance.services.common import clean_text, now, require_manager
-from nuanxin.alliance.services.resources import lock_resource
+from nuanxin.alliance.services.resources import RESOURCE_SEATS
 from nuanxin.common.errors import NotFound, ServiceError, lazy_format
+from nuanxin.common.scoping import covers, region_q
+from nuanxin.common.workflow import Change, Workflow, move
 from nuanxin.needs import services as need_services
 from nuanxin.needs.models import NeedStatus
 from nuanxin.needs.selectors import need_for, needs_visible_to
 
 P = ProjectStatus
 
-# action: (allowed from, to, event code)
-TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
-    "start": (frozenset({P.PLANNED}), P.ACTIVE, "alliance.project.started"),
-    "close": (frozenset({P.ACTIVE}), P.CLOSED, "alliance.project.closed"),
-    "cancel": (frozenset({P.PLANNED, P.ACTIVE}), P.CANCELLED, "alliance.project.cancelled"),
+TRANSITIONS = {
+    "start": move({P.PLANNED}, P.ACTIVE, "alliance.project.started"),
+    "close": move({P.ACTIVE}, P.CLOSED, "alliance.project.closed"),
+    "cancel": move({P.PLANNED, P.ACTIVE}, P.CANCELLED, "alliance.project.cancelled"),
 }
+
+
+def _on_change(project: Project, change: Change) -> None:
+    if change.to_state == P.ACTIVE:
+        project.started_at = change.at
+    if change.to_state in (P.CLOSED, P.CANCELLED):
+        project.closed_at = change.at
+
+
+PROJECT_WORKFLOW = Workflow(
+    "alliance.project", states=ProjectStatus, transitions=TRANSITIONS, history=ProjectEvent,
+    refusal=_("项目现在是“%(state)s”，不能这样操作。"), on_change=_on_change,
+)
 CANCEL_NEEDS = ("detach", "not_feasible")
 MAX_COST_FEN = 10**12  # ten billion yuan: anything above is a typing error
 
@@ -76,7 +89,7 @@ class ProjectInput:
 def _locked_project(actor: User, project_id: int) -> Project:
     prefix = require_manager(actor)
     project = (Project.objects.select_for_update(of=("self",))
-               .filter(pk=project_id, owner__region__code__startswith=prefix).first())
+               .in_region(prefix).filter(pk=project_id).first())
     if project is None:
         raise NotFound("project_not_found", _("找不到这个项目。"))
     return project
@@ -92,31 +105,14 @@ def _require_open(project: Project) -> None:
         )
 
 
-def _event(project: Project, actor: User | None, action: str, note: str = "",
-           from_status: str = "", to_status: str = "") -> ProjectEvent:
-    return ProjectEvent.objects.create(project=project, actor=actor, action=action,
-                                       from_status=from_status, to_status=to_status,
-                                       note=note, at=now())
+def _event(project: Project, actor: User | None, action: str, reason: str = "", *,
+           to_state: str = "") -> ProjectEvent:
+    return PROJECT_WORKFLOW.record(project, action, actor=actor, reason=reason,
+                                   to_state=to_state, at=now())
 
 
 def _transition(project: Project, action: str, *, actor: User, note: str = "") -> ProjectEvent:
-    allowed_from, to_status, code = TRANSITIONS[action]
-    if project.status not in allowed_from:
-        raise ServiceError(
-            "transition_not_allowed",
-            lazy_format(_("项目现在是“%(status)s”，不能这样操作。"),
-                        status=ProjectStatus(project.status).label),
-            status=409,
-        )
-    from_status = project.status
-    project.status = to_status
-    at = now()
-    if to_status == P.ACTIVE:
-        project.started_at = at
-    if to_status in (P.CLOSED, P.CANCELLED):
-        project.closed_at = at
-    project.save()
-    return _event(project, actor, code, note, from_status, to_status)
+    return PROJECT_WORKFLOW.apply(project, action, actor=actor, reason=note, at=now())
 
 
 def _validate_numbers(progress, cost_fen) -> None:
@@ -134,7 +130,7 @@ def _owner(actor: User, prefix: str, code: str) -> OrgUnit:
         if profile is None:
             raise ServiceError("owner_required", _("请填写责任单位的区划代码。"))
         return profile.org_unit
-    unit = (OrgUnit.objects.filter(region_id=code, region__code__startswith=prefix)
+    unit = (OrgUnit.objects.filter(region_q("region", prefix), region_id=code)
             .select_related("region").order_by("id").first())
     if unit is None:
         raise NotFound("owner_not_found", _("这个区划没有党群服务中心，或不在您的辖区内。"))
@@ -157,7 +153,7 @@ def project_create(*, actor: User, data: ProjectInput, need_ids: tuple[int, ...]
     project = Project.objects.create(title=title, description=description, owner=owner,
                                      progress=data.progress, cost_fen=data.cost_fen,
                                      created_by=actor, created_at=now())
-    _event(project, actor, "alliance.project.created", to_status=project.status)
+    _event(project, actor, "alliance.project.created", to_state=project.status)
     for need_id in need_ids:
         _add_need(actor, project, need_id)
     for resource_id, quantity in resources:
@@ -191,7 +187,7 @@ def project_update(*, actor: User, project_id: int, title: str, description: str
 
 def _add_need(actor: User, project: Project, need_id: int) -> ProjectNeed:
     need = need_for(actor, need_id)
-    if not need.region_id.startswith(project.owner.region.prefix):
+    if not covers(project.owner.region.prefix, need.region_id):
         raise ServiceError("need_outside_owner",
                            _("这条需求不在项目责任单位的辖区内。"))
     if ProjectNeed.objects.filter(project=project, need_id=need.pk).exists():
@@ -246,18 +242,11 @@ def project_allocate(*, actor: User, project_id: int, resource_id: int,
     visible = available_on(resources_visible_to(actor), timezone.localdate())
     if not visible.filter(pk=resource_id).exists():
         raise NotFound("resource_not_found", _("找不到这项资源，或它今天不提供。"))
-    resource = lock_resource(resource_id)  # late, once, then check
-    taken_elsewhere = allocated_quantity(resource.pk, exclude_project_id=project.pk)
-    remaining = resource.capacity - taken_elsewhere
-    if quantity > remaining:
-        raise ServiceError(
-            "capacity_exceeded",
-            lazy_format(_("“%(title)s”只剩 %(n)d %(unit)s。"), title=resource.title,
-                        n=max(remaining, 0), unit=resource.capacity_unit),
-            details={"remaining": max(remaining, 0)}, status=409,
-        )
-    allocation, created = ProjectResource.objects.update_or_create(
-        project=project, resource=resource, defaults={"quantity": quantity, "added_at": now()})
+    # The project row is locked: nobody else changes its allocations meanwhile.
+    created = not project.allocations.filter(resource_id=resource_id).exists()
+    allocation = RESOURCE_SEATS.take(resource_id, key=str(project.pk), quantity=quantity,
+                                     defaults={"project": project})
+    resource = allocation.resource
     _event(project, actor,
            "alliance.project.resource_added" if created else "alliance.project.resource_changed",
            f"{resource.partner.name}: {resource.title} × {quantity} {resource.capacity_unit}")
@@ -272,7 +261,7 @@ def project_release(*, actor: User, project_id: int, resource_id: int) -> None:
                   .select_related("resource").first())
     if allocation is None:
         raise NotFound("allocation_not_found", _("项目没有使用这项资源。"))
-    allocation.delete()
+    RESOURCE_SEATS.release(resource_id, key=str(project.pk))
     _event(project, actor, "alliance.project.resource_removed", allocation.resource.title)
 
 

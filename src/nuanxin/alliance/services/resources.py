@@ -1,12 +1,10 @@
 """The resource list (资源清单): what partners offer, and taking its capacity.
 
 Capacity is scarce (a class's last seat, a cabinet's slots), so every change that takes it
-or lowers it goes through `lock_resource`: lock the resource row late, once per transaction,
-then count what open projects hold and check. Two projects asking for the last places at the
-same moment queue on that row lock; the second one counts the first one's allocation and is
-refused. On SQLite, SELECT ... FOR UPDATE is a no-op but writers already queue on the
-database's write lock (transactions begin IMMEDIATE, see settings), so the count is safe there
-too.
+or lowers it goes through RESOURCE_SEATS (common.seats): the resource row locked late, once
+per transaction, then what open projects hold counted and checked. Two projects asking for
+the last places at the same moment queue on that row lock; the second one counts the first
+one's allocation and is refused.
 """
 
 from __future__ import annotations
@@ -15,19 +13,21 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.models import Partner, User
 from nuanxin.accounts.selectors import scope_prefix
-from nuanxin.alliance.models import Resource
+from nuanxin.alliance.models import OPEN_PROJECT_STATUSES, ProjectResource, Resource
 from nuanxin.alliance.selectors import (
-    allocated_quantity,
     can_manage_partner,
     member_partner,
     partner_for,
 )
 from nuanxin.alliance.services.common import clean_text
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError, lazy_format
+from nuanxin.common.scoping import covers
+from nuanxin.common.seats import Seats
 from nuanxin.geo.models import Region
 from nuanxin.needs.models import NeedCategory
 
@@ -51,14 +51,15 @@ class ResourceInput:
     is_active: bool = True
 
 
-def lock_resource(resource_id: int) -> Resource:
-    """THE way to take or lower a resource's capacity: the resource row, locked for the rest
-    of the transaction. Call it after every other check and once per transaction; then count
-    with `allocated_quantity` and decide."""
-    resource = Resource.objects.select_for_update(of=("self",)).filter(pk=resource_id).first()
-    if resource is None:
-        raise NotFound("resource_not_found", _("找不到这项资源。"))
-    return resource
+# Only allocations of open projects use capacity: closing a project gives its places back.
+RESOURCE_SEATS = Seats(
+    pool_model=Resource, holding_model=ProjectResource,
+    counts=Q(project__status__in=OPEN_PROJECT_STATUSES),
+    full=lambda resource, n: lazy_format(_("“%(title)s”只剩 %(n)d %(unit)s。"),
+                                         title=resource.title, n=n,
+                                         unit=resource.capacity_unit),
+    not_found=_("找不到这项资源。"), not_found_code="resource_not_found",
+)
 
 
 def _partner_for_actor(actor: User, partner_id: int) -> Partner:
@@ -98,8 +99,8 @@ def _validate(actor: User, partner: Partner, data: ResourceInput) -> dict:
     region = Region.objects.filter(code=code).first() if code else None
     # The resource lies where the partner works; staff place it inside their own region.
     prefix = scope_prefix(actor)
-    if region is None or not region.code.startswith(partner.region.prefix) or (
-        prefix is not None and not region.code.startswith(prefix)
+    if region is None or not covers(partner.region.prefix, region.code) or (
+        prefix is not None and not covers(prefix, region.code)
     ):
         raise ServiceError("region_outside_partner",
                            _("资源所在区划必须在该单位的服务区域内（工作人员还须在自己的辖区内）。"))
@@ -143,8 +144,8 @@ def resource_update(*, actor: User, resource_id: int, data: ResourceInput) -> Re
     """Change an offer. Its capacity cannot drop below what open projects hold."""
     resource = _editable_resource(actor, resource_id)
     values = _validate(actor, resource.partner, data)
-    resource = lock_resource(resource.pk)
-    taken = allocated_quantity(resource.pk)
+    resource = RESOURCE_SEATS.lock(resource.pk)
+    taken = RESOURCE_SEATS.held(resource)
     if values["capacity"] < taken:
         raise ServiceError(
             "capacity_below_allocated",

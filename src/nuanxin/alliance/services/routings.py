@@ -3,7 +3,7 @@
 Staff send an open need they can see to a partner of their alliance. The partner sees only
 what was sent — title, category, the description as staff worded it, the place — never who
 raised the need. The partner answers once: accept, propose (with a proposal) or decline
-(with a reason). The allowed moves are the TRANSITIONS table; each writes a RoutingEvent.
+(with a reason). The allowed moves are ROUTING_WORKFLOW; each writes a RoutingEvent.
 """
 
 from __future__ import annotations
@@ -17,19 +17,30 @@ from nuanxin.accounts.services import notify_many
 from nuanxin.alliance.models import NeedRouting, RoutingEvent, RoutingStatus
 from nuanxin.alliance.selectors import member_partner, partner_for
 from nuanxin.alliance.services.common import clean_text, now, require_manager
-from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError, lazy_format
+from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
+from nuanxin.common.workflow import Change, Workflow, move
 from nuanxin.needs.models import OPEN_STATUSES
 from nuanxin.needs.selectors import need_for
 
 R = RoutingStatus
 
-# action: (allowed from, to, event code)
-TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
-    "accept": (frozenset({R.ROUTED}), R.ACCEPTED, "alliance.routing.accepted"),
-    "propose": (frozenset({R.ROUTED}), R.PROPOSED, "alliance.routing.proposed"),
-    "decline": (frozenset({R.ROUTED}), R.DECLINED, "alliance.routing.declined"),
+TRANSITIONS = {
+    "accept": move({R.ROUTED}, R.ACCEPTED, "alliance.routing.accepted"),
+    "propose": move({R.ROUTED}, R.PROPOSED, "alliance.routing.proposed"),
+    "decline": move({R.ROUTED}, R.DECLINED, "alliance.routing.declined"),
 }
 ANSWERS = tuple(TRANSITIONS)
+
+
+def _on_change(routing: NeedRouting, change: Change) -> None:
+    routing.answered_by = change.actor
+    routing.answered_at = change.at
+
+
+ROUTING_WORKFLOW = Workflow(
+    "alliance.routing", states=RoutingStatus, transitions=TRANSITIONS, history=RoutingEvent,
+    refusal=_("这条派单现在是“%(state)s”，不能这样答复。"), on_change=_on_change,
+)
 
 
 def partner_link(routing_id: int) -> str:
@@ -74,9 +85,8 @@ def routing_create(*, actor: User, need_id: int, partner_id: int,
     except IntegrityError:  # the same routing made a moment ago by someone else
         raise ServiceError("already_routed", _("这条需求已经派给这个单位了。"),
                            status=409) from None
-    event = RoutingEvent.objects.create(routing=routing, actor=actor,
-                                        action="alliance.routing.routed",
-                                        to_status=routing.status, note=message, at=at)
+    event = ROUTING_WORKFLOW.record(routing, "alliance.routing.routed", actor=actor,
+                                    to_state=routing.status, reason=message, at=at)
     member_ids = list(PartnerMember.objects.filter(partner=partner)
                       .values_list("user_id", flat=True))
     title = gettext("新的需求派单：%(title)s") % {"title": routing.title}
@@ -98,14 +108,7 @@ def routing_answer(*, actor: User, routing_id: int, action: str, text: str = "")
                .filter(pk=routing_id, partner=partner).first())
     if routing is None:
         raise NotFound("routing_not_found", _("找不到这条派单。"))
-    allowed_from, to_status, code = TRANSITIONS[action]
-    if routing.status not in allowed_from:
-        raise ServiceError(
-            "transition_not_allowed",
-            lazy_format(_("这条派单现在是“%(status)s”，不能这样答复。"),
-                        status=RoutingStatus(routing.status).label),
-            status=409,
-        )
+    ROUTING_WORKFLOW.check(routing, action)
     text = clean_text(text, limit=2000, code="text_too_long", label=_("答复"))
     if action == "propose":
         if not text:
@@ -115,19 +118,11 @@ def routing_answer(*, actor: User, routing_id: int, action: str, text: str = "")
         if not text:
             raise ServiceError("reason_required", _("请写明婉拒的原因。"))
         routing.decline_reason = text
-    from_status = routing.status
-    at = now()
-    routing.status = to_status
-    routing.answered_by = actor
-    routing.answered_at = at
-    routing.save()
-    event = RoutingEvent.objects.create(routing=routing, actor=actor, action=code,
-                                        from_status=from_status, to_status=to_status,
-                                        note=text, at=at)
+    event = ROUTING_WORKFLOW.apply(routing, action, actor=actor, reason=text, at=now())
     if routing.routed_by_id:
         title = gettext("%(partner)s 答复了派单“%(title)s”：%(answer)s") % {
             "partner": partner.name, "title": routing.title,
-            "answer": RoutingStatus(to_status).label}
+            "answer": RoutingStatus(routing.status).label}
         staff_ids = [routing.routed_by_id]
         transaction.on_commit(lambda: notify_many(
             user_ids=staff_ids, title=title[:120], body=text, link=console_link(routing.pk),

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from nuanxin.accounts.models import User, UserKind
 from nuanxin.accounts.selectors import worker_profile_of
 from nuanxin.accounts.services import notification_settle
-from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
+from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError, lazy_format
 from nuanxin.needs.services import (
     NeedInput,
     NeedSource,
@@ -40,11 +40,10 @@ from nuanxin.surveys.models import (
     QuestionKind,
     Response,
     Survey,
-    SurveyEvent,
     SurveyNeed,
     SurveyStatus,
 )
-from nuanxin.surveys.services.surveys import locked_survey
+from nuanxin.surveys.services.surveys import SURVEY_WORKFLOW, locked_survey
 
 OTHER_MAX = 200
 TEXT_MAX = 2000
@@ -79,8 +78,8 @@ def check_can_answer(worker: User, survey: Survey | None, *, now: datetime | Non
     if now < survey.opens_at:
         raise ServiceError(
             "survey_not_open",
-            _("这份问卷 %(date)s 开始答题。")
-            % {"date": timezone.localtime(survey.opens_at).strftime("%Y-%m-%d %H:%M")},
+            lazy_format(_("这份问卷 %(date)s 开始答题。"),
+                        date=timezone.localtime(survey.opens_at).strftime("%Y-%m-%d %H:%M")),
             status=409)
     profile = profile if profile is not None else worker_profile_of(worker)
     if profile is None or profile.home_region_id is None:
@@ -90,8 +89,8 @@ def check_can_answer(worker: User, survey: Survey | None, *, now: datetime | Non
     if not profile.home_region_id.startswith(survey.region.prefix):
         raise PermissionDenied(
             "not_in_target_group",
-            _("这份问卷面向住在%(region)s的骑手、快递员和司机。")
-            % {"region": survey.region.name})
+            lazy_format(_("这份问卷面向住在%(region)s的骑手、快递员和司机。"),
+                        region=survey.region.name))
     if survey.occupations and profile.occupation not in survey.occupations:
         raise PermissionDenied("not_in_target_group",
                                _("这份问卷面向特定职业的从业者，您不在调查范围内。"))
@@ -134,7 +133,7 @@ def _rows_for(question: Question, answer: AnswerInput, option_ids: set[int]
         elif (isinstance(number, bool) or not isinstance(number, int)
               or not 1 <= number <= question.scale_max):
             return [], _problem(question, "invalid_rating",
-                                _("请打 1 到 %(n)d 分。") % {"n": question.scale_max})
+                                lazy_format(_("请打 1 到 %(n)d 分。"), n=question.scale_max))
         else:
             rows = [{"number": number}]
     else:
@@ -273,6 +272,6 @@ def survey_raise_need(*, actor: User, survey_id: int, option_id: int,
         need_raise_again(worker=worker, need_id=need.pk, source=NeedSource.SURVEY)
     SurveyNeed.objects.create(survey=survey, option=option, need_id=need.pk,
                               respondents=chose, raised_by=actor, raised_at=_now())
-    SurveyEvent.objects.create(survey=survey, actor=actor, action="surveys.survey.need_raised",
-                               note=f"option {option.pk} → need {need.pk}", at=_now())
+    SURVEY_WORKFLOW.record(survey, "surveys.survey.need_raised", actor=actor,
+                           reason=f"option {option.pk} → need {need.pk}", at=_now())
     return need.pk

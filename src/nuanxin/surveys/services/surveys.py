@@ -1,7 +1,7 @@
 """Building a questionnaire and moving it through its states.
 
-The state machine is the TRANSITIONS table; `_transition` refuses anything it does not
-allow and writes a SurveyEvent. Questions can change only while the survey is a draft:
+The state machine is SURVEY_WORKFLOW (common.workflow): it refuses anything its table does
+not allow and writes a SurveyEvent. Questions can change only while the survey is a draft:
 once published they are frozen, so every answer refers to the questions as they were.
 """
 
@@ -16,7 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.models import Occupation, User
-from nuanxin.common.errors import NotFound, ServiceError
+from nuanxin.common.errors import NotFound, ServiceError, lazy_format
+from nuanxin.common.workflow import Change, Workflow, move
 from nuanxin.needs.services import NeedCategory
 from nuanxin.surveys.access import manager_prefix, org_unit_of, region_in_scope
 from nuanxin.surveys.models import (
@@ -33,12 +34,38 @@ from nuanxin.surveys.models import (
 
 S = SurveyStatus
 
-# action: (allowed from, to, event code)
-TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
-    "publish": (frozenset({S.DRAFT}), S.PUBLISHED, "surveys.survey.published"),
-    "close": (frozenset({S.PUBLISHED}), S.CLOSED, "surveys.survey.closed"),
-    "reopen": (frozenset({S.CLOSED}), S.PUBLISHED, "surveys.survey.reopened"),
+def _publishable(survey: Survey, change: Change) -> None:
+    if not survey.questions.exists():
+        raise ServiceError("no_questions", _("问卷还没有题目。"))
+    if survey.closes_at <= change.at:
+        raise ServiceError("invalid_window", _("截止时间已过，请先修改截止时间。"))
+
+
+def _on_change(survey: Survey, change: Change) -> None:
+    if change.to_state == S.PUBLISHED:
+        survey.published_at = survey.published_at or change.at
+        survey.closed_at = None
+    if change.to_state == S.CLOSED:
+        survey.closed_at = change.at
+
+
+def _announce(survey_id: int, change: Change) -> None:
+    from nuanxin.surveys.jobs import announce_survey
+
+    announce_survey(survey_id)
+
+
+TRANSITIONS = {
+    # Reopening is not news: the riders were told once, on the first publishing.
+    "publish": move({S.DRAFT}, S.PUBLISHED, "surveys.survey.published", guard=_publishable,
+                    after_commit=_announce),
+    "close": move({S.PUBLISHED}, S.CLOSED, "surveys.survey.closed"),
+    "reopen": move({S.CLOSED}, S.PUBLISHED, "surveys.survey.reopened"),
 }
+SURVEY_WORKFLOW = Workflow(
+    "surveys.survey", states=SurveyStatus, transitions=TRANSITIONS, history=SurveyEvent,
+    refusal=_("问卷现在是“%(state)s”，不能这样操作。"), on_change=_on_change,
+)
 
 MAX_QUESTIONS = 50
 MAX_OPTIONS = 20
@@ -68,11 +95,10 @@ def locked_survey(actor: User, survey_id: int) -> Survey:
     return survey
 
 
-def _event(survey: Survey, *, actor: User | None, action: str, from_status: str = "",
-           to_status: str = "", note: str = "") -> SurveyEvent:
-    return SurveyEvent.objects.create(survey=survey, actor=actor, action=action,
-                                      from_status=from_status, to_status=to_status,
-                                      note=note, at=_now())
+def _event(survey: Survey, *, actor: User | None, action: str, to_state: str = "",
+           reason: str = "") -> SurveyEvent:
+    return SURVEY_WORKFLOW.record(survey, action, actor=actor, to_state=to_state,
+                                  reason=reason, at=_now())
 
 
 # --- the survey itself --------------------------------------------------------------------
@@ -120,7 +146,7 @@ def survey_create(*, actor: User, data: SurveyInput) -> Survey:
         anonymous=bool(data.anonymous), opens_at=data.opens_at, closes_at=data.closes_at,
         org_unit=org_unit_of(actor, region), created_by=actor, created_at=_now(),
     )
-    _event(survey, actor=actor, action="surveys.survey.created", to_status=survey.status)
+    _event(survey, actor=actor, action="surveys.survey.created", to_state=survey.status)
     return survey
 
 
@@ -147,7 +173,7 @@ def survey_update(*, actor: User, survey_id: int, data: SurveyInput) -> Survey:
         survey.closes_at = data.closes_at
         survey.save(update_fields=["closes_at"])
         _event(survey, actor=actor, action="surveys.survey.closing_changed",
-               note=data.closes_at.isoformat())
+               reason=data.closes_at.isoformat())
         return survey
     survey.title, survey.intro, survey.region = title, intro, region
     survey.occupations, survey.anonymous = occupations, bool(data.anonymous)
@@ -197,8 +223,8 @@ def survey_copy(*, actor: User, survey_id: int) -> Survey:
                                                      need_category=o.need_category)
         if q.show_if_id:
             new_q.show_if_options.set([option_map[o.pk] for o in q.show_if_options.all()])
-    _event(copy, actor=actor, action="surveys.survey.created", to_status=copy.status,
-           note=f"copy of {source.pk}")
+    _event(copy, actor=actor, action="surveys.survey.created", to_state=copy.status,
+           reason=f"copy of {source.pk}")
     return copy
 
 
@@ -362,7 +388,7 @@ def question_add(*, actor: User, survey_id: int, data: QuestionInput) -> Questio
         Option.objects.create(question=question, position=index, label=item.label,
                               need_category=item.need_category)
     question.show_if_options.set(condition)
-    _event(survey, actor=actor, action="surveys.question.added", note=str(question.pk))
+    _event(survey, actor=actor, action="surveys.question.added", reason=str(question.pk))
     return question
 
 
@@ -383,7 +409,7 @@ def question_update(*, actor: User, question_id: int, data: QuestionInput) -> Qu
     question.save()
     _sync_options(question, options)
     question.show_if_options.set(condition)
-    _event(survey, actor=actor, action="surveys.question.updated", note=str(question.pk))
+    _event(survey, actor=actor, action="surveys.question.updated", reason=str(question.pk))
     return question
 
 
@@ -396,7 +422,7 @@ def question_delete(*, actor: User, question_id: int) -> None:
                            status=409)
     question.delete()
     _apply_order(survey, list(survey.questions.order_by("position").values_list("pk", flat=True)))
-    _event(survey, actor=actor, action="surveys.question.deleted", note=str(question_id))
+    _event(survey, actor=actor, action="surveys.question.deleted", reason=str(question_id))
 
 
 def _apply_order(survey: Survey, order: list[int]) -> None:
@@ -408,8 +434,8 @@ def _apply_order(survey: Survey, order: list[int]) -> None:
         if q.show_if_id and rank[q.show_if_id] >= rank[q.pk]:
             raise ServiceError(
                 "condition_order",
-                _("第 %(n)d 题的显示条件引用了它后面的题目：条件题必须排在前面。")
-                % {"n": rank[q.pk]}, status=409)
+                lazy_format(_("第 %(n)d 题的显示条件引用了它后面的题目：条件题必须排在前面。"),
+                            n=rank[q.pk]), status=409)
     Question.objects.filter(survey=survey).update(position=models_offset())
     for qid, position in rank.items():
         Question.objects.filter(pk=qid).update(position=position)
@@ -439,48 +465,16 @@ def question_move(*, actor: User, question_id: int, offset: int) -> None:
 # --- states -------------------------------------------------------------------------------
 
 def _transition(survey: Survey, action: str, *, actor: User | None, note: str = "") -> None:
-    allowed_from, to_status, code = TRANSITIONS[action]
-    if survey.status not in allowed_from:
-        raise ServiceError(
-            "transition_not_allowed",
-            _("问卷现在是“%(status)s”，不能这样操作。")
-            % {"status": SurveyStatus(survey.status).label},
-            status=409, details={"from": survey.status, "action": action},
-        )
-    from_status = survey.status
-    survey.status = to_status
-    now = _now()
-    if to_status == S.PUBLISHED:
-        survey.published_at = survey.published_at or now
-        survey.closed_at = None
-    if to_status == S.CLOSED:
-        survey.closed_at = now
-    survey.save()
-    _event(survey, actor=actor, action=code, from_status=from_status, to_status=to_status,
-           note=note)
+    SURVEY_WORKFLOW.apply(survey, action, actor=actor, reason=note, at=_now())
 
 
 @transaction.atomic
 def survey_publish(*, actor: User, survey_id: int) -> Survey:
     survey = locked_survey(actor, survey_id)
     if survey.status == S.DRAFT:
-        if not survey.questions.exists():
-            raise ServiceError("no_questions", _("问卷还没有题目。"))
-        if survey.closes_at <= _now():
-            raise ServiceError("invalid_window", _("截止时间已过，请先修改截止时间。"))
         region_in_scope(actor, survey.region_id)
-    first_time = survey.published_at is None
     _transition(survey, "publish", actor=actor)
-    if first_time:
-        survey_id = survey.pk
-        transaction.on_commit(lambda: _announce(survey_id))
     return survey
-
-
-def _announce(survey_id: int) -> None:
-    from nuanxin.surveys.jobs import announce_survey
-
-    announce_survey(survey_id)
 
 
 @transaction.atomic
