@@ -41,6 +41,6 @@ def test_the_cascade_narrows_each_level(new_page, live_server, regions):
     page.fill('input[name="name"]', "春节不打烊")
     page.fill('input[name="starts_on"]', "2030-02-01")
     page.fill('input[name="ends_on"]', "2030-02-07")
-    page.locator("form button[type=submit], form button").last.click()
+    page.locator("form.card .actions button").click()
     page.wait_for_url("**/campaigns/*/")
     assert HolidayCampaign.objects.get().region_id == YIJIASHAN
