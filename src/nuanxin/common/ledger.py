@@ -11,7 +11,7 @@ Two layers:
   replay finds a missing, changed or reordered entry. `post` locks the account row, is
   idempotent by `key` (a retried request posts once) and refuses to go below zero unless told.
 
-See docs/decisions/0008-ledgers-and-seats.md for the example a new app copies.
+See docs/decisions/0013-ledgers-and-seats.md for the example a new app copies.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ A model opts in by declaring its path to a region and using the queryset:
 the whole city is visible to a community's staff). Pages take `console_view(roles=...)`: the
 staff gate (login, and TOTP for the roles that need it), the roles, and refusals as pages.
 
-See docs/decisions/0009-region-scoping.md.
+See docs/decisions/0014-region-scoping.md.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ returns the same holding, or changes how many it holds. Releasing deletes the ho
 app's workflow or history records who left) and promotes the waitlist, first come first
 served: the first waiting holding that does not fit stops the promotion, so nobody overtakes.
 
-See docs/decisions/0008-ledgers-and-seats.md for the example a new app copies.
+See docs/decisions/0013-ledgers-and-seats.md for the example a new app copies.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ change that rolled back). Anything else is refused the same way everywhere: 409
 Every workflow registers itself by name; `registered()` lists them all (apps' `services`
 modules are imported to find them), so one test walks every state x action grid.
 
-See docs/decisions/0007-workflows.md for the example a new app copies.
+See docs/decisions/0012-workflows.md for the example a new app copies.
 """
 
 from __future__ import annotations
