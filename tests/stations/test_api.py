@@ -324,7 +324,7 @@ def test_checkin_without_csrf_token_is_refused_as_json(station):
     client.force_login(make_worker())
     response = post_json(client, "/api/v1/stations/checkins",
                          {"token": qr.station_token(station.pk)})
-    assert_error(response, 403, "forbidden")
+    assert_error(response, 403, "csrf_failed")
     assert CheckIn.objects.count() == 0
 
 

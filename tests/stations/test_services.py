@@ -451,7 +451,7 @@ def test_token_of_another_purpose_is_refused(station, worker):
         signing.dumps({"s": station.pk}),  # default salt
         signing.dumps({"s": station.pk}, salt="django.contrib.sessions"),
         signing.dumps({"s": station.pk}, salt="nuanxin.accounts.login"),
-        signing.Signer(salt=qr._SALT).sign_object({"s": station.pk}),  # no timestamp
+        signing.Signer(salt=qr.CHECKIN.salt).sign_object({"s": station.pk}),  # no timestamp
     ):
         with pytest.raises(ServiceError) as exc:
             services.checkin_record(worker=worker, token=token)
@@ -461,7 +461,7 @@ def test_token_of_another_purpose_is_refused(station, worker):
 
 def test_signed_but_malformed_payload_is_refused(worker):
     for payload in ({"s": "1"}, {"station": 1}, [1], 1, {"s": None}, {"s": 1.5}):
-        token = signing.dumps(payload, salt=qr._SALT, compress=True)
+        token = signing.dumps(payload, salt=qr.CHECKIN.salt, compress=True)
         with pytest.raises(ServiceError) as exc:
             services.checkin_record(worker=worker, token=token)
         assert exc.value.code == "qr_invalid"
@@ -484,7 +484,7 @@ class _OldSigner(signing.TimestampSigner):
 
 
 def test_expired_token_is_refused_at_checkin(station, worker):
-    token = _OldSigner(salt=qr._SALT).sign_object({"s": station.pk}, compress=True)
+    token = _OldSigner(salt=qr.CHECKIN.salt).sign_object({"s": station.pk}, compress=True)
     with pytest.raises(ServiceError) as exc:
         services.checkin_record(worker=worker, token=token)
     assert exc.value.code == "qr_expired"

@@ -49,7 +49,8 @@ class SignedCode:
             if self.max_age is None:
                 data = signing.Signer(salt=self.salt).unsign_object(token)
             else:
-                data = signing.loads(token, salt=self.salt, max_age=max_age or self.max_age)
+                limit = self.max_age if max_age is None else max_age
+                data = signing.loads(token, salt=self.salt, max_age=limit)
         except signing.SignatureExpired:
             raise ServiceError("qr_expired", self.expired or self.invalid) from None
         except (signing.BadSignature, ValueError):
