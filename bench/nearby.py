@@ -500,6 +500,23 @@ def workers_rss(server_pid: int) -> list[float]:
     return sorted(rss_mb(pid) for pid in process_tree(server_pid) if pid != server_pid)
 
 
+def workers_memory(port: int, server_pid: int, label: str) -> None:
+    """Print each worker's /bench/memory (what its memory is made of) to stderr."""
+    import json
+
+    want = {pid for pid in process_tree(server_pid) if pid != server_pid}
+    seen: set[int] = set()
+    for _attempt in range(40):
+        if seen >= want:
+            break
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/bench/memory", timeout=60) as r:
+            report = json.loads(r.read())
+        if report["pid"] not in seen:
+            seen.add(report["pid"])
+            print(f"memory {label}: {json.dumps(report, ensure_ascii=False)}", file=sys.stderr,
+                  flush=True)
+
+
 class Editor:
     """Station keepers at work: through the platform's services, in a thread of this
     process, one change of a random station's hours or amenities every `1 / rate` s, or
@@ -612,6 +629,10 @@ def main() -> None:
     parser.add_argument("--campaign-size", type=int, default=5000)
     parser.add_argument("--no-postgis", action="store_true",
                         help="skip the PostGIS baseline on PostgreSQL")
+    parser.add_argument("--memory-debug", action="store_true",
+                        help="print what each worker's memory is made of at each RSS reading "
+                             "(bench/nearby_server.py's /bench/memory; with PYTHONTRACEMALLOC=1 "
+                             "also where Python memory grew)")
     parser.add_argument("--force", action="store_true",
                         help="run even if the database is smaller than province scale")
     args = parser.parse_args()
@@ -678,15 +699,20 @@ def main() -> None:
 
     totals: dict[tuple[str, str], Result] = {}
     rss: dict[str, list[float]] = {}
+
+    def note_memory(label: str) -> None:
+        rss[label] = workers_rss(server.pid)
+        if args.memory_debug:
+            workers_memory(port, server.pid, label)
     try:
         run("ping", 2)
-        rss["ping only"] = workers_rss(server.pid)
+        note_memory("ping only")
         # Each worker builds its index on its first search and keeps per-process caches
         # (cell geometry, each cell's nearest stations, opening status): go over the
         # queries twice before measuring, so the rounds see the steady state.
         # (The first search of a worker loads its index: ~5 s of CPU at 220,000 stations.)
         run("nearby", 5.0, min_requests=2 * len(paths), patience=600)
-        rss["nearby, warm"] = workers_rss(server.pid)
+        note_memory("nearby, warm")
         if postgis:
             run("postgis", 3.0)
         for mode in modes:
@@ -705,14 +731,14 @@ def main() -> None:
         if editor is not None:
             # 100 edits, nearby answering in between, then memory again.
             run("nearby", 5.0)  # background work of the campaign changes settles
-            rss["before 100 edits"] = workers_rss(server.pid)
+            note_memory("before 100 edits")
             done = editor.edits
             editor.start(25.0)
             while editor.edits < done + 100:
                 run("nearby", 1.0)
             editor.stop()
             run("nearby", 2.0)
-            rss["after them"] = workers_rss(server.pid)
+            note_memory("after them")
     finally:
         stop_server(server)
         if editor is not None:
@@ -766,6 +792,9 @@ def main() -> None:
           "everything else on the machine (a PostgreSQL server's processes, other programs: "
           "high values make figures unreliable).")
     print("PASS" if ok else "MISS")
+    for line in log.read_text(errors="replace").splitlines():
+        if " nuanxin." in line:  # the platform's own log lines (index loads, errors)
+            print("server log: " + line, file=sys.stderr)
     log.unlink(missing_ok=True)
     sys.exit(0 if ok else 1)
 

@@ -647,6 +647,9 @@ def _rebuild_run() -> None:
                     index.apply(last, ids, rows, hours)
                 _rebuild.stale_until = None
             return
+        logger.info("nearby index: loading a new one in the background (at %s, now %s: %s)",
+                    index and index.version, version,
+                    "the log cannot say" if changed is None else f"{len(changed[0])} changed")
         fresh = NearbyIndex.load(version)
         with _index_lock:
             current = _index
@@ -699,10 +702,19 @@ def nearby_index() -> NearbyIndex:
         return index
     with _index_lock:
         index = _index
+        if index is not None and version < index.version \
+                and epoch_of(version) == epoch_of(index.version):
+            # Another thread brought the index past the version this one read: it is newer,
+            # not wrong. (Reloading here cost a whole load per race and left two indexes
+            # in memory at once.) Only a database put back to an earlier state reads
+            # lower still.
+            version = current_index_version(db)
         if index is not None and index.version == version:
             return index
         if index is None or epoch_of(index.version) != epoch_of(version) \
                 or version < index.version:
+            logger.info("nearby index: loading (%s) before answering",
+                        "first use" if index is None else f"at {index.version}, now {version}")
             index = _index = NearbyIndex.load(version)
             return index
         if _rebuild.stale_until is None and _catch_up(index, version, db):
