@@ -304,6 +304,7 @@ def open_balanced(port: int, n: int, server_pid: int, workers: int) -> list[Conn
 class Result:
     name: str
     latencies: list[float] = field(default_factory=list)
+    sent: list[float] = field(default_factory=list)  # when each request was sent
     seconds: float = 0.0
     errors: int = 0
     reconnects: int = 0
@@ -313,6 +314,7 @@ class Result:
 
     def add(self, other: Result) -> None:
         self.latencies += other.latencies
+        self.sent += other.sent
         self.seconds += other.seconds
         self.errors += other.errors
         self.reconnects += other.reconnects
@@ -391,7 +393,7 @@ def drive(port: int, paths: list[str], *, concurrency: int, seconds: float, name
     for conn in opened:
         reopen(None, conn)
     in_flight = concurrency
-    latencies = result.latencies
+    latencies, sent = result.latencies, result.sent
     while in_flight:
         events = sel.select(timeout=patience)
         if not events:
@@ -424,6 +426,7 @@ def drive(port: int, paths: list[str], *, concurrency: int, seconds: float, name
                 continue
             now = perf()
             latencies.append(now - conn.sent_at)
+            sent.append(conn.sent_at)
             if check not in conn.buf:
                 result.errors += 1
             if now < deadline or cursor < min_requests:
@@ -541,6 +544,7 @@ class Editor:
             ends_on=today + timedelta(days=7), opens=0, closes=24 * 60)
         self.edits = self.campaigns = 0
         self.seconds: list[float] = []  # how long each change took to commit
+        self.committed: list[float] = []  # when each change had committed (perf_counter)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -566,7 +570,8 @@ class Editor:
                 station.amenity_bits = self.rng.getrandbits(len(AMENITIES))
                 station.save(update_fields=["amenity_bits", "updated_at"])
                 services.bump_index_version([sid])
-        self.seconds.append(time.perf_counter() - started)
+        self.committed.append(time.perf_counter())
+        self.seconds.append(self.committed[-1] - started)
         self.edits += 1
 
     def campaign_change(self) -> None:
@@ -600,6 +605,28 @@ class Editor:
             self._stop.set()
             self._thread.join()
             self._thread = None
+
+
+AFTER_EDIT = 0.1
+
+
+def after_edits(result: Result, committed: list[float]) -> tuple[list[float], list[float]]:
+    """The latencies of requests that an edit could have held up (in flight when it
+    committed, or sent up to AFTER_EDIT after), and of the others."""
+    import bisect
+
+    commits = sorted(committed)
+    near, far = [], []
+    for sent, latency in zip(result.sent, result.latencies, strict=True):
+        at = bisect.bisect_left(commits, sent - AFTER_EDIT)
+        (near if at < len(commits) and commits[at] <= sent + latency else far).append(latency)
+    return near, far
+
+
+def pct(latencies: list[float], p: float) -> float:
+    ordered = sorted(latencies)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000 if ordered \
+        else float("nan")
 
 
 # --------------------------------------------------------------------------- main
@@ -775,6 +802,12 @@ def main() -> None:
         if mode == "edits":
             ok &= nearby.pct(99) < 50
         print(line)
+    if ("edits", "nearby") in totals and editor.committed:
+        near, far = after_edits(totals[("edits", "nearby")], editor.committed)
+        print(f"1 edit/s   nearby requests in flight when an edit committed or sent within "
+              f"{1000 * AFTER_EDIT:.0f} ms after: {len(near)}, p99 {pct(near, 99):.1f} ms, "
+              f"max {pct(near, 100):.0f} ms (target: no wait > 200 ms because of an edit); "
+              f"the others: p99 {pct(far, 99):.1f} ms, max {pct(far, 100):.0f} ms")
     if editor is not None and editor.seconds:
         print(f"commit time of a change (editor side): median "
               f"{1000 * sorted(editor.seconds)[len(editor.seconds) // 2]:.0f} ms, "
