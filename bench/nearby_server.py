@@ -164,6 +164,32 @@ class _MallInfo2(ctypes.Structure):
 _last_snapshot = None
 
 
+def _pymalloc_mb() -> dict:
+    """Python's small-object allocator (its arenas are mapped directly, so glibc's figures
+    leave them out): MB of arenas mapped and of blocks in use, from the report that
+    sys._debugmallocstats writes to the C stderr."""
+    import re
+    import tempfile
+
+    with tempfile.TemporaryFile() as report:
+        saved = os.dup(2)
+        try:
+            os.dup2(report.fileno(), 2)
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        report.seek(0)
+        text = report.read().decode(errors="replace")
+    found = {}
+    for label, pattern in (("arenas", r"\d+ arenas \* \d+ bytes/arena\s*=\s*([\d,]+)"),
+                           ("in_use", r"# bytes in allocated blocks\s*=\s*([\d,]+)")):
+        match = re.search(pattern, text)
+        if match:
+            found[label] = int(match.group(1).replace(",", "")) // 2**20
+    return found
+
+
 def memory(request):
     """What a worker's memory is made of (bench/nearby.py --memory-debug reads it before
     and after edits): resident size, the C allocator's view (glibc), Python's own blocks,
@@ -192,6 +218,7 @@ def memory(request):
     except (OSError, AttributeError):
         pass
     out["python_blocks"] = sys.getallocatedblocks()
+    out["pymalloc_mb"] = _pymalloc_mb()
     index = selectors._index
     out["caches"] = {"rings": len(selectors._RINGS), "cell_geometry": len(spatial.CELL_GEOMETRY),
                      "hours": len(selectors._HOURS)}
