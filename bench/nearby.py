@@ -304,6 +304,7 @@ def open_balanced(port: int, n: int, server_pid: int, workers: int) -> list[Conn
 class Result:
     name: str
     latencies: list[float] = field(default_factory=list)
+    sent: list[float] = field(default_factory=list)  # when each request was sent
     seconds: float = 0.0
     errors: int = 0
     reconnects: int = 0
@@ -313,6 +314,7 @@ class Result:
 
     def add(self, other: Result) -> None:
         self.latencies += other.latencies
+        self.sent += other.sent
         self.seconds += other.seconds
         self.errors += other.errors
         self.reconnects += other.reconnects
@@ -391,7 +393,7 @@ def drive(port: int, paths: list[str], *, concurrency: int, seconds: float, name
     for conn in opened:
         reopen(None, conn)
     in_flight = concurrency
-    latencies = result.latencies
+    latencies, sent = result.latencies, result.sent
     while in_flight:
         events = sel.select(timeout=patience)
         if not events:
@@ -424,6 +426,7 @@ def drive(port: int, paths: list[str], *, concurrency: int, seconds: float, name
                 continue
             now = perf()
             latencies.append(now - conn.sent_at)
+            sent.append(conn.sent_at)
             if check not in conn.buf:
                 result.errors += 1
             if now < deadline or cursor < min_requests:
@@ -500,6 +503,23 @@ def workers_rss(server_pid: int) -> list[float]:
     return sorted(rss_mb(pid) for pid in process_tree(server_pid) if pid != server_pid)
 
 
+def workers_memory(port: int, server_pid: int, label: str) -> None:
+    """Print each worker's /bench/memory (what its memory is made of) to stderr."""
+    import json
+
+    want = {pid for pid in process_tree(server_pid) if pid != server_pid}
+    seen: set[int] = set()
+    for _attempt in range(40):
+        if seen >= want:
+            break
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/bench/memory", timeout=60) as r:
+            report = json.loads(r.read())
+        if report["pid"] not in seen:
+            seen.add(report["pid"])
+            print(f"memory {label}: {json.dumps(report, ensure_ascii=False)}", file=sys.stderr,
+                  flush=True)
+
+
 class Editor:
     """Station keepers at work: through the platform's services, in a thread of this
     process, one change of a random station's hours or amenities every `1 / rate` s, or
@@ -524,6 +544,7 @@ class Editor:
             ends_on=today + timedelta(days=7), opens=0, closes=24 * 60)
         self.edits = self.campaigns = 0
         self.seconds: list[float] = []  # how long each change took to commit
+        self.committed: list[float] = []  # when each change had committed (perf_counter)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -549,7 +570,8 @@ class Editor:
                 station.amenity_bits = self.rng.getrandbits(len(AMENITIES))
                 station.save(update_fields=["amenity_bits", "updated_at"])
                 services.bump_index_version([sid])
-        self.seconds.append(time.perf_counter() - started)
+        self.committed.append(time.perf_counter())
+        self.seconds.append(self.committed[-1] - started)
         self.edits += 1
 
     def campaign_change(self) -> None:
@@ -585,6 +607,28 @@ class Editor:
             self._thread = None
 
 
+AFTER_EDIT = 0.1
+
+
+def after_edits(result: Result, committed: list[float]) -> tuple[list[float], list[float]]:
+    """The latencies of requests that an edit could have held up (in flight when it
+    committed, or sent up to AFTER_EDIT after), and of the others."""
+    import bisect
+
+    commits = sorted(committed)
+    near, far = [], []
+    for sent, latency in zip(result.sent, result.latencies, strict=True):
+        at = bisect.bisect_left(commits, sent - AFTER_EDIT)
+        (near if at < len(commits) and commits[at] <= sent + latency else far).append(latency)
+    return near, far
+
+
+def pct(latencies: list[float], p: float) -> float:
+    ordered = sorted(latencies)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000 if ordered \
+        else float("nan")
+
+
 # --------------------------------------------------------------------------- main
 MODES = {"none": "no edits", "edits": "1 edit/s", "campaign": "campaign"}
 
@@ -612,6 +656,10 @@ def main() -> None:
     parser.add_argument("--campaign-size", type=int, default=5000)
     parser.add_argument("--no-postgis", action="store_true",
                         help="skip the PostGIS baseline on PostgreSQL")
+    parser.add_argument("--memory-debug", action="store_true",
+                        help="print what each worker's memory is made of at each RSS reading "
+                             "(bench/nearby_server.py's /bench/memory; with PYTHONTRACEMALLOC=1 "
+                             "also where Python memory grew)")
     parser.add_argument("--force", action="store_true",
                         help="run even if the database is smaller than province scale")
     args = parser.parse_args()
@@ -678,15 +726,20 @@ def main() -> None:
 
     totals: dict[tuple[str, str], Result] = {}
     rss: dict[str, list[float]] = {}
+
+    def note_memory(label: str) -> None:
+        rss[label] = workers_rss(server.pid)
+        if args.memory_debug:
+            workers_memory(port, server.pid, label)
     try:
         run("ping", 2)
-        rss["ping only"] = workers_rss(server.pid)
+        note_memory("ping only")
         # Each worker builds its index on its first search and keeps per-process caches
         # (cell geometry, each cell's nearest stations, opening status): go over the
         # queries twice before measuring, so the rounds see the steady state.
         # (The first search of a worker loads its index: ~5 s of CPU at 220,000 stations.)
         run("nearby", 5.0, min_requests=2 * len(paths), patience=600)
-        rss["nearby, warm"] = workers_rss(server.pid)
+        note_memory("nearby, warm")
         if postgis:
             run("postgis", 3.0)
         for mode in modes:
@@ -705,14 +758,14 @@ def main() -> None:
         if editor is not None:
             # 100 edits, nearby answering in between, then memory again.
             run("nearby", 5.0)  # background work of the campaign changes settles
-            rss["before 100 edits"] = workers_rss(server.pid)
+            note_memory("before 100 edits")
             done = editor.edits
             editor.start(25.0)
             while editor.edits < done + 100:
                 run("nearby", 1.0)
             editor.stop()
             run("nearby", 2.0)
-            rss["after them"] = workers_rss(server.pid)
+            note_memory("after them")
     finally:
         stop_server(server)
         if editor is not None:
@@ -749,6 +802,12 @@ def main() -> None:
         if mode == "edits":
             ok &= nearby.pct(99) < 50
         print(line)
+    if ("edits", "nearby") in totals and editor.committed:
+        near, far = after_edits(totals[("edits", "nearby")], editor.committed)
+        print(f"1 edit/s   nearby requests in flight when an edit committed or sent within "
+              f"{1000 * AFTER_EDIT:.0f} ms after: {len(near)}, p99 {pct(near, 99):.1f} ms, "
+              f"max {pct(near, 100):.0f} ms (target: no wait > 200 ms because of an edit); "
+              f"the others: p99 {pct(far, 99):.1f} ms, max {pct(far, 100):.0f} ms")
     if editor is not None and editor.seconds:
         print(f"commit time of a change (editor side): median "
               f"{1000 * sorted(editor.seconds)[len(editor.seconds) // 2]:.0f} ms, "
@@ -766,6 +825,9 @@ def main() -> None:
           "everything else on the machine (a PostgreSQL server's processes, other programs: "
           "high values make figures unreliable).")
     print("PASS" if ok else "MISS")
+    for line in log.read_text(errors="replace").splitlines():
+        if " nuanxin." in line:  # the platform's own log lines (index loads, errors)
+            print("server log: " + line, file=sys.stderr)
     log.unlink(missing_ok=True)
     sys.exit(0 if ok else 1)
 

@@ -16,7 +16,11 @@ The generated column, its index and the two SQL functions stay in the benchmark'
 
 from __future__ import annotations
 
+import ctypes
+import os
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 from nuanxin.settings import *  # noqa: F403 - the platform's settings, one setting changed
 
@@ -151,6 +155,88 @@ def postgis_nearby(request):
                         content_type="application/json; charset=utf-8")
 
 
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+
+
+_last_snapshot = None
+
+
+def _pymalloc_mb() -> dict:
+    """Python's small-object allocator (its arenas are mapped directly, so glibc's figures
+    leave them out): MB of arenas mapped and of blocks in use, from the report that
+    sys._debugmallocstats writes to the C stderr."""
+    import re
+    import tempfile
+
+    with tempfile.TemporaryFile() as report:
+        saved = os.dup(2)
+        try:
+            os.dup2(report.fileno(), 2)
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        report.seek(0)
+        text = report.read().decode(errors="replace")
+    found = {}
+    for label, pattern in (("arenas", r"\d+ arenas \* \d+ bytes/arena\s*=\s*([\d,]+)"),
+                           ("in_use", r"# bytes in allocated blocks\s*=\s*([\d,]+)")):
+        match = re.search(pattern, text)
+        if match:
+            found[label] = int(match.group(1).replace(",", "")) // 2**20
+    return found
+
+
+def memory(request):
+    """What a worker's memory is made of (bench/nearby.py --memory-debug reads it before
+    and after edits): resident size, the C allocator's view (glibc), Python's own blocks,
+    the sizes of the nearby caches and, under PYTHONTRACEMALLOC, where Python memory grew
+    since the last call."""
+    import gc
+    import json
+    import threading
+    import tracemalloc
+
+    from django.http import HttpResponse
+
+    from nuanxin.geo import spatial
+    from nuanxin.stations import selectors
+
+    out: dict = {"pid": os.getpid(), "threads": threading.active_count()}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(("VmRSS:", "RssAnon:")):
+            out[line.split(":")[0]] = int(line.split()[1]) // 1024
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = _MallInfo2
+        info = libc.mallinfo2()
+        out["malloc_mb"] = {f: getattr(info, f) // 2**20
+                            for f in ("arena", "hblkhd", "uordblks", "fordblks")}
+    except (OSError, AttributeError):
+        pass
+    out["python_blocks"] = sys.getallocatedblocks()
+    out["pymalloc_mb"] = _pymalloc_mb()
+    index = selectors._index
+    out["caches"] = {"rings": len(selectors._RINGS), "cell_geometry": len(spatial.CELL_GEOMETRY),
+                     "hours": len(selectors._HOURS)}
+    if index is not None:
+        out["index"] = {"stations": len(index), "slots": len(index.ids),
+                        "free": len(index.free), "cells": len(index.cells),
+                        "neighbours": len(index.neighbours), "memos": len(index.memos),
+                        "version": index.version, "generation": index.generation}
+    out["live_indexes"] = sum(isinstance(o, selectors.NearbyIndex) for o in gc.get_objects())
+    if tracemalloc.is_tracing():
+        global _last_snapshot
+        snapshot = tracemalloc.take_snapshot()
+        if _last_snapshot is not None:
+            out["grew"] = [str(s) for s in snapshot.compare_to(_last_snapshot, "lineno")[:15]]
+        _last_snapshot = snapshot
+    return HttpResponse(json.dumps(out).encode(), content_type="application/json")
+
+
 def __getattr__(name: str):
     # The URL list, built on first use (importing the platform's URLs needs the apps).
     if name == "urlpatterns":
@@ -158,7 +244,8 @@ def __getattr__(name: str):
 
         from nuanxin.urls import urlpatterns
 
-        patterns = [path("bench/postgis/nearby", postgis_nearby), *urlpatterns]
+        patterns = [path("bench/postgis/nearby", postgis_nearby),
+                    path("bench/memory", memory), *urlpatterns]
         globals()["urlpatterns"] = patterns
         return patterns
     raise AttributeError(name)
