@@ -445,3 +445,24 @@ def test_me_without_a_plan_says_so(client, world):
     html = _text(client.get("/energy/me/"))
     assert 'id="no-plan"' in html and 'id="no-battery"' in html
 
+
+
+# --- my data ----------------------------------------------------------------------------
+
+
+def test_my_data_export_has_my_plan_swaps_and_battery_and_nobody_elses(rider_client, world):
+    rider = world["rider"]
+    mine = swaps.swap_start(rider=rider, cabinet_id=world["near"].pk, request_key="k1")
+    other = f.subscribed_rider(op=world["op"])
+    theirs = swaps.swap_start(rider=other, cabinet_id=world["near"].pk, request_key="k2")
+    held = Battery.objects.get(holder=rider)
+
+    response = rider_client.get("/accounts/me/data.json")
+    assert response.status_code == 200
+    energy = json.loads(response.content)["energy"]
+    assert [s["id"] for s in energy["swaps"]] == [mine.pk]
+    assert energy["swaps"][0]["cabinet"] == world["near"].serial
+    assert energy["swaps"][0]["battery_returned"] == held.serial
+    assert theirs.pk not in [s["id"] for s in energy["swaps"]]
+    assert energy["battery_in_hand"]["serial"] == held.serial
+    assert [p["status"] for p in energy["plans"]] == ["active"]

@@ -47,6 +47,7 @@ class EnergyConfig(AppConfig):
         api=(Api("/v1", "nuanxin.energy.api.router", order=BROAD),),
         seeders=(Seeder("energy", seed_demo, order=80, after=("stations", "people")),),
         figures="nuanxin.energy.figures",
+        exporters={"energy": "nuanxin.energy.personal_data.export_energy"},
         login_purposes={"energy:scan": scan_purpose},
     )
 
