@@ -188,13 +188,13 @@ def routing_create(request, body: RouteIn):
     return Status(201, _routing_out(selectors.routing_for(user, routing.pk)))
 
 
-class AnswerIn(Schema):
+class RoutingAnswerIn(Schema):
     action: Literal["accept", "propose", "decline"]
     text: str = Field("", max_length=2000, description="the proposal, or why declined")
 
 
 @router.post("/routings/{routing_id}/answer", summary="A partner answers a routed need")
-def routing_answer(request, body: AnswerIn, routing_id: int = Id):
+def routing_answer(request, body: RoutingAnswerIn, routing_id: int = Id):
     user = _viewer(request)
     routing_services.routing_answer(actor=user, routing_id=routing_id, action=body.action,
                                     text=body.text)

@@ -33,9 +33,7 @@ class SurveysConfig(AppConfig):
         back={"surveys": "surveys:list"},
         urls=(Urls("console/surveys/", "nuanxin.surveys.console_urls"),
               Urls("surveys/", "nuanxin.surveys.urls")),
-        # Before alliance's: both name a schema AnswerIn, and the OpenAPI document describes
-        # it by the first router mounted.
-        api=(Api("/v1/surveys", "nuanxin.surveys.api.router", order=90),),
+        api=(Api("/v1/surveys", "nuanxin.surveys.api.router"),),
         # Home visits raise needs.
         seeders=(Seeder("surveys", seed_demo, order=50, after=("people", "needs")),),
         figures="nuanxin.surveys.figures",
