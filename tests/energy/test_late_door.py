@@ -180,6 +180,25 @@ def test_verify_reports_where_the_ledger_and_the_cabinet_disagree():
     assert len(problems) == 2
 
 
+def test_verify_leaves_a_foreign_battery_to_its_open_inspection_and_reports_it_after():
+    from nuanxin.energy.models import WorkOrder, WorkOrderKind, WorkOrderState
+
+    cab, _, _ = _world(empty_slots=2)
+    dev = ScriptedCabinet(cab)
+    dev.snapshot()
+    slot = Slot.objects.get(cabinet=cab, number=8)
+    assert not Battery.objects.filter(slot=slot).exists()
+    # A rider left a battery that is not one of ours; a person is sent to look.
+    Slot.objects.filter(pk=slot.pk).update(reported_battery="ALIEN-1")
+    order = WorkOrder.objects.create(kind=WorkOrderKind.INSPECT_SLOT, operator=cab.operator,
+                                     cabinet=cab, slot=slot)
+    assert custody.ledger_verify() == []
+    # The inspection is closed but the cabinet still reports the stranger: say so.
+    WorkOrder.objects.filter(pk=order.pk).update(state=WorkOrderState.DONE)
+    problems = custody.ledger_verify()
+    assert len(problems) == 1 and "ALIEN-1" in problems[0] and f"{cab.serial}#8" in problems[0]
+
+
 def test_a_door_command_never_answered_stops_holding_once_the_cabinet_talks_on():
     from datetime import timedelta
 

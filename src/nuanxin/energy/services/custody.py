@@ -175,15 +175,18 @@ def ledger_verify() -> list[str]:
             problems.append(f"rider {rider_id}: the ledger gives them {', '.join(serials)} at once")
     for battery_id in replayed.keys() - rows.keys():
         problems.append(f"ledger entries for battery {battery_id}, which does not exist")
-    problems += _reported_disagreements(ledger_slots)
+    problems += _reported_disagreements(ledger_slots, {b["serial"] for b in rows.values()})
     return problems
 
 
-def _reported_disagreements(ledger_slots: dict[int, list[str]]) -> list[str]:
+def _reported_disagreements(ledger_slots: dict[int, list[str]],
+                            known_serials: set[str]) -> list[str]:
     """Each slot whose cabinet last reported other contents than the ledger puts there.
 
     A door that is open or commanded open is mid-way through a hand-over: the report from
-    before the door opened is not compared until the door's closing is reported."""
+    before the door opened is not compared until the door's closing is reported. A battery
+    the cabinet cannot read, or one that is not ours at all, in a slot the ledger calls empty
+    is already known while a person is sent to look (the inspection work order settles it)."""
     problems = []
     inspected = set(WorkOrder.objects.filter(kind=WorkOrderKind.INSPECT_SLOT,
                                              state=WorkOrderState.OPEN)
@@ -195,13 +198,15 @@ def _reported_disagreements(ledger_slots: dict[int, list[str]]) -> list[str]:
     for slot_id, number, serial, battery, unread in reported.iterator(chunk_size=5000):
         in_ledger = ledger_slots.get(slot_id, [])
         ledger = in_ledger[0] if len(in_ledger) == 1 else ""
+        foreign_under_inspection = (not in_ledger and battery not in known_serials
+                                    and slot_id in inspected)
         if unread:
             # Unreadable is not yet a disagreement; an empty ledger is, unless a person is
             # already sent to look (the inspection work order settles it).
             if not in_ledger and slot_id not in inspected:
                 problems.append(f"slot {serial}#{number}: the cabinet reports a battery it "
                                 f"cannot read, the ledger says the slot is empty")
-        elif battery != ledger:
+        elif battery != ledger and not foreign_under_inspection:
             problems.append(f"slot {serial}#{number}: the cabinet reports "
                             f"{battery or 'it empty'}, the ledger says "
                             f"{ledger or 'it is empty'}")
