@@ -48,7 +48,7 @@ from nuanxin.alliance.models import (
 from nuanxin.common.errors import NotFound
 from nuanxin.common.scoping import covers, in_scope, region_q
 from nuanxin.common.seats import SeatStatus
-from nuanxin.geo.spatial import haversine_m
+from nuanxin.geo.spatial import distance_text, haversine_m
 from nuanxin.needs.selectors import need_for, needs_visible_to
 
 # Roles that change the alliance's data in their region; station keepers only look.
@@ -227,12 +227,6 @@ def closeness(need_code: str, resource_code: str) -> tuple[int, str]:
                 and need_code[:length] == resource_code[:length]:
             return rank, str(reason)
     return ELSEWHERE[0], str(ELSEWHERE[1])
-
-
-def distance_text(metres: float) -> str:
-    if metres < 1000:
-        return gettext("%(m)d 米") % {"m": round(metres)}
-    return gettext("%(km).1f 公里") % {"km": metres / 1000}
 
 
 def resources_for_need(need_id: int, viewer, *, limit: int = MATCH_LIMIT) -> list[Suggestion]:

@@ -36,6 +36,7 @@ from nuanxin.energy.models import (
 )
 from nuanxin.energy.selectors import console as selectors
 from nuanxin.energy.services import safety, workorders
+from nuanxin.geo.datum import from_wgs84, tile_crs
 
 PAGE_SIZE = 50
 # The overview polls this often (seconds): live enough for a control room, light on phones.
@@ -129,17 +130,8 @@ def login_choice(request):
 
 # --- overview -----------------------------------------------------------------------------
 
-def _tile_crs():
-    from nuanxin.geo.datum import CRS
-    from nuanxin.stations.views import request_tile_crs
-
-    return CRS(request_tile_crs())
-
-
 def _markers(cabinets) -> list[dict]:
-    from nuanxin.geo.datum import from_wgs84
-
-    crs = _tile_crs()
+    crs = tile_crs()
     markers = []
     for cab in cabinets:
         lat, lng = from_wgs84(cab.lat, cab.lng, crs)

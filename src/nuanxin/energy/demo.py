@@ -63,7 +63,7 @@ from nuanxin.energy.models import (
     SwapState,
 )
 from nuanxin.geo.models import Region
-from nuanxin.stations.models import Station
+from nuanxin.stations.selectors import stations_named
 
 __all__ = ["seed_energy", "YIWU_OPERATOR", "DEMO_RIDER_PHONE"]
 
@@ -259,8 +259,7 @@ def seed_energy(rng: random.Random, *, now: datetime | None = None,
         code__in={c[:n] for c in wanted for n in (6, 9, 12)})}
     # Generated communities exist only in a full demo; else the street or district stands in.
     regions = {c: found.get(c) or found.get(c[:9]) or found[c[:6]] for c in wanted}
-    stations = {s.name: s for s in Station.objects.filter(
-        name__in={s for _, _, s, _ in YIWU_GROUPS if s} | {s for _, s, _ in ELSEWHERE})}
+    stations = stations_named({s for _, _, s, _ in YIWU_GROUPS if s} | {s for _, s, _ in ELSEWHERE})
     cabinets: list[Cabinet] = []
     for g, (group, code, station_name, (east, north)) in enumerate(YIWU_GROUPS, start=1):
         region = regions[code]

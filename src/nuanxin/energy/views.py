@@ -35,10 +35,10 @@ from nuanxin.energy.models import (
 )
 from nuanxin.energy.selectors import riders
 from nuanxin.energy.services import swaps
-from nuanxin.geo.datum import CRS, from_wgs84
+from nuanxin.geo.datum import CRS, from_wgs84, tile_crs
 from nuanxin.geo.models import Region, RegionLevel
+from nuanxin.geo.spatial import distance_text
 from nuanxin.stations.selectors import station_get_public
-from nuanxin.stations.views import distance_text, request_tile_crs
 
 NEARBY_RADIUS_M = 5000
 RECENT_SWAPS = 10
@@ -220,7 +220,7 @@ def nearby(request):
     if lat is not None and lng is not None:
         hits = riders.cabinets_nearby(lat=lat, lng=lng, limit=10, radius_m=radius,
                                       model_id=model_id)
-    tile_crs = CRS(request_tile_crs())
+    map_crs = tile_crs()
     open_swap = _open_swap(request) if request.user.is_authenticated else None
     # The rider's own reserved battery is not counted as available: the row says it is held.
     reserved = open_swap if open_swap is not None and open_swap.state == "reserved" else None
@@ -230,10 +230,10 @@ def nearby(request):
         rows.append({**hit, "distance": distance_text(hit["distance_m"]), "url": url,
                      "reserved_until": reserved.deadline if reserved is not None
                      and reserved.cabinet_id == hit["id"] else None})
-        mlat, mlng = from_wgs84(hit["lat"], hit["lng"], tile_crs)
+        mlat, mlng = from_wgs84(hit["lat"], hit["lng"], map_crs)
         markers.append({"name": hit["name"], "lat": mlat, "lng": mlng, "url": url,
                         "online": hit["online"], "available": hit["available"]})
-    me = from_wgs84(lat, lng, tile_crs) if lat is not None and lng is not None else None
+    me = from_wgs84(lat, lng, map_crs) if lat is not None and lng is not None else None
     return render(request, "energy/rider/nearby.html", {
         "hits": rows, "lat": lat, "lng": lng, "place": place, "station": station,
         "districts": districts,
@@ -251,8 +251,8 @@ def cabinet_detail(request, serial: str):
 
 def _cabinet_page(request, cabinet: Cabinet, *, refusal: dict | None = None, status=200):
     model_id = _rider_model_id(request)
-    tile_crs = CRS(request_tile_crs())
-    mlat, mlng = from_wgs84(cabinet.lat, cabinet.lng, tile_crs)
+    map_crs = tile_crs()
+    mlat, mlng = from_wgs84(cabinet.lat, cabinet.lng, map_crs)
     facts = _cabinet_facts(cabinet, model_id)
     return render(request, "energy/rider/cabinet.html", {
         "cabinet": cabinet,

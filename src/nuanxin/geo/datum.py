@@ -35,3 +35,11 @@ def from_wgs84(lat: float, lng: float, crs: CRS) -> tuple[float, float]:
     """(lat, lng) in WGS-84 → (lat, lng) in `crs`, rounded to ~1 cm."""
     out_lng, out_lat = _FROM_WGS84[crs](lng, lat)
     return round(out_lat, 7), round(out_lng, 7)
+
+
+def tile_crs() -> CRS:
+    """The datum of the configured map tiles; markers fall back to WGS-84 for any other setting."""
+    from django.conf import settings
+
+    return CRS(settings.NUANXIN_TILE_CRS) if settings.NUANXIN_TILE_CRS in CRS.__members__.values() \
+        else CRS.WGS84

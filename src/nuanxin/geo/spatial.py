@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import h3
+from django.utils.translation import gettext
 from h3.api import basic_int as h3_int
 
 # Resolution 7 cells have ~1.4 km edges: a city block of stations per cell, and a rider's
@@ -96,3 +97,10 @@ def ring_lower_bound_rad_m(p: float, lam: float, cos_p: float, ring: list[int]) 
         if d < best:
             best = d
     return max(0.0, best - BOUND_SLACK_M)
+
+
+def distance_text(metres: float) -> str:
+    """A distance as a rider reads it: metres up close, kilometres with one decimal beyond."""
+    if metres < 1000:
+        return gettext("%(m)d 米") % {"m": round(metres)}
+    return gettext("%(km).1f 公里") % {"km": metres / 1000}

@@ -69,6 +69,11 @@ def station_get_public(station_id: int) -> Station:
     return station
 
 
+def stations_named(names) -> dict[str, Station]:
+    """Stations by name: other apps' demo seeders put their things beside the named stations."""
+    return {s.name: s for s in Station.objects.filter(name__in=set(names))}
+
+
 def schedules_for(station_ids: list[int]) -> dict[int, Schedule]:
     """Build schedules for many stations in three queries."""
     schedules = {sid: Schedule() for sid in station_ids}

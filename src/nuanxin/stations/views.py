@@ -12,8 +12,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
 from nuanxin.common.errors import ServiceError
-from nuanxin.geo.datum import CRS, from_wgs84
+from nuanxin.geo.datum import CRS, from_wgs84, tile_crs
 from nuanxin.geo.models import Region, RegionLevel
+from nuanxin.geo.spatial import distance_text
 from nuanxin.stations import selectors, services
 from nuanxin.stations.amenities import AMENITIES, bits_for
 from nuanxin.stations.presenters import station_detail_out
@@ -66,10 +67,10 @@ def home(request):
             required_bits=bits_for(chosen),
             open_now=open_now,
         )
-    tile_crs = CRS(request_tile_crs())
+    map_crs = tile_crs()
     markers = []
     for hit in hits:
-        mlat, mlng = from_wgs84(hit.station.lat, hit.station.lng, tile_crs)
+        mlat, mlng = from_wgs84(hit.station.lat, hit.station.lng, map_crs)
         markers.append(
             {
                 "id": hit.station.id,
@@ -79,7 +80,7 @@ def home(request):
                 "open": hit.status.open_now,
             }
         )
-    me = from_wgs84(lat, lng, tile_crs) if lat is not None else None
+    me = from_wgs84(lat, lng, map_crs) if lat is not None else None
     today = selectors.local_now().date()
     rows = [
         {
@@ -134,22 +135,6 @@ def change_text(status: Status, today: date) -> str:
     return (_("%(t)s 关门") if status.open_now else _("%(t)s 开门")) % {"t": moment}
 
 
-def distance_text(metres: float) -> str:
-    if metres < 1000:
-        return _("%(m)d 米") % {"m": round(metres)}
-    return _("%(km).1f 公里") % {"km": metres / 1000}
-
-
-def request_tile_crs() -> str:
-    from django.conf import settings
-
-    return (
-        settings.NUANXIN_TILE_CRS
-        if settings.NUANXIN_TILE_CRS in CRS.__members__.values()
-        else CRS.WGS84
-    )
-
-
 def station_detail(request, station_id: int):
     try:
         station = selectors.station_get_public(station_id)
@@ -177,8 +162,8 @@ def station_detail(request, station_id: int):
             "callnative": 1,
         }
     )
-    tile_crs = CRS(request_tile_crs())
-    mlat, mlng = from_wgs84(station.lat, station.lng, tile_crs)
+    map_crs = tile_crs()
+    mlat, mlng = from_wgs84(station.lat, station.lng, map_crs)
     return render(
         request,
         "stations/detail.html",
