@@ -26,10 +26,8 @@ from nuanxin.alliance.selectors import project_partner_names
 from nuanxin.common.scoping import region_q
 from nuanxin.common.stats import stat
 from nuanxin.geo.models import Region
-from nuanxin.needs.models import NeedCategory, NeedStatus
+from nuanxin.needs.choices import PRIVATE_CATEGORIES, NeedCategory, NeedStatus
 
-# Kept in step with needs.models.PRIVATE_CATEGORIES: one person's own troubles.
-UNLISTED_CATEGORIES = (NeedCategory.LEGAL, NeedCategory.HEALTH)
 RESOLVED_SHOWN = 50
 IN_PROGRESS = (NeedStatus.ACCEPTED, NeedStatus.IN_PROJECT)
 
@@ -81,7 +79,7 @@ def resolved_needs(prefix: str, *, limit: int = RESOLVED_SHOWN) -> tuple[list[di
     labels = dict(NeedCategory.choices)
     out = []
     for r in rows:
-        private = r["category"] in UNLISTED_CATEGORIES
+        private = r["category"] in PRIVATE_CATEGORIES
         out.append({
             "private": private,
             "title": "" if private else r["title"],

@@ -18,7 +18,7 @@ from nuanxin.alliance.models import ProjectStatus, RoutingStatus
 from nuanxin.alliance.services import routings as routing_services
 from nuanxin.common.errors import PermissionDenied, ServiceError
 from nuanxin.common.pagination import paginate
-from nuanxin.needs.models import NeedCategory
+from nuanxin.needs.choices import NeedCategory
 
 router = Router(tags=["alliance"], auth=django_auth)
 

@@ -37,7 +37,7 @@ from nuanxin.alliance.services import routings as routing_services
 from nuanxin.alliance.services.projects import ProjectInput
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
 from nuanxin.common.scoping import console_view, region_q
-from nuanxin.needs.models import NeedCategory, NeedStatus
+from nuanxin.needs.choices import NeedCategory, NeedStatus
 from nuanxin.needs.selectors import need_for, needs_visible_to
 
 PAGE_SIZE = 50

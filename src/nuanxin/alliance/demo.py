@@ -46,7 +46,7 @@ from nuanxin.alliance.services.projects import ProjectInput
 from nuanxin.alliance.services.resources import ResourceInput
 from nuanxin.geo.models import Region
 from nuanxin.needs import services as need_services
-from nuanxin.needs.models import NeedCategory, NeedSource, NeedStatus
+from nuanxin.needs.choices import NeedCategory, NeedSource, NeedStatus
 from nuanxin.needs.selectors import needs_visible_to
 from nuanxin.needs.services import NeedInput
 

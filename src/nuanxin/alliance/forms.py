@@ -15,7 +15,7 @@ from nuanxin.alliance.services.projects import CANCEL_NEEDS
 from nuanxin.alliance.services.resources import ResourceInput
 from nuanxin.common.errors import ServiceError
 from nuanxin.geo.forms import picker_for
-from nuanxin.needs.models import NeedCategory
+from nuanxin.needs.choices import NeedCategory
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from nuanxin.common.scoping import RegionScopedQuerySet
 from nuanxin.common.seats import SeatHolding
 from nuanxin.common.workflow import HistoryEntry
-from nuanxin.needs.models import NeedCategory
+from nuanxin.needs.choices import NeedCategory
 
 
 class Agreement(models.Model):

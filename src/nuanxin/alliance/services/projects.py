@@ -50,7 +50,7 @@ from nuanxin.common.errors import NotFound, ServiceError, lazy_format
 from nuanxin.common.scoping import covers, region_q
 from nuanxin.common.workflow import Change, Workflow, move
 from nuanxin.needs import services as need_services
-from nuanxin.needs.models import NeedStatus
+from nuanxin.needs.choices import NeedStatus
 from nuanxin.needs.selectors import need_for, needs_visible_to
 
 P = ProjectStatus

@@ -29,7 +29,7 @@ from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError, lazy
 from nuanxin.common.scoping import covers
 from nuanxin.common.seats import Seats
 from nuanxin.geo.models import Region
-from nuanxin.needs.models import NeedCategory
+from nuanxin.needs.choices import NeedCategory
 
 MAX_CAPACITY = 1_000_000
 

@@ -19,7 +19,7 @@ from nuanxin.alliance.selectors import member_partner, partner_for
 from nuanxin.alliance.services.common import clean_text, now, require_manager
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
 from nuanxin.common.workflow import Change, Workflow, move
-from nuanxin.needs.models import OPEN_STATUSES
+from nuanxin.needs.choices import OPEN_STATUSES
 from nuanxin.needs.selectors import need_for
 
 R = RoutingStatus
