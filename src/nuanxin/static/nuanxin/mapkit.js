@@ -112,6 +112,38 @@
     addTiles(map, config);
   };
 
+  // The small map under a list of places: the rider's own position (data.me) and one marker
+  // per place (data.markers), clustered, each drawn by options.marker(m), which returns
+  // {node, size, url, label}: a DOM node (never HTML text), its size in px, where a tap
+  // goes, and a name shown as a tooltip or, with options.title, as the marker's title.
+  NX.placesMap = function (options) {
+    var el = document.getElementById("map");
+    var dataEl = document.getElementById("map-data");
+    if (!el || !dataEl || !window.L) return;
+    var data = JSON.parse(dataEl.textContent);
+    var map = NX.map(el);
+    var points = [];
+    if (data.me) {
+      L.circleMarker(data.me, { radius: 8, color: "#0b57d0", fillOpacity: 0.9 }).addTo(map);
+      points.push(data.me);
+    }
+    var markers = NX.cluster(map);
+    data.markers.forEach(function (m) {
+      var drawn = options.marker(m);
+      var half = drawn.size / 2;
+      var marker = L.marker([m.lat, m.lng], {
+        icon: L.divIcon({ className: "", html: drawn.node, iconSize: [drawn.size, drawn.size],
+                          iconAnchor: [half, half] }),
+        title: options.title ? drawn.label : "", keyboard: false,
+      });
+      if (!options.title && drawn.label) NX.tooltip(marker, drawn.label);
+      if (drawn.url) marker.on("click", function () { window.location.href = drawn.url; });
+      markers.addLayer(marker);
+      points.push([m.lat, m.lng]);
+    });
+    NX.show(map, NX.config(), points, options.zoom);
+  };
+
   NX.tooltip = function (layer, text) {
     layer.bindTooltip(NX.text(text));
   };
