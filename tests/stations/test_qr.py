@@ -127,7 +127,7 @@ def test_svg_download_and_poster(client, keeper, station):
     # printed page size (no style block in the page).
     assert 'class="poster a6"' in body
     with open(finders.find("nuanxin/console.css"), encoding="utf-8") as css:
-        assert "@page a6 { size: A6" in css.read()
+        assert "@page a6 { size: 105mm 148mm" in css.read()
     assert reverse("console:station_qr_svg", args=[station.pk]) in body
     assert qr.station_id_from_token(token_of(poster.context["poster"].url)) == station.pk
 
