@@ -1,7 +1,8 @@
 """The console kit on a 360 px phone (issue 9 item 3): the survey results, the alliance's
 project list and the voice console fit the screen (no sideways scrolling) and their lists
-are labelled cards; so does every other console page outside energy; an action that cannot
-be undone asks first in the kit's dialog."""
+are labelled cards; so does every other console page, energy's included, for staff and for
+a cabinet operator's member; an action that cannot be undone asks first in the kit's dialog;
+a QR poster prints on one sheet of the paper chosen."""
 
 import os
 import tempfile
@@ -165,3 +166,89 @@ def test_every_console_page_outside_energy_fits_a_phone(new_page, root, live_ser
         if not fits_the_screen(page):
             too_wide[url] = page.evaluate("document.scrollingElement.scrollWidth")
     assert too_wide == {}
+
+
+def energy_desk(root):
+    """A cabinet with an alarm, a swap, an open and a finished work order."""
+    from django.utils import timezone
+
+    from nuanxin.energy.services import safety, workorders
+    from tests.energy import factories as f
+    from tests.energy.test_console import completed_swap
+
+    op = f.operator(name="铁塔换电义乌")
+    cab = f.cabinet(op=op, name="义驾山社区党群服务中心 1 号柜", group="义驾山组", full=5,
+                    charging=3)
+    safety.alarm_raise(cabinet=cab, kind="over_temperature", at=timezone.now(), slot=2,
+                       value=66.0)
+    completed_swap(cab, f.subscribed_rider(op=op))
+    battery = cab.slots.get(number=1).battery
+    done = workorders.work_order_open(user=root, kind="to_maintenance", battery_id=battery.pk)
+    workorders.work_order_complete(user=root, work_order_id=done.pk)
+    waiting = workorders.work_order_open(user=root, kind="to_maintenance", note="外壳破损",
+                                         battery_id=cab.slots.get(number=3).battery.pk)
+    return op, cab, waiting
+
+
+def test_every_energy_console_page_fits_a_phone(new_page, root, live_server):
+    from tests.energy import factories as f
+
+    op, cab, _order = energy_desk(root)
+    pages = ["/console/energy/", f"/console/energy/cabinets/{cab.pk}/",
+             f"/console/energy/cabinets/{cab.pk}/qr/", "/console/energy/alarms/?state=",
+             "/console/energy/work-orders/?state=", "/console/energy/swaps/",
+             "/console/energy/health/", "/console/energy/coverage/"]
+    too_wide = {}
+    for user in (root, f.operator_user(op)):
+        page = signed_in(new_page(), user, live_server.url)
+        for url in pages:
+            page.goto(url)
+            expect(page.locator(".page-head h1")).to_be_visible()
+            if not fits_the_screen(page):
+                too_wide[(user.username, url)] = page.evaluate(
+                    "document.scrollingElement.scrollWidth")
+        page.goto("/console/energy/alarms/?state=")
+        row = page.locator("tr[data-alarm]").first
+        expect(row.locator("td[data-label='类型']")).to_contain_text("温度过高")
+        page.screenshot(path=str(SHOTS / f"console-kit-energy-alarms-{user.pk}-360.png"),
+                        full_page=True)
+    assert too_wide == {}
+
+
+def test_cancelling_a_work_order_asks_first(new_page, root, live_server):
+    from nuanxin.energy.models import WorkOrder, WorkOrderState
+
+    _op, _cab, order = energy_desk(root)
+    page = signed_in(new_page(), root, live_server.url)
+    page.goto("/console/energy/work-orders/")
+    row = page.locator(f'tr[data-work-order="{order.pk}"]')
+    dialog = page.locator("#confirm-dialog")
+
+    row.get_by_role("button", name="取消").click()
+    expect(dialog).to_contain_text(f"取消工单 #{order.pk}？")
+    dialog.get_by_role("button", name="取消").click()
+    expect(dialog).to_be_hidden()
+    assert WorkOrder.objects.get(pk=order.pk).state == WorkOrderState.OPEN
+
+    row.get_by_role("button", name="取消").click()
+    dialog.get_by_role("button", name="确定").click()
+    expect(page.locator(".messages")).to_contain_text(f"工单 #{order.pk} 已取消。")
+    assert WorkOrder.objects.get(pk=order.pk).state == WorkOrderState.CANCELLED
+
+
+# Points (1/72 inch) of the paper sizes, portrait.
+PAPER = {"a4": (595, 842), "a5": (420, 595), "a6": (298, 420)}
+
+
+def test_a_poster_prints_on_one_sheet_of_the_paper_chosen(new_page, root, live_server):
+    import re
+
+    _op, cab, _order = energy_desk(root)
+    page = signed_in(new_page(), root, live_server.url)
+    for size, (width, height) in PAPER.items():
+        page.goto(f"/console/energy/cabinets/{cab.pk}/qr/?size={size}")
+        expect(page.locator(f"article.poster.{size} img")).to_be_visible()
+        pdf = page.pdf(prefer_css_page_size=True).decode("latin-1")
+        boxes = re.findall(r"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
+        assert len(boxes) == 1, (size, boxes)  # one page: nothing spilt onto a second
+        assert (round(float(boxes[0][0])), round(float(boxes[0][1]))) == (width, height)

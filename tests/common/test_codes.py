@@ -7,8 +7,9 @@ import pytest
 import zxingcpp
 from django.core import signing
 
-from nuanxin.common.codes import SignedCode, qr_png, qr_svg
+from nuanxin.common.codes import SignedCode
 from nuanxin.common.errors import ServiceError
+from nuanxin.common.qr import qr_png, qr_svg
 from nuanxin.stations.qr import CHECKIN, station_id_from_token, station_token
 from nuanxin.surveys.selectors import survey_id_from_token, survey_token
 from tests.stations.test_qr import png_to_array

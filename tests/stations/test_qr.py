@@ -14,7 +14,8 @@ from django.urls import reverse
 
 from nuanxin.accounts.models import StaffRole
 from nuanxin.common.errors import ServiceError
-from nuanxin.stations import qr, qr_images
+from nuanxin.common.qr import qr_png
+from nuanxin.stations import qr
 
 from .factories import CHUITAI, YIJIASHAN, StaffFactory, StationFactory, console_client
 
@@ -104,7 +105,7 @@ def test_png_reads_back_to_the_checkin_url(client, keeper, station):
 
 def test_drawn_png_round_trips_any_url():
     url = "https://nuanxin.example.cn/c/" + qr.station_token(123456) + "/"
-    results = zxingcpp.read_barcodes(png_to_array(qr_images.qr_png(url, scale=4)))
+    results = zxingcpp.read_barcodes(png_to_array(qr_png(url, scale=4)))
     assert [r.text for r in results] == [url]
 
 
@@ -126,9 +127,9 @@ def test_svg_download_and_poster(client, keeper, station):
     # printed page size (no style block in the page).
     assert 'class="poster a6"' in body
     with open(finders.find("nuanxin/console.css"), encoding="utf-8") as css:
-        assert "@page a6 { size: A6" in css.read()
+        assert "@page a6 { size: 105mm 148mm" in css.read()
     assert reverse("console:station_qr_svg", args=[station.pk]) in body
-    assert qr.station_id_from_token(token_of(poster.context["checkin_url"])) == station.pk
+    assert qr.station_id_from_token(token_of(poster.context["poster"].url)) == station.pk
 
 
 def test_qr_of_a_station_out_of_scope_is_404(client, keeper):

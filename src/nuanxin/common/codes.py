@@ -1,4 +1,4 @@
-"""Signed codes (what a QR poster or a shared link carries) and their QR images.
+"""Signed codes: what a QR poster or a shared link carries (common.qr draws and prints them).
 
 A code is one small JSON object signed with the site's key: a salt per kind of code, one
 field naming what it points at, and a maximum age (or none, when the thing it points at
@@ -12,22 +12,14 @@ the signature, the age and the shape, and refuses with a clear error.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from typing import Any
 
-import segno
 from django.core import signing
-from django.http import HttpResponse
 
 from nuanxin.common.errors import ServiceError
-from nuanxin.common.exports import download_response
 
 YEAR = 365 * 24 * 3600
-# Medium error correction survives a scuffed or partly covered poster; a 4-module quiet
-# zone is what the standard asks for.
-ERROR_LEVEL = "m"
-BORDER = 4
 
 
 @dataclass(frozen=True)
@@ -61,35 +53,3 @@ class SignedCode:
         if not isinstance(value, int) or isinstance(value, bool):
             raise ServiceError("qr_invalid", self.invalid)
         return value
-
-
-def _qr(url: str) -> segno.QRCode:
-    return segno.make(url, error=ERROR_LEVEL, micro=False, boost_error=False)
-
-
-def qr_png(url: str, *, scale: int = 12) -> bytes:
-    """A black-on-white PNG; scale 12 prints crisply at A5 from a 300 dpi printer."""
-    buffer = io.BytesIO()
-    _qr(url).save(buffer, kind="png", scale=scale, border=BORDER)
-    return buffer.getvalue()
-
-
-def qr_svg(url: str, *, title: str = "") -> bytes:
-    """A scalable SVG that sizes itself to its container (for posters of any size)."""
-    buffer = io.BytesIO()
-    _qr(url).save(buffer, kind="svg", scale=10, border=BORDER, xmldecl=True,
-                  title=title or None, svgclass=None, lineclass=None, omitsize=False,
-                  unit=None)
-    return buffer.getvalue()
-
-
-def qr_file_response(request, url: str, *, kind: str, title: str,
-                     filename: str) -> HttpResponse:
-    """The code of `url` as a PNG or SVG download (`?download=0` shows it inline). Never
-    cached: the signed address inside is a printed poster's secret."""
-    if kind == "png":
-        content, content_type = qr_png(url), "image/png"
-    else:
-        content, content_type = qr_svg(url, title=title), "image/svg+xml"
-    return download_response(content, filename=f"{filename}.{kind}", content_type=content_type,
-                             inline=request.GET.get("download") == "0")

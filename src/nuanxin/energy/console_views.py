@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from nuanxin.accounts.selectors import staff_profile_of
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
+from nuanxin.common.qr import POSTER_TEMPLATE, Poster, poster_context, qr_file_response
 from nuanxin.energy.models import (
     AlarmKind,
     AlarmState,
@@ -34,6 +35,7 @@ from nuanxin.energy.models import (
     WorkOrderKind,
     WorkOrderState,
 )
+from nuanxin.energy.qr import cabinet_token
 from nuanxin.energy.selectors import console as selectors
 from nuanxin.energy.services import safety, workorders
 from nuanxin.geo.datum import from_wgs84, tile_crs
@@ -202,8 +204,6 @@ def cabinet_unlock(request, cabinet_id: int):
 
 
 def _scan_url(request, cabinet_id: int) -> str:
-    from nuanxin.energy.qr import cabinet_token
-
     token = cabinet_token(cabinet_id)
     try:
         path = reverse("energy:scan", args=[token])
@@ -216,17 +216,23 @@ def _scan_url(request, cabinet_id: int) -> str:
 @energy_console_view
 def cabinet_qr(request, cabinet_id: int):
     cabinet = selectors.cabinet_for(request.user, cabinet_id)
-    return _render(request, "energy/console/cabinet_qr.html",
-                   {"cabinet": cabinet, "scan_url": _scan_url(request, cabinet.pk)})
+    hotline = cabinet.operator.hotline
+    poster = Poster(
+        url=_scan_url(request, cabinet.pk), title=_("扫码换电二维码"), name=cabinet.name,
+        org=_("暖新 · 骑手换电"), call=_("扫码换电"), alt=_("扫码换电二维码"),
+        help=_("打印后贴在柜体正面。骑手用微信或手机相机扫码即可开始换电；二维码带有签名，无法伪造。"),
+        foot=cabinet.serial + (f" · {gettext('服务电话')} {hotline}" if hotline else ""),
+        svg_url=reverse("energy_console:cabinet_qr_svg", args=[cabinet.pk]),
+        png_url=reverse("energy_console:cabinet_qr_png", args=[cabinet.pk]),
+        crumbs=((reverse("energy_console:overview"), _("换电柜")),
+                (reverse("energy_console:cabinet", args=[cabinet.pk]), cabinet.name)))
+    return _render(request, POSTER_TEMPLATE, poster_context(request, poster, cabinet=cabinet))
 
 
 def _qr_file(request, cabinet_id: int, kind: str) -> HttpResponse:
-    from nuanxin.stations import qr_images
-
     cabinet = selectors.cabinet_for(request.user, cabinet_id)
-    return qr_images.qr_file_response(request, _scan_url(request, cabinet.pk), kind=kind,
-                                      title=cabinet.name,
-                                      filename=f"nuanxin-cabinet-{cabinet.serial}-qr")
+    return qr_file_response(request, _scan_url(request, cabinet.pk), kind=kind,
+                            title=cabinet.name, filename=f"nuanxin-cabinet-{cabinet.serial}-qr")
 
 
 @require_GET
@@ -260,12 +266,9 @@ def alarm_list(request):
     cabinet = selectors.cabinet_for(request.user, cabinet_id) if cabinet_id else None
     alarms = selectors.alarms_for(request.user, state=state, kind=kind, cabinet_id=cabinet_id)
     page = Paginator(alarms, PAGE_SIZE).get_page(request.GET.get("page"))
-    params = {k: v for k, v in {"state": state, "kind": kind,
-                                "cabinet": cabinet_id or ""}.items() if v}
     return _render(request, "energy/console/alarm_list.html", {
         "page": page, "state": state, "kind": kind, "cabinet": cabinet,
-        "state_filters": ALARM_STATE_FILTERS, "kinds": AlarmKind.choices,
-        "query_string": urlencode(params), "States": AlarmState,
+        "state_filters": ALARM_STATE_FILTERS, "kinds": AlarmKind.choices, "States": AlarmState,
     })
 
 
@@ -327,7 +330,7 @@ def work_order_list(request):
     page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
     return _render(request, "energy/console/work_orders.html", {
         "page": page, "state": state, "states": WorkOrderState.choices,
-        "kinds": WorkOrderKind.choices, "query_string": urlencode({"state": state}),
+        "kinds": WorkOrderKind.choices,
     })
 
 
@@ -387,7 +390,7 @@ def swap_list(request):
                                 "to": request.GET.get("to", "") if until else ""}.items() if v}
     return _render(request, "energy/console/swap_list.html", {
         "page": page, "rows": selectors.swap_rows(page), "cabinet": cabinet, "state": state,
-        "states": SwapState.choices, "filters": params, "query_string": urlencode(params),
+        "states": SwapState.choices, "filters": params,
         "cabinets": selectors.cabinets_visible_to(request.user).order_by("name")
         .only("pk", "name")[:200],
     })

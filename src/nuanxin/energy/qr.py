@@ -6,18 +6,21 @@ opens the rider's swap page; the app posts the same token to `POST /api/v1/swaps
 
 from __future__ import annotations
 
-from django.core import signing
 from django.utils.translation import gettext_lazy as _
 
-from nuanxin.common.errors import ServiceError
+from nuanxin.common.codes import YEAR, SignedCode
 
-_SALT = "nuanxin.energy.cabinet"
 # A sticker lives on a cabinet for years; rotation happens by reprinting (new key epoch).
-MAX_AGE_SECONDS = 3 * 365 * 24 * 3600
+MAX_AGE_SECONDS = 3 * YEAR
+
+CABINET = SignedCode(
+    salt="nuanxin.energy.cabinet", field="c", max_age=MAX_AGE_SECONDS,
+    invalid=_("这不是暖新换电柜的有效二维码。"),
+    expired=_("这个二维码已过期，请扫描换电柜上的新二维码。"))
 
 
 def cabinet_token(cabinet_id: int) -> str:
-    return signing.dumps({"c": cabinet_id}, salt=_SALT, compress=True)
+    return CABINET.make(cabinet_id)
 
 
 def cabinet_scan_path(cabinet_id: int) -> str:
@@ -25,14 +28,4 @@ def cabinet_scan_path(cabinet_id: int) -> str:
 
 
 def cabinet_id_from_token(token: str, *, max_age: int = MAX_AGE_SECONDS) -> int:
-    try:
-        data = signing.loads(token, salt=_SALT, max_age=max_age)
-    except signing.SignatureExpired:
-        raise ServiceError("qr_expired",
-                           _("这个二维码已过期，请扫描换电柜上的新二维码。")) from None
-    except (signing.BadSignature, ValueError):
-        raise ServiceError("qr_invalid", _("这不是暖新换电柜的有效二维码。")) from None
-    if (not isinstance(data, dict) or not isinstance(data.get("c"), int)
-            or isinstance(data["c"], bool)):
-        raise ServiceError("qr_invalid", _("这不是暖新换电柜的有效二维码。"))
-    return data["c"]
+    return CABINET.read(token, max_age=max_age)

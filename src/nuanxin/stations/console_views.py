@@ -14,6 +14,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -22,7 +23,8 @@ from nuanxin.accounts.decorators import staff_required
 from nuanxin.accounts.selectors import scope_prefix
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
 from nuanxin.common.exports import xlsx_response
-from nuanxin.stations import imports, qr_images, selectors, services, xlsx
+from nuanxin.common.qr import Poster, poster_page, qr_file_response
+from nuanxin.stations import imports, qr, selectors, services, xlsx
 from nuanxin.stations.amenities import amenity_label, codes_for
 from nuanxin.stations.forms import (
     WEEKDAY_FIELDS,
@@ -259,19 +261,21 @@ def station_exception_delete(request, station_id: int, exception_id: int):
 @console_view
 def station_qr(request, station_id: int):
     station = selectors.station_for_staff(request.user, station_id)
-    size = request.GET.get("size", "a5")
-    if size not in ("a5", "a6"):
-        size = "a5"
-    return render(request, "stations/console/station_qr.html",
-                  {"station": station, "size": size,
-                   "checkin_url": qr_images.checkin_url(request, station.pk)})
+    return poster_page(request, Poster(
+        url=qr.checkin_url(request, station.pk), title=_("签到二维码"), name=station.name,
+        org=_("暖新 · 新就业群体服务阵地"), call=_("扫码签到"), alt=_("签到二维码"),
+        help=_("打印后贴在门口显眼处。骑手用微信或手机相机扫码即可签到；二维码带有签名，无法伪造。"),
+        foot=_("歇歇脚、喝口热水、充个电，签个到让我们知道你来过。"),
+        svg_url=reverse("console:station_qr_svg", args=[station.pk]),
+        png_url=reverse("console:station_qr_png", args=[station.pk]),
+        crumbs=((reverse("console:stations"), _("服务阵地")),),
+        tabs="stations/console/_station_tabs.html"), station=station)
 
 
 def _qr_file(request, station_id: int, kind: str) -> HttpResponse:
     station = selectors.station_for_staff(request.user, station_id)
-    return qr_images.qr_file_response(request, qr_images.checkin_url(request, station.pk),
-                                      kind=kind, title=station.name,
-                                      filename=f"nuanxin-station-{station.pk}-qr")
+    return qr_file_response(request, qr.checkin_url(request, station.pk), kind=kind,
+                            title=station.name, filename=f"nuanxin-station-{station.pk}-qr")
 
 
 @require_GET

@@ -1,7 +1,9 @@
-"""Signed check-in codes. The token names the station; only this server can make one."""
+"""Signed check-in codes. The token names the station; only this server can make one. The
+code on the poster is the absolute address of the check-in page with the token in it."""
 
 from __future__ import annotations
 
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.common.codes import YEAR, SignedCode
@@ -21,3 +23,7 @@ def station_token(station_id: int) -> str:
 
 def station_id_from_token(token: str, *, max_age: int = MAX_AGE_SECONDS) -> int:
     return CHECKIN.read(token, max_age=max_age)
+
+
+def checkin_url(request, station_id: int) -> str:
+    return request.build_absolute_uri(reverse("stations:checkin", args=[station_token(station_id)]))

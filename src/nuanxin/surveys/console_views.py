@@ -12,7 +12,8 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import dateformat, timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -21,6 +22,7 @@ from nuanxin.accounts.decorators import staff_required
 from nuanxin.accounts.models import Occupation
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
 from nuanxin.common.exports import xlsx_response
+from nuanxin.common.qr import Poster, poster_page, qr_file_response
 from nuanxin.needs.services import NeedCategory
 from nuanxin.surveys import qr, selectors, services, xlsx
 from nuanxin.surveys.access import manager_prefix
@@ -315,16 +317,25 @@ def survey_qr(request, survey_id: int):
     if survey.status == SurveyStatus.DRAFT:
         messages.error(request, gettext("问卷发布后才有链接和二维码。"))
         return redirect("surveys_console:detail", survey.pk)
-    return render(request, "surveys/console/survey_qr.html",
-                  {"survey": survey, "answer_url": qr.answer_url(request, survey.pk)})
+    return poster_page(request, Poster(
+        url=qr.answer_url(request, survey.pk), url_label=_("答题链接"), title=_("链接和二维码"),
+        name=survey.title, org=_("暖新 · 问卷调查"), call=_("扫码答题"), alt=_("问卷二维码"),
+        help=_("把链接发到骑手群，或打印二维码贴在驿站、取餐点。二维码带签名，无法伪造；只有目标人群里登录的骑手能作答，每人一次。"),
+        foot=gettext("大约 1 分钟 · %(d)s 截止") % {
+            "d": dateformat.format(timezone.localtime(survey.closes_at), "n月j日 H:i")},
+        svg_url=reverse("surveys_console:qr_svg", args=[survey.pk]),
+        png_url=reverse("surveys_console:qr_png", args=[survey.pk]),
+        crumbs=((reverse("surveys_console:list"), _("问卷")),),
+        tabs="surveys/console/_survey_tabs.html", status="surveys/console/_status.html"),
+        survey=survey)
 
 
 def _qr_file(request, survey_id: int, kind: str) -> HttpResponse:
     survey = selectors.survey_for_staff(request.user, survey_id)
     if survey.status == SurveyStatus.DRAFT:
         raise NotFound("survey_not_published", _("问卷发布后才有链接和二维码。"))
-    return qr.qr_file_response(request, qr.answer_url(request, survey.pk), kind=kind,
-                               title=survey.title, filename=f"nuanxin-survey-{survey.pk}-qr")
+    return qr_file_response(request, qr.answer_url(request, survey.pk), kind=kind,
+                            title=survey.title, filename=f"nuanxin-survey-{survey.pk}-qr")
 
 
 @require_GET

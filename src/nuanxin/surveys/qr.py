@@ -1,4 +1,4 @@
-"""A published survey's link; its QR code (PNG and SVG) is drawn by common.codes.
+"""A published survey's link, the address its QR poster (common.qr) carries.
 
 The code holds the absolute address of the answering page with a signed token
 (selectors.survey_token), so WeChat's scanner or any phone camera opens it directly."""
@@ -7,10 +7,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from nuanxin.common.codes import qr_file_response, qr_png, qr_svg
 from nuanxin.surveys.selectors import survey_token
-
-__all__ = ["answer_url", "qr_file_response", "qr_png", "qr_svg"]
 
 
 def answer_url(request, survey_id: int) -> str:

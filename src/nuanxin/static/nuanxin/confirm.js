@@ -19,6 +19,11 @@
     dialog.returnValue = "";
     dialog.showModal();
   });
+  // A list that refreshes itself (htmx polling, as the cabinet's slot grid does) would
+  // replace the form being asked about: no refresh while the question is open.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (dialog.open) event.preventDefault();
+  });
   dialog.addEventListener("close", function () {
     var chosen = pending;
     pending = null;
