@@ -24,6 +24,15 @@ def test_the_district_under_a_box_comes_back_named_with_a_label_point(api):
     assert 28.9 < lat < 29.6 and 119.8 < lng < 120.4
 
 
+def test_the_whole_province_fits_one_request(api):
+    """The console's overview frames every cabinet in Zhejiang: its backdrop is one request."""
+    response = api.get("/api/v1/regions/outlines",
+                       {"south": 26.8, "west": 117.9, "north": 31.3, "east": 123.3})
+    assert response.status_code == 200
+    names = {f["properties"]["name"] for f in response.json()["features"]}
+    assert {"义乌市", "西湖区", "鹿城区"} <= names
+
+
 def test_outlines_follow_the_map_datum(api):
     wgs = api.get("/api/v1/regions/outlines", YIWU_BOX).json()
     gcj = api.get("/api/v1/regions/outlines", {**YIWU_BOX, "crs": "gcj02"}).json()
@@ -44,7 +53,7 @@ def test_outlines_follow_the_map_datum(api):
 
 @pytest.mark.parametrize("box, code", [
     ({"south": 29.4, "west": 120.0, "north": 29.3, "east": 120.1}, "bad_box"),
-    ({"south": 25.0, "west": 118.0, "north": 31.0, "east": 123.0}, "box_too_large"),
+    ({"south": 20.0, "west": 110.0, "north": 35.0, "east": 125.0}, "box_too_large"),
 ])
 def test_a_wrong_box_is_a_clear_4xx(api, box, code):
     response = api.get("/api/v1/regions/outlines", box)

@@ -37,8 +37,9 @@ class OutlinesQuery(Schema):
     crs: CRS = CrsParam
 
 
-# A city's worth of map; wider boxes are zoomed out past where outlines help.
-MAX_OUTLINE_SPAN_DEG = 4.0
+# A province's worth of map (Zhejiang spans about 5° by 4.5°): the console's overview shows
+# every cabinet in the province over its districts. Wider boxes are past where outlines help.
+MAX_OUTLINE_SPAN_DEG = 8.0
 
 
 @router.get("/outlines", summary="District outlines crossing a box (GeoJSON), for map backdrops")

@@ -50,6 +50,8 @@
     probe.src = src;
   }
 
+  var MAX_SPAN_DEG = 7.9;
+
   function drawOutlines(map, config) {
     if (!config.outlines || !window.fetch) return;
     var group = L.featureGroup().addTo(map);
@@ -57,7 +59,10 @@
     function load() {
       var view = map.getBounds();
       if (covered && covered.contains(view)) return;
-      var want = view.pad(1);
+      // A margin around the view so small pans need no new request, but never more than
+      // the server draws in one answer (8 degrees a side: a province).
+      var span = Math.max(view.getNorth() - view.getSouth(), view.getEast() - view.getWest());
+      var want = view.pad(Math.max(0, Math.min(1, (MAX_SPAN_DEG / span - 1) / 2)));
       var query = new URLSearchParams({
         south: want.getSouth().toFixed(4), west: want.getWest().toFixed(4),
         north: want.getNorth().toFixed(4), east: want.getEast().toFixed(4),
