@@ -134,6 +134,9 @@ class Ledger:
         account pk): custody compares the slots' contents the cabinets last reported."""
         return []
 
+    # `accounts` and `entries` may return rows as named tuples (`values_list(..., named=True)`
+    # with "pk" / "id" and the fields the hooks read): a replay of a large ledger then builds
+    # no model instances.
     def accounts(self, account_ids: Iterable[Any] | None = None) -> models.QuerySet:
         qs = self.account_model.objects.order_by("pk")
         return qs if account_ids is None else qs.filter(pk__in=list(account_ids))
@@ -165,7 +168,7 @@ class Ledger:
             account_id = getattr(entry, f"{self.account_field}_id")
             state, problem = self.step(states.get(account_id, self.initial), entry)
             if problem:
-                problems.append(f"{label(account_id)}: entry #{entry.pk} ({entry.action}) "
+                problems.append(f"{label(account_id)}: entry #{entry.id} ({entry.action}) "
                                 f"{problem}")
             states[account_id] = state
         held: dict[str, list[models.Model]] = {}

@@ -103,27 +103,28 @@ def _where(place: str, slot_id, rider_id) -> str:
 
 class BatteryCustody(HolderLedger):
     """The custody ledger as a common.ledger HolderLedger: one account per battery, its state
-    (place, slot, rider, status); a slot and a rider's hands hold one battery each."""
+    (place, slot, rider, status); a slot and a rider's hands hold one battery each. Rows are
+    read as named tuples (a fleet's whole ledger is replayed without model instances)."""
 
     entry_noun = "custody"
 
     def accounts(self, account_ids=None):
-        return super().accounts(account_ids).only("pk", "serial", "slot_id", "holder_id",
-                                                  "status")
+        return super().accounts(account_ids).values_list(
+            "pk", "serial", "slot_id", "holder_id", "status", named=True)
 
     def entries(self, account_ids=None):
-        return super().entries(account_ids).only(
-            "pk", "battery_id", "action", "from_place", "from_slot_id", "from_rider_id",
-            "to_place", "to_slot_id", "to_rider_id", "to_status")
+        return super().entries(account_ids).values_list(
+            "id", "battery_id", "action", "from_place", "from_slot_id", "from_rider_id",
+            "to_place", "to_slot_id", "to_rider_id", "to_status", named=True)
 
-    def label(self, battery: Battery) -> str:
+    def label(self, battery) -> str:
         return f"battery {battery.serial}"
 
-    def origin(self, entry: CustodyEntry):
+    def origin(self, entry):
         return ((entry.from_place, entry.from_slot_id, entry.from_rider_id)
                 if entry.from_place else None)
 
-    def state_after(self, entry: CustodyEntry):
+    def state_after(self, entry):
         return (entry.to_place, entry.to_slot_id, entry.to_rider_id, entry.to_status)
 
     def position(self, state):
@@ -135,10 +136,12 @@ class BatteryCustody(HolderLedger):
     def describe(self, state) -> str:
         return f"{_where(*state[:3])} ({state[3]})"
 
-    def current(self, battery: Battery):
-        return (place_of(battery), battery.slot_id, battery.holder_id, battery.status)
+    def current(self, battery):
+        place = (Place.SLOT if battery.slot_id else Place.RIDER if battery.holder_id
+                 else Place.DEPOT)
+        return (place, battery.slot_id, battery.holder_id, battery.status)
 
-    def check(self, b: Battery) -> list[str]:
+    def check(self, b) -> list[str]:
         problems = []
         if b.slot_id is not None and b.holder_id is not None:
             problems.append(f"battery {b.serial} is in a slot and with a rider at once")
@@ -155,7 +158,7 @@ class BatteryCustody(HolderLedger):
         return ([f"slot {slot_id}"] if slot_id is not None else []) + (
             [f"rider {rider_id}"] if rider_id is not None else [])
 
-    def clash(self, holder: str, accounts: list[Battery]) -> str:
+    def clash(self, holder: str, accounts: list) -> str:
         serials = ", ".join(b.serial for b in accounts)
         if holder.startswith("rider"):
             return f"{holder}: the ledger gives them {serials} at once"
