@@ -2,10 +2,10 @@
 
 The state machine is SWAP_WORKFLOW's table (services/workflows.py); every change goes
 through `_transition`, which refuses anything the table does not allow (409
-`invalid_transition`) and writes a SwapEvent. Every device report
-about a swap's slots is recorded too, including the ones that change nothing (a duplicate,
-a late message, a report that does not fit the current step): those are kept as
-`energy.swap.report_ignored` and otherwise ignored, so replays are harmless.
+`invalid_transition`) and writes a SwapEvent. Every device report about a swap's slots is
+recorded too, including the ones that change nothing (a duplicate, a late message, a report
+that does not fit the current step): those are kept as `energy.swap.report_ignored` and
+otherwise ignored, so replays are harmless.
 
     (reserved) ─start─> opening_return ─opened─> returning ─closed with the rider's serial─>
     opening_release ─opened─> taking ─closed empty─> completed (+ the per-swap charge)
