@@ -1,10 +1,11 @@
 """Concrete models for testing the kit's abstract bases (created in the test database only,
-by tests/common/conftest.py): a points wallet with its ledger, a room with its seats."""
+by tests/common/conftest.py): a points wallet with its ledger, a tool lent from hand to hand
+with its custody ledger, a room with its seats."""
 
 from django.db import connection, models
 from django.db.models import Q
 
-from nuanxin.common.ledger import AmountEntry
+from nuanxin.common.ledger import AmountEntry, LedgerEntry
 from nuanxin.common.seats import SeatHolding
 
 
@@ -30,6 +31,28 @@ class WalletEntry(AmountEntry):
                                                name="kit_test_wallet_key_once")]
 
 
+class Tool(models.Model):
+    name = models.CharField(max_length=20)
+    holder = models.CharField(max_length=20, default="shelf")  # "shelf": nobody has it
+
+    class Meta:
+        app_label = "common"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ToolEntry(LedgerEntry):
+    account_field = "tool"
+
+    tool = models.ForeignKey(Tool, on_delete=models.CASCADE, related_name="entries")
+    from_holder = models.CharField(max_length=20, blank=True)  # blank: the tool is new
+    to_holder = models.CharField(max_length=20)
+
+    class Meta(LedgerEntry.Meta):
+        app_label = "common"
+
+
 class Room(models.Model):
     name = models.CharField(max_length=20)
     capacity = models.PositiveIntegerField()
@@ -52,7 +75,7 @@ class Booking(SeatHolding):
                                                name="kit_test_booking_key_once")]
 
 
-TABLES = (Wallet, WalletEntry, Room, Booking)
+TABLES = (Wallet, WalletEntry, Tool, ToolEntry, Room, Booking)
 
 
 def create_tables() -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from nuanxin.common.errors import ServiceError
-from nuanxin.common.ledger import AmountLedger, AppendOnly
-from tests.common.kit_models import Wallet, WalletEntry
+from nuanxin.common.ledger import AmountLedger, AppendOnly, HolderLedger
+from tests.common.kit_models import Tool, ToolEntry, Wallet, WalletEntry
 from tests.common.threads import all_at_once, in_thread, needs_postgresql
 
 pytestmark = pytest.mark.django_db
@@ -120,3 +121,89 @@ def test_simultaneous_posts_with_one_key_land_once():
         assert in_thread(lambda: POINTS.balance(wallet_id)) == 7
     finally:
         in_thread(lambda: Wallet.objects.filter(pk=wallet_id).delete())
+
+
+# --- custody of unique items (HolderLedger) ---------------------------------------------
+
+class ToolCustody(HolderLedger):
+    """A tool is on the shelf (shared) or with one person, who holds one tool at a time."""
+
+    def origin(self, entry):
+        return entry.from_holder or None
+
+    def state_after(self, entry):
+        return entry.to_holder
+
+    def current(self, tool):
+        return tool.holder
+
+    def label(self, tool):
+        return f"tool {tool.name}"
+
+    def holders(self, state):
+        return [] if state == "shelf" else [state]
+
+
+TOOLS = ToolCustody(entry_model=ToolEntry, account_model=Tool)
+
+
+def _hand(tool, to, *, frm=None):
+    """Move the tool and append the entry, as a custody service would."""
+    frm = tool.holder if frm is None else frm
+    Tool.objects.filter(pk=tool.pk).update(holder=to)
+    tool.holder = to
+    return ToolEntry.objects.create(tool=tool, from_holder=frm, to_holder=to, action="lend",
+                                    at=timezone.now())
+
+
+def _new_tool(name):
+    tool = Tool.objects.create(name=name)
+    _hand(tool, "shelf", frm="")
+    return tool
+
+
+def test_hand_overs_that_follow_each_other_verify():
+    drill = _new_tool("drill")
+    _hand(drill, "alice")
+    _hand(drill, "bob")
+    _new_tool("saw")  # two tools on the shelf at once: the shelf is shared
+    assert TOOLS.verify() == []
+    assert TOOLS.replay(drill.pk) == "bob"
+
+
+def test_an_entry_that_does_not_start_where_the_last_ended_is_found():
+    drill = _new_tool("drill")
+    _hand(drill, "alice")
+    entry = _hand(drill, "carol", frm="bob")
+    assert TOOLS.verify() == [f"tool drill: entry #{entry.pk} (lend) starts at bob but the "
+                              "item was at alice"]
+
+
+def test_a_first_entry_from_somewhere_is_found():
+    drill = Tool.objects.create(name="drill")
+    entry = _hand(drill, "alice", frm="shelf")
+    assert TOOLS.verify() == [f"tool drill: entry #{entry.pk} (lend) starts from shelf, not "
+                              "from nowhere"]
+
+
+def test_two_tools_in_one_pair_of_hands_and_a_row_behind_the_ledgers_back_are_found():
+    drill, saw = _new_tool("drill"), _new_tool("saw")
+    _hand(drill, "alice")
+    _hand(saw, "alice")
+    hammer = _new_tool("hammer")
+    Tool.objects.filter(pk=hammer.pk).update(holder="dave")
+    assert TOOLS.verify() == [
+        "tool hammer: the ledger says shelf but the row says dave",
+        "alice: the ledger puts tool drill, tool saw there at once",
+    ]
+
+
+def test_a_tool_without_entries_is_found_and_entries_stay_as_written():
+    Tool.objects.create(name="level", holder="erin")
+    assert TOOLS.verify() == ["tool level has no ledger entry"]
+    entry = _hand(_new_tool("drill"), "alice")
+    with pytest.raises(AppendOnly):
+        ToolEntry.objects.filter(pk=entry.pk).update(to_holder="mallory")
+    with pytest.raises(AppendOnly):
+        entry.delete()
+    assert ToolEntry.objects.get(pk=entry.pk).to_holder == "alice"

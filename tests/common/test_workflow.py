@@ -10,7 +10,7 @@ from django.forms.models import model_to_dict
 from django.utils import translation
 
 from nuanxin.common.errors import ServiceError
-from nuanxin.common.workflow import Workflow, move, registered
+from nuanxin.common.workflow import NEW, Workflow, move, registered
 from tests.alliance.helpers import YIJIASHAN, ensure_units, partner, raise_need, staff, worker
 
 
@@ -36,6 +36,7 @@ LAMP = Workflow(
         "go": move({Light.RED}, Light.GREEN, "tests.lamp.went", guard=_need_green_light),
         "stop": move({Light.GREEN}, Light.RED, "tests.lamp.stopped"),
         "switch_off": move({Light.RED, Light.GREEN}, Light.OFF, "tests.lamp.off"),
+        "install": move({NEW}, Light.RED, "tests.lamp.installed"),
     },
 )
 
@@ -58,6 +59,26 @@ def test_the_refusal_is_the_same_everywhere_and_english_too():
     assert lamp.saved == []
     red = LAMP.refuse(_lamp("red"), "stop").as_dict()
     assert red["allowed"] == ["go", "switch_off"]
+
+
+def test_a_move_from_new_creates_the_row_and_only_a_new_row():
+    lamp = _lamp(NEW)
+    LAMP.apply(lamp, "install")
+    assert lamp.status == "red" and lamp.saved == [True]
+    with pytest.raises(ServiceError) as refused:
+        LAMP.apply(_lamp("red"), "install")
+    assert refused.value.details == {"state": "red", "action": "install",
+                                     "allowed": ["go", "switch_off"]}
+
+
+def test_a_computed_target_with_nowhere_to_go_is_a_programming_error():
+    flow = Workflow("tests.pause", states=Light, history=None, refusal="x", transitions={
+        "resume": move({Light.OFF}, lambda lamp: lamp.was, "tests.pause.resumed")})
+    lamp = _lamp("off")
+    lamp.was = ""
+    with pytest.raises(ValueError, match="no state to move to"):
+        flow.apply(lamp, "resume")
+    assert lamp.status == "off" and lamp.saved == []
 
 
 def test_an_unknown_action_is_refused_like_a_wrong_one():
@@ -166,8 +187,57 @@ def _survey(state):
     return Survey.objects.get(pk=survey.pk)
 
 
+def _cabinet():
+    from tests.energy import factories as f
+
+    return f.cabinet(full=1, charging=0)
+
+
+def _swap(state):
+    from nuanxin.energy.models import Subscription, Swap, SwapState
+    from tests.energy import factories as f
+
+    cab = _cabinet()
+    rider = f.subscribed_rider(op=cab.operator)
+    # A suspended swap remembers the step it was in (resume goes back there).
+    return Swap.objects.create(
+        rider=rider, cabinet=cab, subscription=Subscription.objects.get(rider=rider),
+        state=state, suspended_from=SwapState.TAKING if state == SwapState.SUSPENDED else "")
+
+
+def _alarm(state):
+    from django.utils import timezone
+
+    from nuanxin.energy.models import Alarm, AlarmKind
+
+    return Alarm.objects.create(cabinet=_cabinet(), kind=AlarmKind.DOOR_JAM, state=state,
+                                started_at=timezone.now())
+
+
+def _work_order(state):
+    from nuanxin.energy.models import WorkOrder, WorkOrderKind
+
+    cab = _cabinet()
+    return WorkOrder.objects.create(kind=WorkOrderKind.INSPECT_SLOT, state=state,
+                                    operator=cab.operator, cabinet=cab, slot=cab.slots.first())
+
+
+def _subscription(state):
+    from django.utils import timezone
+
+    from nuanxin.energy.models import Subscription
+    from tests.energy import factories as f
+
+    return Subscription.objects.create(rider=f.rider(), plan=f.plan(op=f.operator()),
+                                       status=state, starts_at=timezone.now())
+
+
 # name: (a row in a given state, what the service sets on the row just before a move)
 EXAMPLES = {
+    "energy.swap": (_swap, None),
+    "energy.alarm": (_alarm, None),
+    "energy.work_order": (_work_order, None),
+    "energy.subscription": (_subscription, None),
     "needs.need": (_need, _need_before),
     "voice.story": (_story, None),
     "alliance.project": (_project, None),
@@ -204,9 +274,10 @@ def test_workflow_grid(name, state, action):
     if state in t.sources:
         if before_move is not None:
             before_move(obj, action)
+        # Before the move: a target computed from the row (resume) reads what the move clears.
+        target = t.target(obj) if callable(t.target) else t.target
         entry = wf.apply(obj, action, actor=actor, reason="grid")
         obj.refresh_from_db()
-        target = t.target(obj) if callable(t.target) else t.target
         assert wf.state_of(obj) == target
         assert history.count() == before_rows + 1
         assert (entry.action, entry.from_state, entry.to_state, entry.actor, entry.reason) == (

@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from nuanxin.common.ledger import AppendOnly
 from nuanxin.energy.models import (
     Alarm,
     Battery,
@@ -51,6 +52,20 @@ def test_a_status_change_in_place_is_a_ledger_entry_too():
     custody.battery_move(battery=battery, to_place=Place.SLOT, to_slot=battery.slot,
                          to_status=BatteryStatus.QUARANTINED, action="energy.battery.quarantined")
     assert CustodyEntry.objects.filter(battery=battery).count() == 2
+    assert custody.ledger_verify() == []
+
+
+def test_entries_are_never_changed_nor_deleted_not_even_in_bulk():
+    cab = f.cabinet(full=1, charging=0)
+    battery = Battery.objects.get(slot__cabinet=cab)
+    entry = CustodyEntry.objects.get(battery=battery)
+    entry.to_status = BatteryStatus.RETIRED
+    for attempt in (entry.save, entry.delete,
+                    lambda: CustodyEntry.objects.filter(battery=battery).update(action="x"),
+                    lambda: CustodyEntry.objects.filter(battery=battery).delete()):
+        with pytest.raises(AppendOnly):
+            attempt()
+    assert CustodyEntry.objects.get(pk=entry.pk).to_status == BatteryStatus.FULL
     assert custody.ledger_verify() == []
 
 

@@ -29,6 +29,7 @@ from nuanxin.energy.models import (
 )
 from nuanxin.energy.selectors.riders import swap_view
 from nuanxin.energy.services import custody, swaps
+from nuanxin.energy.services.workflows import SWAP_WORKFLOW
 from tests.energy import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -408,5 +409,6 @@ def test_the_table_refuses_a_step_it_does_not_allow():
     swaps.swap_cancel(rider=rider, swap_id=swap.pk)
     with pytest.raises(ServiceError) as err:
         swaps.swap_cancel(rider=rider, swap_id=swap.pk)
-    assert err.value.code == "swap_step_not_allowed" and err.value.status == 409
-    assert set(swaps.TRANSITIONS["complete"][0]) == {S.TAKING}
+    assert err.value.code == "invalid_transition" and err.value.status == 409
+    assert err.value.details == {"state": "cancelled", "action": "cancel", "allowed": []}
+    assert SWAP_WORKFLOW.transitions["complete"].sources == {S.TAKING}

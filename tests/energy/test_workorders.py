@@ -153,7 +153,7 @@ def test_a_work_order_is_completed_once_and_not_duplicated(cab, member):
     workorders.work_order_complete(user=member, work_order_id=order.pk)
     with pytest.raises(ServiceError) as again:
         workorders.work_order_complete(user=member, work_order_id=order.pk)
-    assert again.value.code == "work_order_closed"
+    assert (again.value.code, again.value.details["state"]) == ("invalid_transition", "done")
     assert CustodyEntry.objects.filter(work_order=order).count() == 1
 
 

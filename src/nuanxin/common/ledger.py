@@ -1,11 +1,14 @@
 """Append-only ledgers: entries are written once and never changed; what an account holds is
 what its entries add up to, and `verify` replays them to prove it.
 
-Two layers:
+Three layers:
 - `LedgerEntry` / `Ledger`: any ledger whose entries move an account from one state to the
-  next (battery custody: from a place to a place). A subclass says how one entry moves the
-  state (`step`) and what the account row says now (`current`); `verify` replays every
-  account's entries in order and lists each break in the chain.
+  next. A subclass says how one entry moves the state (`step`) and what the account row says
+  now (`current`); `verify` replays every account's entries in order and lists each break in
+  the chain, each row that disagrees with its replay, and (`holders`) two accounts replayed
+  into a place only one may hold.
+- `HolderLedger`: custody of unique items (battery custody: from a place to a place), where
+  each entry must start where the previous one ended.
 - `AmountEntry` / `AmountLedger`: the common case, a number (points, fen, stock). The
   balance is the sum of the entries; each entry also keeps the running balance after it, so a
   replay finds a missing, changed or reordered entry. `post` locks the account row, is
@@ -85,9 +88,15 @@ class AmountEntry(LedgerEntry):
 
 
 class Ledger:
-    """Replays a ledger. Subclasses define `step` (and `current` to compare with the rows)."""
+    """Replays a ledger. Subclasses define `step` (and `current` to compare with the rows).
+
+    The sentences `verify` writes name an account by `label(account)`; a ledger whose
+    accounts may not share a place (one item per slot, one per person) says which place a
+    state occupies in `holders(state)`, and `verify` reports two accounts replayed into the
+    same place."""
 
     initial: Any = None
+    entry_noun = "ledger"  # "battery X has no <noun> entry"
 
     def __init__(self, *, entry_model: type[LedgerEntry], account_model: type[models.Model]):
         self.entry_model = entry_model
@@ -101,6 +110,36 @@ class Ledger:
     def current(self, account: models.Model) -> Any:
         """What the account row says the replayed state should be (None: nothing to compare)."""
         return None
+
+    def label(self, account: models.Model) -> str:
+        return f"{self.account_field} {account.pk}"
+
+    def describe(self, state: Any) -> str:
+        return str(state)
+
+    def check(self, account: models.Model) -> list[str]:
+        """Problems of the account row on its own (a row that contradicts itself)."""
+        return []
+
+    def holders(self, state: Any) -> Iterable[str]:
+        """The places `state` occupies that no other account may occupy at the same time."""
+        return ()
+
+    def clash(self, holder: str, accounts: list[models.Model]) -> str:
+        labels = ", ".join(self.label(a) for a in accounts)
+        return f"{holder}: the ledger puts {labels} there at once"
+
+    def cross_check(self, states: dict[Any, Any], accounts: dict[Any, models.Model]) -> list[str]:
+        """Checks against another source once every account is replayed (`states`, by
+        account pk): custody compares the slots' contents the cabinets last reported."""
+        return []
+
+    # `accounts` and `entries` may return rows as named tuples (`values_list(..., named=True)`
+    # with "pk" / "id" and the fields the hooks read): a replay of a large ledger then builds
+    # no model instances.
+    def accounts(self, account_ids: Iterable[Any] | None = None) -> models.QuerySet:
+        qs = self.account_model.objects.order_by("pk")
+        return qs if account_ids is None else qs.filter(pk__in=list(account_ids))
 
     def entries(self, account_ids: Iterable[Any] | None = None) -> models.QuerySet:
         qs = self.entry_model.objects.all()
@@ -116,25 +155,80 @@ class Ledger:
 
     def verify(self, account_ids: Iterable[Any] | None = None) -> list[str]:
         """Every problem found, one sentence each; empty means the ledger holds."""
+        if account_ids is not None:
+            account_ids = list(account_ids)
+        accounts = {a.pk: a for a in self.accounts(account_ids).iterator(chunk_size=5000)}
+
+        def label(pk: Any) -> str:
+            return self.label(accounts[pk]) if pk in accounts else f"{self.account_field} {pk}"
+
         problems: list[str] = []
         states: dict[Any, Any] = {}
         for entry in self.entries(account_ids).iterator(chunk_size=5000):
             account_id = getattr(entry, f"{self.account_field}_id")
             state, problem = self.step(states.get(account_id, self.initial), entry)
             if problem:
-                problems.append(f"{self.account_field} {account_id}: entry #{entry.pk} "
-                                f"({entry.action}) {problem}")
+                problems.append(f"{label(account_id)}: entry #{entry.id} ({entry.action}) "
+                                f"{problem}")
             states[account_id] = state
-        accounts = self.account_model.objects.all()
-        if account_ids is not None:
-            accounts = accounts.filter(pk__in=list(account_ids))
-        for account in accounts.iterator():
+        held: dict[str, list[models.Model]] = {}
+        for pk, account in accounts.items():
+            problems += self.check(account)
             expected = self.current(account)
-            replayed = states.get(account.pk, self.initial)
+            if pk not in states:
+                if expected is not None and expected != self.initial:
+                    problems.append(f"{label(pk)} has no {self.entry_noun} entry")
+                continue
+            replayed = states[pk]
             if expected is not None and expected != replayed:
-                problems.append(f"{self.account_field} {account.pk}: the row says {expected} "
-                                f"but the entries add up to {replayed}")
-        return problems
+                problems.append(f"{label(pk)}: the ledger says {self.describe(replayed)} "
+                                f"but the row says {self.describe(expected)}")
+            for holder in self.holders(replayed):
+                held.setdefault(holder, []).append(account)
+        problems += [self.clash(holder, together) for holder, together in held.items()
+                     if len(together) > 1]
+        for pk in sorted(states.keys() - accounts.keys()):
+            problems.append(f"{self.entry_noun} entries for {self.account_field} {pk}, "
+                            "which does not exist")
+        return problems + self.cross_check(states, accounts)
+
+
+class HolderLedger(Ledger):
+    """Custody of unique items (a battery, a loaned tool): each account is one item, each
+    entry hands it from one place to the next. The replayed state is where the item is and
+    in what condition; each entry must start where the previous one ended (the first from
+    nowhere), and two items may not be in one exclusive place at once.
+
+    Subclasses say where an entry takes the item from (`origin`, None for nowhere: the item
+    came into being), what the state is after it (`state_after`), the place part of a state
+    (`position`, compared with the next entry's origin) and whether that place holds one
+    item only (`holders`), and what the item's row says now (`current`)."""
+
+    def origin(self, entry: LedgerEntry) -> Any:
+        raise NotImplementedError
+
+    def state_after(self, entry: LedgerEntry) -> Any:
+        raise NotImplementedError
+
+    def position(self, state: Any) -> Any:
+        return state
+
+    def describe_position(self, position: Any) -> str:
+        return str(position)
+
+    def step(self, state: Any, entry: LedgerEntry) -> tuple[Any, str | None]:
+        after = self.state_after(entry)
+        origin = self.origin(entry)
+        if state is None:
+            if origin is not None:
+                return after, (f"starts from {self.describe_position(origin)}, "
+                               "not from nowhere")
+            return after, None
+        was = self.position(state)
+        if origin != was:
+            return after, (f"starts at {self.describe_position(origin)} but the item was at "
+                           f"{self.describe_position(was)}")
+        return after, None
 
 
 class AmountLedger(Ledger):

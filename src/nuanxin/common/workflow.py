@@ -9,6 +9,10 @@ commits (SMS, announcements: never for a
 change that rolled back). Anything else is refused the same way everywhere: 409
 `invalid_transition` with `state`, `action` and `allowed` in the body.
 
+A row being created is in the pseudo-state `NEW` (""): a move from it inserts the row, so a
+workflow whose first step is already a move (a swap starts by reserving or opening a door)
+keeps that step in its table too.
+
 Every workflow registers itself by name; `registered()` lists them all (apps' `services`
 modules are imported to find them), so one test walks every state x action grid.
 
@@ -65,6 +69,10 @@ class HistoryEntry(models.Model):
         super().save(*args, **kwargs)
 
 
+# The state of a row not saved yet: `move({NEW, ...}, ...)` is a move that creates the row.
+NEW = ""
+
+
 @dataclass(frozen=True)
 class Change:
     """What a move is about to do (guards, on_change) or did (on-enter hooks)."""
@@ -77,6 +85,7 @@ class Change:
     actor: Any
     at: datetime
     data: dict = field(default_factory=dict)
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -119,7 +128,8 @@ class Workflow:
             raise ValueError(f"workflow {name!r} is registered twice")
         known = set(states.values)
         for action, t in transitions.items():
-            bad = (t.sources | ({t.target} if isinstance(t.target, str) else set())) - known
+            bad = ((t.sources - {NEW}) | ({t.target} if isinstance(t.target, str) else set())
+                   ) - known
             if bad:
                 raise ValueError(f"{name}.{action} names unknown states {sorted(bad)}")
         for state in on_enter or {}:
@@ -174,9 +184,12 @@ class Workflow:
         t = self.check(obj, action)
         from_state = self.state_of(obj)
         to_state = t.target(obj) if callable(t.target) else t.target
+        if to_state not in self.states.values:
+            # A target computed from the row (resume) found nothing to go back to.
+            raise ValueError(f"{self.name}.{action}: no state to move to from {from_state!r}")
         change = Change(workflow=self.name, action=action, code=t.code, from_state=from_state,
                         to_state=str(to_state), actor=actor, at=at or timezone.now(),
-                        data=dict(data or {}))
+                        data=dict(data or {}), reason=reason)
         if t.guard is not None:
             t.guard(obj, change)
         setattr(obj, self.field, change.to_state)

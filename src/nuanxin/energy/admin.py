@@ -5,6 +5,7 @@ from django.contrib import admin
 
 from nuanxin.energy.models import (
     Alarm,
+    AlarmEvent,
     Battery,
     BatteryModel,
     Cabinet,
@@ -15,9 +16,11 @@ from nuanxin.energy.models import (
     Plan,
     Slot,
     Subscription,
+    SubscriptionEvent,
     Swap,
     SwapEvent,
     WorkOrder,
+    WorkOrderEvent,
 )
 
 
@@ -87,6 +90,12 @@ class SwapAdmin(ReadOnlyAdmin):
 @admin.register(SwapEvent)
 class SwapEventAdmin(ReadOnlyAdmin):
     list_display = ["swap", "at", "action", "from_state", "to_state"]
+    search_fields = ["action"]
+
+
+@admin.register(AlarmEvent, WorkOrderEvent, SubscriptionEvent)
+class HistoryAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "at", "action", "from_state", "to_state", "actor"]
     search_fields = ["action"]
 
 

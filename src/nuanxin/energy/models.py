@@ -14,6 +14,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from nuanxin.common.ledger import LedgerEntry
+from nuanxin.common.workflow import HistoryEntry
+
 SERIAL_VALIDATOR = RegexValidator(r"^[A-Z0-9][A-Z0-9-]{3,31}$",
                                   _("编号只能由大写字母、数字和连字符组成，4–32 位。"))
 
@@ -320,6 +323,18 @@ class Subscription(models.Model):
         return f"{self.rider_id} {self.plan_id} {self.status}"
 
 
+class SubscriptionEvent(HistoryEntry):
+    """History of a rider's plan: started, renewed, cancelled (services/workflows.py)."""
+
+    subject_field = "subscription"
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE,
+                                     related_name="events")
+
+    class Meta(HistoryEntry.Meta):
+        pass
+
+
 class ChargeKind(models.TextChoices):
     MONTH = "month", _("月费")
     SWAP = "swap", _("单次换电")
@@ -429,20 +444,16 @@ class Swap(models.Model):
         return self.state in OPEN_SWAP_STATES
 
 
-class SwapEvent(models.Model):
-    """Append-only history of a swap: every transition, command and device report."""
+class SwapEvent(HistoryEntry):
+    """Append-only history of a swap: every transition, command and device report (the swap
+    workflow's history, services/workflows.py)."""
+
+    subject_field = "swap"
 
     swap = models.ForeignKey(Swap, on_delete=models.CASCADE, related_name="events")
-    at = models.DateTimeField()
-    action = models.CharField(max_length=48)  # dotted code, e.g. energy.swap.door_opened
-    from_state = models.CharField(max_length=16, blank=True)
-    to_state = models.CharField(max_length=16, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+")
-    data = models.JSONField(default=dict, blank=True)
 
-    class Meta:
-        ordering = ["at", "id"]
+    class Meta(HistoryEntry.Meta):
+        pass
 
     def __str__(self) -> str:
         return self.action
@@ -454,12 +465,13 @@ class Place(models.TextChoices):
     DEPOT = "depot", _("运维库房")
 
 
-class CustodyEntry(models.Model):
-    """Append-only ledger: one row per move of one battery. Never updated, never deleted."""
+class CustodyEntry(LedgerEntry):
+    """Append-only ledger (common.ledger): one row per move of one battery. Never updated,
+    never deleted: the model and its queryset refuse."""
+
+    account_field = "battery"
 
     battery = models.ForeignKey(Battery, on_delete=models.PROTECT, related_name="custody")
-    at = models.DateTimeField()
-    action = models.CharField(max_length=48)
     from_place = models.CharField(max_length=6, choices=Place.choices, blank=True)
     from_slot = models.ForeignKey(Slot, null=True, blank=True, on_delete=models.PROTECT,
                                   related_name="+")
@@ -475,10 +487,8 @@ class CustodyEntry(models.Model):
                              related_name="custody")
     work_order = models.ForeignKey("WorkOrder", null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="custody")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+")
 
-    class Meta:
+    class Meta(LedgerEntry.Meta):
         ordering = ["battery_id", "id"]
         constraints = [
             models.CheckConstraint(
@@ -490,14 +500,6 @@ class CustodyEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.battery_id}: {self.from_place or '-'} -> {self.to_place}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValueError("custody entries are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("custody entries are append-only")
 
 
 class AlarmKind(models.TextChoices):
@@ -554,6 +556,17 @@ class Alarm(models.Model):
         return f"{self.kind} @ {self.cabinet_id}"
 
 
+class AlarmEvent(HistoryEntry):
+    """History of an alarm: raised, reported over by the cabinet, acknowledged, resolved."""
+
+    subject_field = "alarm"
+
+    alarm = models.ForeignKey(Alarm, on_delete=models.CASCADE, related_name="events")
+
+    class Meta(HistoryEntry.Meta):
+        pass
+
+
 class WorkOrderKind(models.TextChoices):
     TO_MAINTENANCE = "to_maintenance", _("送修")
     RETIRE = "retire", _("退役")
@@ -597,6 +610,17 @@ class WorkOrder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk}"
+
+
+class WorkOrderEvent(HistoryEntry):
+    """History of a work order: opened, completed, cancelled."""
+
+    subject_field = "work_order"
+
+    work_order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="events")
+
+    class Meta(HistoryEntry.Meta):
+        pass
 
 
 class CabinetCommand(models.Model):

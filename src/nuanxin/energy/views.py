@@ -35,6 +35,7 @@ from nuanxin.energy.models import (
 )
 from nuanxin.energy.selectors import riders
 from nuanxin.energy.services import swaps
+from nuanxin.energy.services.workflows import SWAP_WORKFLOW
 from nuanxin.geo.datum import CRS, from_wgs84, tile_crs
 from nuanxin.geo.models import Region, RegionLevel
 from nuanxin.geo.spatial import distance_text
@@ -330,8 +331,6 @@ def _own_swap(user, swap_id: int) -> Swap:
 # Which door the rider stands at in each step.
 RETURN_STEPS = ("opening_return", "returning")
 RELEASE_STEPS = ("opening_release", "taking")
-# Before the old battery is in, walking away costs nothing; after it, the swap has to finish.
-CANCELLABLE_STATES = ("reserved", "opening_return", "returning")
 
 
 # Failures that raise an alarm for the operator (door jams, unreadable batteries): the rider
@@ -370,7 +369,8 @@ def _swap_context(swap: Swap) -> dict:
         "finished": finished,
         "door": door,
         "deadline": swap.deadline,
-        "cancellable": swap.state in CANCELLABLE_STATES,
+        # The table's cancel: before the old battery is in, walking away costs nothing.
+        "cancellable": SWAP_WORKFLOW.can(swap, "cancel"),
         "released": released,
         "operator_informed": failure_code in OPERATOR_INFORMED,
         "charged_yuan": _yuan(view.get("charged_fen") or 0),

@@ -31,6 +31,7 @@ from nuanxin.energy.models import (
     WorkOrderState,
 )
 from nuanxin.energy.services import commands
+from nuanxin.energy.services.workflows import ALARM_WORKFLOW, WORK_ORDER_WORKFLOW
 
 OVER_TEMPERATURE_C = 60.0
 
@@ -140,6 +141,10 @@ def alarm_open(*, cabinet: Cabinet, kind: str, at: datetime, slot, battery, valu
     alarm = Alarm.objects.create(cabinet=cabinet, slot=slot_row, battery=battery_row, kind=kind,
                                  device_alarm_id=device_alarm_id or "", value=value,
                                  started_at=at)
+    ALARM_WORKFLOW.record(alarm, "energy.alarm.raised", at=at, to_state=alarm.state,
+                          data={"kind": kind, "value": value,
+                                "slot": slot_row.number if slot_row else None,
+                                "battery": battery_row.serial if battery_row else None})
     _climb(alarm=alarm, cabinet=cabinet, slot=slot_row, battery=battery_row, rung=LADDER[kind])
     return alarm, slot_row, battery_row, True
 
@@ -162,10 +167,12 @@ def _climb(*, alarm: Alarm, cabinet: Cabinet, slot: Slot | None, battery: Batter
         already = WorkOrder.objects.filter(kind=WorkOrderKind.INSPECT_SLOT, slot=slot,
                                            state=WorkOrderState.OPEN).exists()
         if not already:
-            WorkOrder.objects.create(kind=WorkOrderKind.INSPECT_SLOT,
-                                     operator_id=cabinet.operator_id, cabinet=cabinet, slot=slot,
-                                     battery=battery, alarm=alarm,
-                                     note=str(AlarmKind(alarm.kind).label)[:200])
+            order = WorkOrder.objects.create(kind=WorkOrderKind.INSPECT_SLOT,
+                                             operator_id=cabinet.operator_id, cabinet=cabinet,
+                                             slot=slot, battery=battery, alarm=alarm,
+                                             note=str(AlarmKind(alarm.kind).label)[:200])
+            WORK_ORDER_WORKFLOW.record(order, "energy.work_order.opened", at=alarm.started_at,
+                                       to_state=order.state, data={"alarm": alarm.pk})
 
 
 def alarm_recipients(cabinet: Cabinet, *, staff: bool = True) -> list[int]:

@@ -4,7 +4,9 @@ A battery's row says where it is now (`slot`, `holder` or neither: the depot) an
 database refuses a row that contradicts itself. `CustodyEntry` is the append-only history of
 how it got there. `battery_move` is the only writer of a battery's place: it changes the row
 and appends the entry in the caller's transaction (the caller holds the cabinet lock), so the
-two can never drift apart; `ledger_verify` replays the ledger and compares.
+two can never drift apart. The entries are a common.ledger ledger (`BATTERY_CUSTODY`, a
+HolderLedger): append-only by the base (no save of an existing entry, no delete, no bulk
+update or delete), and `ledger_verify` replays it and compares.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from nuanxin.common.ledger import HolderLedger
 from nuanxin.energy import locking
 from nuanxin.energy.models import (
     DEPOT_STATUSES,
@@ -94,89 +97,95 @@ def battery_move(*, battery: Battery, to_place: str, to_status: str, action: str
         to_status=to_status, swap=swap, work_order=work_order, actor=actor)
 
 
+def _where(place: str, slot_id, rider_id) -> str:
+    return f"{place}/{slot_id or rider_id or '-'}"
+
+
+class BatteryCustody(HolderLedger):
+    """The custody ledger as a common.ledger HolderLedger: one account per battery, its state
+    (place, slot, rider, status); a slot and a rider's hands hold one battery each. Rows are
+    read as named tuples (a fleet's whole ledger is replayed without model instances)."""
+
+    entry_noun = "custody"
+
+    def accounts(self, account_ids=None):
+        return super().accounts(account_ids).values_list(
+            "pk", "serial", "slot_id", "holder_id", "status", named=True)
+
+    def entries(self, account_ids=None):
+        return super().entries(account_ids).values_list(
+            "id", "battery_id", "action", "from_place", "from_slot_id", "from_rider_id",
+            "to_place", "to_slot_id", "to_rider_id", "to_status", named=True)
+
+    def label(self, battery) -> str:
+        return f"battery {battery.serial}"
+
+    def origin(self, entry):
+        return ((entry.from_place, entry.from_slot_id, entry.from_rider_id)
+                if entry.from_place else None)
+
+    def state_after(self, entry):
+        return (entry.to_place, entry.to_slot_id, entry.to_rider_id, entry.to_status)
+
+    def position(self, state):
+        return state[:3]
+
+    def describe_position(self, position) -> str:
+        return _where(*position)
+
+    def describe(self, state) -> str:
+        return f"{_where(*state[:3])} ({state[3]})"
+
+    def current(self, battery):
+        place = (Place.SLOT if battery.slot_id else Place.RIDER if battery.holder_id
+                 else Place.DEPOT)
+        return (place, battery.slot_id, battery.holder_id, battery.status)
+
+    def check(self, b) -> list[str]:
+        problems = []
+        if b.slot_id is not None and b.holder_id is not None:
+            problems.append(f"battery {b.serial} is in a slot and with a rider at once")
+        if b.slot_id is not None and b.status not in SLOT_STATUSES:
+            problems.append(f"battery {b.serial} is in a slot with status {b.status}")
+        if b.holder_id is not None and b.status != BatteryStatus.WITH_RIDER:
+            problems.append(f"battery {b.serial} is with a rider with status {b.status}")
+        if b.slot_id is None and b.holder_id is None and b.status not in DEPOT_STATUSES:
+            problems.append(f"battery {b.serial} is nowhere with status {b.status}")
+        return problems
+
+    def holders(self, state) -> list[str]:
+        _place, slot_id, rider_id, _status = state
+        return ([f"slot {slot_id}"] if slot_id is not None else []) + (
+            [f"rider {rider_id}"] if rider_id is not None else [])
+
+    def clash(self, holder: str, accounts: list) -> str:
+        serials = ", ".join(b.serial for b in accounts)
+        if holder.startswith("rider"):
+            return f"{holder}: the ledger gives them {serials} at once"
+        return f"{holder}: the ledger puts {serials} in it at once"
+
+    def cross_check(self, states, accounts) -> list[str]:
+        ledger_slots: dict[int, list[str]] = defaultdict(list)
+        for pk, state in states.items():
+            if state[1] is not None and pk in accounts:
+                ledger_slots[state[1]].append(accounts[pk].serial)
+        return _reported_disagreements(ledger_slots, {b.serial for b in accounts.values()})
+
+
+BATTERY_CUSTODY = BatteryCustody(entry_model=CustodyEntry, account_model=Battery)
+
+
 def ledger_verify() -> list[str]:
     """Every problem found, one sentence each; an empty list means the ledger holds.
 
-    Checks: each battery's row names exactly one place agreeing with its status; its ledger
-    is an unbroken chain (each entry starts where the previous one ended) whose last entry
-    is the row's place and status; no slot and no rider holds two batteries, neither on the
-    rows nor in the replayed ledger.
+    Checks: each battery's row names exactly one place agreeing with its status (the
+    database's one-to-one keys already refuse two batteries in one slot or one rider's
+    hands); its ledger is an unbroken chain (each entry starts where the previous one ended)
+    whose last entry is the row's place and status; the replayed ledger puts no two
+    batteries in one slot or with one rider; and each closed slot's last report from its
+    cabinet agrees with the ledger.
     """
-    problems: list[str] = []
-    rows = {b["pk"]: b for b in Battery.objects.values("pk", "serial", "slot_id", "holder_id",
-                                                       "status")}
-    slot_owner: dict[int, int] = {}
-    rider_owner: dict[int, int] = {}
-    for b in rows.values():
-        places = (b["slot_id"] is not None) + (b["holder_id"] is not None)
-        if places > 1:
-            problems.append(f"battery {b['serial']} is in a slot and with a rider at once")
-        status = b["status"]
-        if b["slot_id"] is not None and status not in SLOT_STATUSES:
-            problems.append(f"battery {b['serial']} is in a slot with status {status}")
-        if b["holder_id"] is not None and status != BatteryStatus.WITH_RIDER:
-            problems.append(f"battery {b['serial']} is with a rider with status {status}")
-        if places == 0 and status not in DEPOT_STATUSES:
-            problems.append(f"battery {b['serial']} is nowhere with status {status}")
-        if b["slot_id"] is not None:
-            other = slot_owner.setdefault(b["slot_id"], b["pk"])
-            if other != b["pk"]:
-                problems.append(f"slot {b['slot_id']} holds batteries {rows[other]['serial']} "
-                                f"and {b['serial']}")
-        if b["holder_id"] is not None:
-            other = rider_owner.setdefault(b["holder_id"], b["pk"])
-            if other != b["pk"]:
-                problems.append(f"rider {b['holder_id']} holds batteries "
-                                f"{rows[other]['serial']} and {b['serial']}")
-
-    replayed: dict[int, tuple] = {}
-    entries = CustodyEntry.objects.order_by("battery_id", "id").values_list(
-        "battery_id", "id", "action", "from_place", "from_slot_id", "from_rider_id",
-        "to_place", "to_slot_id", "to_rider_id", "to_status")
-    for (battery_id, entry_id, action, from_place, from_slot, from_rider, to_place, to_slot,
-         to_rider, to_status) in entries.iterator(chunk_size=5000):
-        serial = rows[battery_id]["serial"] if battery_id in rows else str(battery_id)
-        previous = replayed.get(battery_id)
-        if previous is None:
-            if from_place:
-                problems.append(f"battery {serial}: its first ledger entry #{entry_id} "
-                                f"({action}) starts from {from_place}, not from nowhere")
-        elif (from_place, from_slot, from_rider) != previous[:3]:
-            problems.append(f"battery {serial}: ledger entry #{entry_id} ({action}) starts at "
-                            f"{from_place}/{from_slot or from_rider or '-'} but the battery was "
-                            f"at {previous[0]}/{previous[1] or previous[2] or '-'}")
-        replayed[battery_id] = (to_place, to_slot, to_rider, to_status)
-
-    ledger_slots: dict[int, list[str]] = defaultdict(list)
-    ledger_riders: dict[int, list[str]] = defaultdict(list)
-    for pk, b in rows.items():
-        state = replayed.get(pk)
-        if state is None:
-            problems.append(f"battery {b['serial']} has no custody entry")
-            continue
-        to_place, to_slot, to_rider, to_status = state
-        row_place = (Place.SLOT if b["slot_id"] else Place.RIDER if b["holder_id"]
-                     else Place.DEPOT)
-        if (to_place, to_slot, to_rider, to_status) != (row_place, b["slot_id"], b["holder_id"],
-                                                        b["status"]):
-            problems.append(
-                f"battery {b['serial']}: the ledger says {to_place}/{to_slot or to_rider or '-'}"
-                f" ({to_status}) but the row says {row_place}/"
-                f"{b['slot_id'] or b['holder_id'] or '-'} ({b['status']})")
-        if to_slot is not None:
-            ledger_slots[to_slot].append(b["serial"])
-        if to_rider is not None:
-            ledger_riders[to_rider].append(b["serial"])
-    for slot_id, serials in ledger_slots.items():
-        if len(serials) > 1:
-            problems.append(f"slot {slot_id}: the ledger puts {', '.join(serials)} in it at once")
-    for rider_id, serials in ledger_riders.items():
-        if len(serials) > 1:
-            problems.append(f"rider {rider_id}: the ledger gives them {', '.join(serials)} at once")
-    for battery_id in replayed.keys() - rows.keys():
-        problems.append(f"ledger entries for battery {battery_id}, which does not exist")
-    problems += _reported_disagreements(ledger_slots, {b["serial"] for b in rows.values()})
-    return problems
+    return BATTERY_CUSTODY.verify()
 
 
 def _reported_disagreements(ledger_slots: dict[int, list[str]],

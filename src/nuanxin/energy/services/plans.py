@@ -32,6 +32,7 @@ from nuanxin.energy.models import (
     Swap,
     SwapState,
 )
+from nuanxin.energy.services.workflows import SUBSCRIPTION_WORKFLOW
 
 
 def add_month(moment: datetime) -> datetime:
@@ -39,6 +40,10 @@ def add_month(moment: datetime) -> datetime:
     year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
     day = min(moment.day, calendar.monthrange(year, month)[1])
     return moment.replace(year=year, month=month, day=day)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 def rider_lock(rider: User) -> None:
@@ -69,6 +74,9 @@ def subscription_start(*, rider: User, plan_id: int, at: datetime | None = None)
     monthly = plan.kind == PlanKind.MONTHLY
     sub = Subscription.objects.create(rider=rider, plan=plan, starts_at=now,
                                       paid_until=add_month(now) if monthly else None)
+    SUBSCRIPTION_WORKFLOW.record(sub, "energy.subscription.started", actor=rider, at=now,
+                                 to_state=sub.status,
+                                 data={"plan": plan.code, "paid_until": _iso(sub.paid_until)})
     if monthly:
         Charge.objects.create(rider=rider, subscription=sub, kind=ChargeKind.MONTH,
                               amount_fen=plan.price_fen, period_start=now)
@@ -96,6 +104,10 @@ def subscription_renew(*, rider: User, at: datetime | None = None) -> Subscripti
         raise ServiceError("already_paid", _("这个月已经付过了。"), status=409) from None
     sub.paid_until = add_month(period_start)
     sub.save(update_fields=["paid_until"])
+    SUBSCRIPTION_WORKFLOW.record(sub, "energy.subscription.renewed", actor=rider, at=now,
+                                 from_state=sub.status, to_state=sub.status,
+                                 data={"period_start": _iso(period_start),
+                                       "paid_until": _iso(sub.paid_until)})
     return sub
 
 
@@ -109,8 +121,7 @@ def subscription_cancel(*, rider: User, at: datetime | None = None) -> Subscript
         raise ServiceError("no_plan", _("您还没有生效中的换电套餐。"), status=409)
     if Swap.objects.filter(rider=rider, state__in=OPEN_SWAP_STATES).exists():
         raise ServiceError("swap_open", _("您有一次换电还没有结束，请先完成或取消。"), status=409)
-    sub.status = SubscriptionStatus.CANCELLED
-    sub.save(update_fields=["status"])
+    SUBSCRIPTION_WORKFLOW.apply(sub, "cancel", actor=rider, at=at or timezone.now())
     return sub
 
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.services import audit
@@ -35,7 +34,6 @@ from nuanxin.common.errors import NotFound, ServiceError
 from nuanxin.energy import locking
 from nuanxin.energy.models import (
     Alarm,
-    AlarmState,
     Battery,
     BatteryStatus,
     Cabinet,
@@ -52,11 +50,11 @@ from nuanxin.energy.services.alarms import (
     LADDER,
     OVER_TEMPERATURE_C,
     UNRESOLVED,
-    K,
     alarm_notify,
     alarm_open,
     alarm_recipients,
 )
+from nuanxin.energy.services.workflows import ALARM_WORKFLOW, still_reported
 
 __all__ = ["OVER_TEMPERATURE_C", "LADDER", "CABINET_LOCKING_KINDS", "alarm_recipients",
            "alarm_on_device", "alarm_raise", "alarm_acknowledge", "alarm_resolve",
@@ -74,8 +72,7 @@ def alarm_on_device(*, cabinet: Cabinet, message, at: datetime) -> Alarm:
         if message.state == "end":
             if existing is not None:
                 if existing.cleared_at is None:
-                    existing.cleared_at = at
-                    existing.save(update_fields=["cleared_at"])
+                    _cleared(existing, at)
                 return existing
             # The end came without its start (the start is later, or was sent before the
             # cabinet was known): treat it as a start that has already cleared, so the
@@ -83,14 +80,20 @@ def alarm_on_device(*, cabinet: Cabinet, message, at: datetime) -> Alarm:
             alarm = _raise_locked(cabinet=cab, kind=message.kind, at=at, slot=message.slot,
                                   battery=message.battery, value=message.value,
                                   device_alarm_id=message.alarm_id)
-            alarm.cleared_at = at
-            alarm.save(update_fields=["cleared_at"])
+            _cleared(alarm, at)
             return alarm
         if existing is not None:
             return existing
         return _raise_locked(cabinet=cab, kind=message.kind, at=at, slot=message.slot,
                              battery=message.battery, value=message.value,
                              device_alarm_id=message.alarm_id)
+
+
+def _cleared(alarm: Alarm, at: datetime) -> None:
+    alarm.cleared_at = at
+    alarm.save(update_fields=["cleared_at"])
+    ALARM_WORKFLOW.record(alarm, "energy.alarm.cleared", at=at, from_state=alarm.state,
+                          to_state=alarm.state)
 
 
 def alarm_raise(*, cabinet: Cabinet, kind: str, at: datetime, slot=None, battery=None,
@@ -147,18 +150,14 @@ def alarm_acknowledge(*, user, alarm_id: int) -> Alarm:
     """Someone has seen it and is on it: who and when are recorded."""
     with transaction.atomic():
         alarm = _alarm_for(user, alarm_id)
-        if alarm.state != AlarmState.OPEN:
-            raise ServiceError("alarm_not_open", _("这条告警已有人确认或已解决。"), status=409)
-        alarm.state = AlarmState.ACKNOWLEDGED
-        alarm.acknowledged_by = user
-        alarm.acknowledged_at = timezone.now()
-        alarm.save(update_fields=["state", "acknowledged_by", "acknowledged_at"])
+        ALARM_WORKFLOW.apply(alarm, "acknowledge", actor=user)
         return alarm
 
 
 def alarm_resolve(*, user, alarm_id: int, note: str) -> Alarm:
     """Closed with a note. A dangerous condition the cabinet still reports cannot be
-    resolved; resolving does not unlock anything by itself (unlocking is its own act)."""
+    resolved (the table's guard); resolving does not unlock anything by itself (unlocking is
+    its own act)."""
     note = (note or "").strip()
     if not note:
         raise ServiceError("note_required", _("请填写处理说明。"))
@@ -166,39 +165,8 @@ def alarm_resolve(*, user, alarm_id: int, note: str) -> Alarm:
         raise ServiceError("note_too_long", _("处理说明最多 200 字。"))
     with transaction.atomic():
         alarm = _alarm_for(user, alarm_id)
-        if alarm.state == AlarmState.RESOLVED:
-            raise ServiceError("alarm_resolved", _("这条告警已经解决。"), status=409)
-        if still_reported(alarm) and not _battery_gone(alarm):
-            raise ServiceError("alarm_not_cleared",
-                               _("柜机仍在报告这一告警，消除后才能标记为已解决。"), status=409)
-        now = timezone.now()
-        alarm.state = AlarmState.RESOLVED
-        alarm.resolved_by = user
-        alarm.resolved_at = now
-        alarm.resolution_note = note
-        fields = ["state", "resolved_by", "resolved_at", "resolution_note"]
-        if alarm.acknowledged_at is None:
-            # Resolving is also seeing it: the record shows who first took it on.
-            alarm.acknowledged_by, alarm.acknowledged_at = user, now
-            fields += ["acknowledged_by", "acknowledged_at"]
-        alarm.save(update_fields=fields)
+        ALARM_WORKFLOW.apply(alarm, "resolve", actor=user, reason=note)
         return alarm
-
-
-def still_reported(alarm: Alarm) -> bool:
-    """A dangerous condition the cabinet has not yet reported over."""
-    return bool(alarm.device_alarm_id and alarm.cleared_at is None
-                and alarm.kind in (K.SMOKE, K.OVER_TEMPERATURE))
-
-
-def _battery_gone(alarm: Alarm) -> bool:
-    """The hot battery has been taken out of the cabinet (a work order moved it): what the
-    cabinet may still report about it no longer describes anything inside, so a person
-    may close the alarm (a faulty sensor must not keep it open for ever)."""
-    if alarm.kind != K.OVER_TEMPERATURE or alarm.battery_id is None:
-        return False
-    return not Battery.objects.filter(pk=alarm.battery_id,
-                                      slot__cabinet_id=alarm.cabinet_id).exists()
 
 
 def _unresolved_on_slot(slot: Slot):

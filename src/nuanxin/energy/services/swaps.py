@@ -1,10 +1,11 @@
 """The swap: a rider's flat battery in, a full one out, through two cabinet doors.
 
-The state machine is the TRANSITIONS table below; every change goes through `_transition`,
-which refuses anything the table does not allow and writes a SwapEvent. Every device report
-about a swap's slots is recorded too, including the ones that change nothing (a duplicate,
-a late message, a report that does not fit the current step): those are kept as
-`energy.swap.report_ignored` and otherwise ignored, so replays are harmless.
+The state machine is SWAP_WORKFLOW's table (services/workflows.py); every change goes
+through `_transition`, which refuses anything the table does not allow (409
+`invalid_transition`) and writes a SwapEvent. Every device report about a swap's slots is
+recorded too, including the ones that change nothing (a duplicate, a late message, a report
+that does not fit the current step): those are kept as `energy.swap.report_ignored` and
+otherwise ignored, so replays are harmless.
 
     (reserved) ─start─> opening_return ─opened─> returning ─closed with the rider's serial─>
     opening_release ─opened─> taking ─closed empty─> completed (+ the per-swap charge)
@@ -32,7 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.models import User, UserKind
-from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError, lazy_format
+from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
 from nuanxin.energy import locking
 from nuanxin.energy.models import (
     OPEN_SWAP_STATES,
@@ -48,6 +49,7 @@ from nuanxin.energy.models import (
     SwapState,
 )
 from nuanxin.energy.services import commands, custody, offer, plans, safety
+from nuanxin.energy.services.workflows import ACTIVE_STEPS, NEW, SWAP_WORKFLOW
 
 log = logging.getLogger("nuanxin.energy.swaps")
 
@@ -64,41 +66,6 @@ RESUME_DOOR_OPEN_S = 60
 # A step's timeout waits for proof the cabinet has nothing older to say (see _may_time_out);
 # a healthy cabinet heartbeats every 30 s, so a silent one is given up on after this.
 HEARD_GRACE_S = 45
-
-ACTIVE_STEPS = frozenset({S.OPENING_RETURN, S.RETURNING, S.OPENING_RELEASE, S.TAKING})
-NEW = ""  # the "state" of a swap being created
-
-# action: (states it may start from, state it ends in (None: the step remembered by
-# `suspended_from`), event code)
-TRANSITIONS: dict[str, tuple[frozenset[str], str | None, str]] = {
-    "reserve": (frozenset({NEW}), S.RESERVED, "energy.swap.reserved"),
-    "start": (frozenset({NEW, S.RESERVED}), S.OPENING_RETURN, "energy.swap.started"),
-    "start_pickup": (frozenset({NEW, S.RESERVED}), S.OPENING_RELEASE,
-                     "energy.swap.started_pickup"),
-    "return_door_opened": (frozenset({S.OPENING_RETURN}), S.RETURNING,
-                           "energy.swap.return_door_opened"),
-    "return_slot_changed": (frozenset({S.OPENING_RETURN}), S.OPENING_RETURN,
-                            "energy.swap.return_slot_changed"),
-    "return_door_reopened": (frozenset({S.RETURNING}), S.OPENING_RETURN,
-                             "energy.swap.return_door_reopened"),
-    "battery_returned": (frozenset({S.RETURNING}), S.OPENING_RELEASE,
-                         "energy.swap.battery_returned"),
-    "release_door_opened": (frozenset({S.OPENING_RELEASE}), S.TAKING,
-                            "energy.swap.release_door_opened"),
-    "release_slot_changed": (frozenset({S.OPENING_RELEASE}), S.OPENING_RELEASE,
-                             "energy.swap.release_slot_changed"),
-    "release_door_reopened": (frozenset({S.TAKING}), S.OPENING_RELEASE,
-                              "energy.swap.release_door_reopened"),
-    "complete": (frozenset({S.TAKING}), S.COMPLETED, "energy.swap.completed"),
-    "suspend": (ACTIVE_STEPS, S.SUSPENDED, "energy.swap.suspended"),
-    "resume": (frozenset({S.SUSPENDED}), None, "energy.swap.resumed"),
-    # Once the old battery is in, cancelling would leave the rider with nothing: the rider
-    # takes the new one (or walks away, and the timeout explains).
-    "cancel": (frozenset({S.RESERVED, S.OPENING_RETURN, S.RETURNING}), S.CANCELLED,
-               "energy.swap.cancelled"),
-    "expire": (frozenset({S.RESERVED}), S.EXPIRED, "energy.swap.expired"),
-    "fail": (ACTIVE_STEPS | {S.SUSPENDED}, S.FAILED, "energy.swap.failed"),
-}
 
 STEP_TIMEOUT_S = {S.OPENING_RETURN: DOOR_OPEN_S, S.RETURNING: RETURN_S,
                   S.OPENING_RELEASE: DOOR_OPEN_S, S.TAKING: TAKE_S}
@@ -133,39 +100,18 @@ def _due(at: datetime, seconds: float) -> datetime:
 
 # --- history -------------------------------------------------------------------------------
 
-def _record(swap: Swap, action: str, *, at: datetime, data: dict | None = None,
-            actor: User | None = None, from_state: str = "", to_state: str = "") -> SwapEvent:
-    return SwapEvent.objects.create(swap=swap, at=at, action=action, from_state=from_state,
-                                    to_state=to_state, actor=actor, data=data or {})
-
-
-def _check_allowed(swap: Swap, action: str) -> None:
-    if swap.state not in TRANSITIONS[action][0]:
-        label = S(swap.state).label if swap.state else "-"
-        raise ServiceError("swap_step_not_allowed",
-                           lazy_format(_("这次换电现在是“%(state)s”，不能这样操作。"),
-                                        state=label),
-                           status=409, details={"state": swap.state, "action": action})
+def _record(swap: Swap, action: str, *, at: datetime, data: dict | None = None) -> SwapEvent:
+    """A report or command that is not a move (door commanded, report ignored ...)."""
+    return SWAP_WORKFLOW.record(swap, action, at=at, data=data)
 
 
 def _transition(swap: Swap, action: str, *, at: datetime, data: dict | None = None,
                 actor: User | None = None, deadline: datetime | None = None) -> SwapEvent:
-    _check_allowed(swap, action)
-    _allowed, to_state, code = TRANSITIONS[action]
-    from_state = swap.state
-    if to_state is None:
-        to_state = swap.suspended_from
-        swap.suspended_from = ""
-    if to_state == S.SUSPENDED:
-        swap.suspended_from = from_state
-    swap.state = to_state
+    """A move of the table (services/workflows.py); every move sets the next step's deadline
+    (none: the step waits for nothing)."""
+    SWAP_WORKFLOW.check(swap, action)
     swap.deadline = deadline
-    if to_state in (S.COMPLETED, S.CANCELLED, S.FAILED, S.EXPIRED):
-        swap.finished_at = at
-        swap.deadline = None
-    swap.save()
-    return _record(swap, code, at=at, data=data, actor=actor, from_state=from_state,
-                   to_state=to_state)
+    return SWAP_WORKFLOW.apply(swap, action, actor=actor, data=data, at=at)
 
 
 def _open_door(swap: Swap, slot: Slot, *, at: datetime) -> CabinetCommand:
@@ -390,14 +336,19 @@ def swap_cancel(*, rider: User, swap_id: int) -> Swap:
 
 # --- device reports ----------------------------------------------------------------------
 
+def _moves(swap: Swap, action: str):
+    """This swap's history rows of one move of the table."""
+    return swap.events.filter(action=SWAP_WORKFLOW.transitions[action].code)
+
+
 def _reopen_reason(swap: Swap, action: str) -> str | None:
     """Why the door was reopened during this swap (None: it wasn't)."""
-    event = swap.events.filter(action=TRANSITIONS[action][2]).order_by("-id").first()
+    event = _moves(swap, action).order_by("-id").first()
     return None if event is None else event.data.get("reason", "")
 
 
 def _changed(swap: Swap, action: str) -> bool:
-    return swap.events.filter(action=TRANSITIONS[action][2]).exists()
+    return _moves(swap, action).exists()
 
 
 def _fail(swap: Swap, code: str, *, at: datetime, data: dict | None = None) -> None:
@@ -450,8 +401,8 @@ def _door_jammed(swap: Swap, *, at: datetime, data: dict) -> None:
 def _foreign_left(swap: Swap, *, at: datetime, data: dict) -> None:
     """A battery that is not the rider's stays in the return slot: the ledger says so (or, if
     it isn't ours at all, the slot is locked for inspection); the swap fails."""
-    serial = swap.events.filter(action=TRANSITIONS["return_door_reopened"][2]) \
-        .order_by("-id").values_list("data", flat=True).first() or {}
+    serial = _moves(swap, "return_door_reopened").order_by("-id") \
+        .values_list("data", flat=True).first() or {}
     serial = serial.get("battery")
     slot = Slot.objects.get(pk=swap.return_slot_id)
     found = Battery.objects.filter(serial=serial).first() if serial else None

@@ -23,7 +23,6 @@ from nuanxin.energy import locking
 from nuanxin.energy.models import (
     OPEN_SWAP_STATES,
     Alarm,
-    AlarmState,
     Battery,
     BatteryStatus,
     Place,
@@ -35,6 +34,11 @@ from nuanxin.energy.models import (
 )
 from nuanxin.energy.selectors import console as scope
 from nuanxin.energy.services import custody
+from nuanxin.energy.services.workflows import (
+    ALARM_WORKFLOW,
+    WORK_ORDER_WORKFLOW,
+    still_reported,
+)
 
 W = WorkOrderKind
 S = BatteryStatus
@@ -102,20 +106,19 @@ def work_order_open(*, user, kind: str, battery_id: int | None = None,
                      else duplicate.filter(slot=slot))
         if duplicate.exists():
             raise ServiceError("work_order_exists", _("已有一张同类工单尚未完成。"), status=409)
-        return WorkOrder.objects.create(kind=kind, operator_id=operator_id, battery=battery,
-                                        cabinet=cabinet, slot=slot, alarm=alarm, note=note,
-                                        created_by=user)
+        order = WorkOrder.objects.create(kind=kind, operator_id=operator_id, battery=battery,
+                                         cabinet=cabinet, slot=slot, alarm=alarm, note=note,
+                                         created_by=user)
+        WORK_ORDER_WORKFLOW.record(order, "energy.work_order.opened", actor=user,
+                                   to_state=order.state, reason=note)
+        return order
 
 
 def work_order_cancel(*, user, work_order_id: int) -> WorkOrder:
     with transaction.atomic():
         order = scope.work_order_for(user, work_order_id)
         order = WorkOrder.objects.select_for_update(of=("self",)).get(pk=order.pk)
-        if order.state != WorkOrderState.OPEN:
-            raise ServiceError("work_order_closed", _("这张工单已经关闭。"), status=409)
-        order.state = WorkOrderState.CANCELLED
-        order.done_by, order.done_at = user, timezone.now()
-        order.save(update_fields=["state", "done_by", "done_at"])
+        WORK_ORDER_WORKFLOW.apply(order, "cancel", actor=user)
         return order
 
 
@@ -134,8 +137,7 @@ def work_order_complete(*, user, work_order_id: int) -> WorkOrder:
         elif order.cabinet_id is not None:
             locking.lock_cabinet(order.cabinet_id)
         order = WorkOrder.objects.select_for_update(of=("self",)).get(pk=order.pk)
-        if order.state != WorkOrderState.OPEN:
-            raise ServiceError("work_order_closed", _("这张工单已经关闭。"), status=409)
+        WORK_ORDER_WORKFLOW.check(order, "complete")
         now = timezone.now()
         if order.kind in BATTERY_KINDS:
             allowed, to_status, action = BATTERY_KINDS[order.kind]
@@ -158,9 +160,7 @@ def work_order_complete(*, user, work_order_id: int) -> WorkOrder:
                                      action=action, work_order=order, actor=user, at=now)
         else:
             _inspect_done(order=order, user=user, now=now)
-        order.state = WorkOrderState.DONE
-        order.done_by, order.done_at = user, now
-        order.save(update_fields=["state", "done_by", "done_at"])
+        WORK_ORDER_WORKFLOW.apply(order, "complete", actor=user, at=now)
         return order
 
 
@@ -170,15 +170,11 @@ def _inspect_done(*, order: WorkOrder, user, now) -> None:
     slot = Slot.objects.get(pk=order.slot_id)
     note = gettext("现场检查工单 #%(n)s 已完成") % {"n": order.pk}
     for alarm in Alarm.objects.filter(slot=slot, state__in=scope.UNRESOLVED):
-        if alarm.device_alarm_id and alarm.cleared_at is None and alarm.kind in (
-                "smoke", "over_temperature"):
+        if still_reported(alarm):
+            # The cabinet still reports danger there: a person resolves that one on its own.
             continue
-        alarm.state = AlarmState.RESOLVED
-        alarm.resolved_by, alarm.resolved_at = user, now
-        alarm.resolution_note = note[:200]
-        if alarm.acknowledged_at is None:
-            alarm.acknowledged_by, alarm.acknowledged_at = user, now
-        alarm.save()
+        ALARM_WORKFLOW.apply(alarm, "resolve", actor=user, reason=note[:200], at=now,
+                             data={"work_order": order.pk})
     still_open = Alarm.objects.filter(slot=slot, state__in=scope.UNRESOLVED).exists()
     if slot.locked and not still_open:
         slot.locked = False
