@@ -148,6 +148,10 @@ def test_work_orders_open_from_an_alarm_and_complete(member_client, cab):
     member_client.post(reverse("energy_console:work_order_complete", args=[order.pk]))
     hot.refresh_from_db()
     assert hot.status == BatteryStatus.MAINTENANCE
+    # The finished order says where the battery came from, not where it is.
+    listing = text(member_client.get(reverse("energy_console:work_orders") + "?state="))
+    row = listing.split(f'data-work-order="{order.pk}"')[1].split("</tr>")[0]
+    assert re.search(r"取自</span> <a [^>]*>义驾山1号柜</a> · <span [^>]*>1 号仓", row)
     # By serial, as a technician types it.
     member_client.post(reverse("energy_console:work_orders"),
                        {"kind": "retire", "battery_serial": hot.serial.lower()})

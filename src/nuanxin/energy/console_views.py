@@ -30,7 +30,6 @@ from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
 from nuanxin.common.qr import POSTER_TEMPLATE, Poster, poster_context, qr_file_response
 from nuanxin.energy.models import (
     AlarmKind,
-    AlarmState,
     SwapState,
     WorkOrderKind,
     WorkOrderState,
@@ -268,7 +267,7 @@ def alarm_list(request):
     page = Paginator(alarms, PAGE_SIZE).get_page(request.GET.get("page"))
     return _render(request, "energy/console/alarm_list.html", {
         "page": page, "state": state, "kind": kind, "cabinet": cabinet,
-        "state_filters": ALARM_STATE_FILTERS, "kinds": AlarmKind.choices, "States": AlarmState,
+        "state_filters": ALARM_STATE_FILTERS, "kinds": AlarmKind.choices,
     })
 
 
