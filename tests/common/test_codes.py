@@ -52,6 +52,13 @@ def test_an_old_timed_code_expires():
     assert caught.value.code == "qr_expired"
 
 
+def test_peek_says_what_a_good_code_carries_and_nothing_for_another():
+    assert TIMED.peek(TIMED.make(7)) == 7
+    assert UNTIMED.peek(UNTIMED.make(8)) == 8
+    assert TIMED.peek(UNTIMED.make(7)) is None
+    assert TIMED.peek("not-a-code") is None
+
+
 def test_qr_images_carry_the_address():
     url = "https://example.org/s/abc"
     found = zxingcpp.read_barcodes(png_to_array(qr_png(url)))

@@ -53,3 +53,11 @@ class SignedCode:
         if not isinstance(value, int) or isinstance(value, bool):
             raise ServiceError("qr_invalid", self.invalid)
         return value
+
+    def peek(self, token: str) -> int | None:
+        """What a code carries, or None when it is not a valid one of these (a login page
+        saying what a scan was for has nothing to refuse)."""
+        try:
+            return self.read(token)
+        except ServiceError:
+            return None

@@ -11,21 +11,6 @@ def seed_demo(ctx) -> None:
 
 
 
-def scan_purpose(token: str) -> str | None:
-    """For the login page reached from a cabinet's QR code."""
-    from nuanxin.common.errors import ServiceError
-    from nuanxin.energy.models import Cabinet
-    from nuanxin.energy.qr import cabinet_id_from_token
-
-    try:
-        cabinet_id = cabinet_id_from_token(token)
-    except ServiceError:
-        return None
-    serial = (Cabinet.objects.filter(pk=cabinet_id, enabled=True)
-              .values_list("serial", flat=True).first())
-    return None if serial is None else _("登录后开始在换电柜 %(serial)s 换电") % {"serial": serial}
-
-
 class EnergyConfig(AppConfig):
     name = "nuanxin.energy"
     label = "energy"
@@ -48,7 +33,7 @@ class EnergyConfig(AppConfig):
         seeders=(Seeder("energy", seed_demo, order=80, after=("stations", "people")),),
         figures="nuanxin.energy.figures",
         exporters={"energy": "nuanxin.energy.personal_data.export_energy"},
-        login_purposes={"energy:scan": scan_purpose},
+        login_purposes={"energy:scan": "nuanxin.energy.qr.scan_purpose"},
     )
 
     def ready(self):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.common.codes import YEAR, SignedCode
+from nuanxin.energy.models import Cabinet
 
 # A sticker lives on a cabinet for years; rotation happens by reprinting (new key epoch).
 MAX_AGE_SECONDS = 3 * YEAR
@@ -29,3 +30,11 @@ def cabinet_scan_path(cabinet_id: int) -> str:
 
 def cabinet_id_from_token(token: str, *, max_age: int = MAX_AGE_SECONDS) -> int:
     return CABINET.read(token, max_age=max_age)
+
+
+def scan_purpose(token: str) -> str | None:
+    """For the login page reached from a cabinet's QR code."""
+    cabinet_id = CABINET.peek(token)
+    serial = (Cabinet.objects.filter(pk=cabinet_id, enabled=True)
+              .values_list("serial", flat=True).first()) if cabinet_id else None
+    return None if serial is None else _("登录后开始在换电柜 %(serial)s 换电") % {"serial": serial}

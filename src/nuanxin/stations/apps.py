@@ -14,21 +14,6 @@ def export_checkins(user) -> list[dict]:
     ]
 
 
-def checkin_purpose(token: str) -> str | None:
-    """For the login page reached from a station's check-in code."""
-    from nuanxin.common.errors import ServiceError
-    from nuanxin.stations.models import Station
-    from nuanxin.stations.qr import station_id_from_token
-
-    try:
-        station_id = station_id_from_token(token)
-    except ServiceError:
-        return None
-    name = (Station.objects.filter(pk=station_id, is_active=True)
-            .values_list("name", flat=True).first())
-    return None if name is None else _("登录后为您在「%(station)s」签到") % {"station": name}
-
-
 class StationsConfig(AppConfig):
     name = "nuanxin.stations"
     label = "stations"
@@ -52,5 +37,5 @@ class StationsConfig(AppConfig):
         api=(Api("/v1/stations", "nuanxin.stations.api.router"),
              Api("/v1", "nuanxin.stations.api.feeds", order=BROAD)),
         exporters={"checkins": export_checkins},
-        login_purposes={"stations:checkin": checkin_purpose},
+        login_purposes={"stations:checkin": "nuanxin.stations.qr.checkin_purpose"},
     )

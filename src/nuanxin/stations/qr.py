@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.common.codes import YEAR, SignedCode
+from nuanxin.stations.models import Station
 
 # A printed code lives on a wall for years; rotation happens by reprinting (new key epoch).
 MAX_AGE_SECONDS = 3 * YEAR
@@ -27,3 +28,11 @@ def station_id_from_token(token: str, *, max_age: int = MAX_AGE_SECONDS) -> int:
 
 def checkin_url(request, station_id: int) -> str:
     return request.build_absolute_uri(reverse("stations:checkin", args=[station_token(station_id)]))
+
+
+def checkin_purpose(token: str) -> str | None:
+    """For the login page reached from a station's check-in code."""
+    station_id = CHECKIN.peek(token)
+    name = (Station.objects.filter(pk=station_id, is_active=True)
+            .values_list("name", flat=True).first()) if station_id else None
+    return None if name is None else _("登录后为您在「%(station)s」签到") % {"station": name}
