@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -35,24 +36,29 @@ from nuanxin.alliance.services import projects as project_services
 from nuanxin.alliance.services import resources as resource_services
 from nuanxin.alliance.services import routings as routing_services
 from nuanxin.alliance.services.projects import ProjectInput
-from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
+from nuanxin.common.errors import NotFound, ServiceError
+from nuanxin.common.forms import OUT_OF_REACH, form_page, refusal_on_form, run_action
 from nuanxin.common.scoping import console_view, region_q
 from nuanxin.needs.choices import NeedCategory, NeedStatus
 from nuanxin.needs.selectors import need_for, needs_visible_to
 
 PAGE_SIZE = 50
-_FATAL = (NotFound, PermissionDenied)
-
-
-def _on_form_or_raise(form, error: ServiceError) -> None:
-    """A refusal about what was typed goes on the form; being out of reach ends the page."""
-    if isinstance(error, _FATAL) and error.code not in form.ERROR_FIELDS:
-        raise error
-    form.add_service_error(error)
 
 
 def _page(request, qs):
     return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _partner_url(partner_id: int) -> str:
+    return reverse("alliance_console:partner_detail", args=[partner_id])
+
+
+def _resource_url(resource_id: int) -> str:
+    return reverse("alliance_console:resource_detail", args=[resource_id])
+
+
+def _project_url(project_id: int) -> str:
+    return reverse("alliance_console:project_detail", args=[project_id])
 
 
 def _int_param(request, name: str) -> int | None:
@@ -80,17 +86,12 @@ def partner_list(request):
 @console_view
 def partner_create(request):
     form = PartnerForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            partner = partner_services.partner_create(actor=request.user, data=form.to_input())
-        except ServiceError as error:
-            _on_form_or_raise(form, error)
-        else:
-            messages.success(request, gettext("已加入暖新联盟：%(name)s") % {"name": partner.name})
-            return redirect("alliance_console:partner_detail", partner.pk)
-    return render(request, "alliance/console/form.html", {
-        "form": form, "title": gettext("新的联盟单位"),
-        "back": ("alliance_console:partners", None)})
+    return form_page(
+        request, form,
+        save=lambda _: partner_services.partner_create(actor=request.user, data=form.to_input()),
+        done=lambda partner: (gettext("已加入暖新联盟：%(name)s") % {"name": partner.name},
+                              _partner_url(partner.pk)),
+        title=gettext("新的联盟单位"), back=reverse("alliance_console:partners"))
 
 
 @require_GET
@@ -119,18 +120,12 @@ def partner_edit(request, partner_id: int):
     partner = selectors.partner_for(request.user, partner_id)
     form = PartnerForm(request.POST or None, initial={
         "name": partner.name, "kind": partner.kind, "region_code": partner.region_id})
-    if request.method == "POST" and form.is_valid():
-        try:
-            partner_services.partner_update(actor=request.user, partner_id=partner.pk,
-                                            data=form.to_input())
-        except ServiceError as error:
-            _on_form_or_raise(form, error)
-        else:
-            messages.success(request, gettext("已保存。"))
-            return redirect("alliance_console:partner_detail", partner.pk)
-    return render(request, "alliance/console/form.html", {
-        "form": form, "title": partner.name,
-        "back": ("alliance_console:partner_detail", partner.pk)})
+    return form_page(
+        request, form,
+        save=lambda _: partner_services.partner_update(
+            actor=request.user, partner_id=partner.pk, data=form.to_input()),
+        done=lambda _: (gettext("已保存。"), _partner_url(partner.pk)),
+        title=partner.name, back=_partner_url(partner.pk))
 
 
 @require_http_methods(["GET", "POST"])
@@ -139,20 +134,14 @@ def agreement_create(request, partner_id: int):
     partner = selectors.partner_for(request.user, partner_id)
     form = AgreementForm(request.POST or None, initial={
         "title": gettext("%(name)s 共建协议") % {"name": partner.name}})
-    if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
-        try:
-            partner_services.agreement_create(
-                actor=request.user, partner_id=partner.pk, title=d["title"],
-                starts_on=d["starts_on"], ends_on=d["ends_on"])
-        except ServiceError as error:
-            _on_form_or_raise(form, error)
-        else:
-            messages.success(request, gettext("已登记共建协议。"))
-            return redirect("alliance_console:partner_detail", partner.pk)
-    return render(request, "alliance/console/form.html", {
-        "form": form, "title": gettext("登记共建协议：%(name)s") % {"name": partner.name},
-        "back": ("alliance_console:partner_detail", partner.pk)})
+    return form_page(
+        request, form,
+        save=lambda d: partner_services.agreement_create(
+            actor=request.user, partner_id=partner.pk, title=d["title"],
+            starts_on=d["starts_on"], ends_on=d["ends_on"]),
+        done=lambda _: (gettext("已登记共建协议。"), _partner_url(partner.pk)),
+        title=gettext("登记共建协议：%(name)s") % {"name": partner.name},
+        back=_partner_url(partner.pk))
 
 
 @require_POST
@@ -161,9 +150,9 @@ def agreement_end(request, agreement_id: int):
     try:
         agreement = partner_services.agreement_end(actor=request.user,
                                                    agreement_id=agreement_id)
+    except OUT_OF_REACH:
+        raise
     except ServiceError as error:
-        if isinstance(error, _FATAL):
-            raise
         messages.error(request, str(error.message))
         partner_id = (selectors.agreements_visible_to(request.user)
                       .filter(pk=agreement_id).values_list("partner_id", flat=True).first())
@@ -177,21 +166,15 @@ def agreement_end(request, agreement_id: int):
 def member_create(request, partner_id: int):
     partner = selectors.partner_for(request.user, partner_id)
     form = MemberForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
-        try:
-            user = partner_services.partner_member_create(
-                actor=request.user, partner_id=partner.pk, username=d["username"],
-                password=d["password"], display_name=d["display_name"])
-        except ServiceError as error:
-            _on_form_or_raise(form, error)
-        else:
-            messages.success(request, gettext("已开设账号 %(u)s，对方可从 /partner/login/ 登录。")
-                             % {"u": user.username})
-            return redirect("alliance_console:partner_detail", partner.pk)
-    return render(request, "alliance/console/form.html", {
-        "form": form, "title": gettext("为 %(name)s 开设登录账号") % {"name": partner.name},
-        "back": ("alliance_console:partner_detail", partner.pk)})
+    return form_page(
+        request, form,
+        save=lambda d: partner_services.partner_member_create(
+            actor=request.user, partner_id=partner.pk, username=d["username"],
+            password=d["password"], display_name=d["display_name"]),
+        done=lambda user: (gettext("已开设账号 %(u)s，对方可从 /partner/login/ 登录。")
+                           % {"u": user.username}, _partner_url(partner.pk)),
+        title=gettext("为 %(name)s 开设登录账号") % {"name": partner.name},
+        back=_partner_url(partner.pk))
 
 
 # --- resources ------------------------------------------------------------------------------
@@ -221,18 +204,13 @@ def resource_create(request):
     partner = selectors.partner_for(request.user, partner_id)
     form = ResourceForm(request.POST or None, initial={
         "available_from": timezone.localdate(), "region_code": partner.region_id})
-    if request.method == "POST" and form.is_valid():
-        try:
-            resource = resource_services.resource_create(
-                actor=request.user, partner_id=partner.pk, data=form.to_input())
-        except ServiceError as error:
-            _on_form_or_raise(form, error)
-        else:
-            messages.success(request, gettext("已登记资源。"))
-            return redirect("alliance_console:resource_detail", resource.pk)
-    return render(request, "alliance/console/form.html", {
-        "form": form, "title": gettext("%(name)s：新的资源") % {"name": partner.name},
-        "back": ("alliance_console:partner_detail", partner.pk)})
+    return form_page(
+        request, form,
+        save=lambda _: resource_services.resource_create(
+            actor=request.user, partner_id=partner.pk, data=form.to_input()),
+        done=lambda resource: (gettext("已登记资源。"), _resource_url(resource.pk)),
+        title=gettext("%(name)s：新的资源") % {"name": partner.name},
+        back=_partner_url(partner.pk))
 
 
 @require_GET
@@ -253,18 +231,12 @@ def resource_detail(request, resource_id: int):
 def resource_edit(request, resource_id: int):
     resource = selectors.resource_for(request.user, resource_id)
     form = ResourceForm(request.POST or None, initial=ResourceForm.initial_for(resource))
-    if request.method == "POST" and form.is_valid():
-        try:
-            resource_services.resource_update(actor=request.user, resource_id=resource.pk,
-                                              data=form.to_input())
-        except ServiceError as error:
-            _on_form_or_raise(form, error)
-        else:
-            messages.success(request, gettext("已保存。"))
-            return redirect("alliance_console:resource_detail", resource.pk)
-    return render(request, "alliance/console/form.html", {
-        "form": form, "title": resource.title,
-        "back": ("alliance_console:resource_detail", resource.pk)})
+    return form_page(
+        request, form,
+        save=lambda _: resource_services.resource_update(
+            actor=request.user, resource_id=resource.pk, data=form.to_input()),
+        done=lambda _: (gettext("已保存。"), _resource_url(resource.pk)),
+        title=resource.title, back=_resource_url(resource.pk))
 
 
 # --- matching and routing -------------------------------------------------------------------
@@ -303,7 +275,7 @@ def need_route(request, need_id: int):
                 resource_id=d["resource"], description=d["description"],
                 message=d["message"])
         except ServiceError as error:
-            _on_form_or_raise(form, error)
+            refusal_on_form(form, error)
         else:
             messages.success(request, gettext("已派单给 %(name)s，对方答复后会通知您。")
                              % {"name": routing.partner.name})
@@ -360,24 +332,23 @@ def project_create(request):
                "owner_region_code": need.owner.region_id if need else ""}
     form = ProjectForm(request.POST or None, initial=initial, user=request.user,
                        resources=selectors.resources_to_take(request.user))
-    if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
+
+    def save(d):
         data = ProjectInput(title=d["title"], description=d["description"],
                             owner_region_code=d["owner_region_code"], progress=d["progress"],
                             cost_fen=form.cost_fen)
         taken = ((d["resource"], d["quantity"]),) if d.get("resource") else ()
-        try:
-            project = project_services.project_create(
-                actor=request.user, data=data, need_ids=(need.pk,) if need else (),
-                resources=taken)
-        except ServiceError as error:
-            _on_form_or_raise(form, error)
-        else:
-            messages.success(request, gettext("已新建项目。下一步：加入联盟单位的资源。"))
-            return redirect("alliance_console:project_detail", project.pk)
-    return render(request, "alliance/console/form.html", {
-        "form": form, "title": gettext("新建项目"), "need": need,
-        "back": ("alliance_console:projects", None)})
+        return project_services.project_create(
+            actor=request.user, data=data, need_ids=(need.pk,) if need else (),
+            resources=taken)
+
+    return form_page(
+        request, form, save=save,
+        done=lambda project: (gettext("已新建项目。下一步：加入联盟单位的资源。"),
+                              _project_url(project.pk)),
+        title=gettext("新建项目"), back=reverse("alliance_console:projects"),
+        notice=(gettext("项目会纳入需求 #%(id)s“%(t)s”。") % {"id": need.pk, "t": need.title}
+                if need else ""))
 
 
 def _project_context(request, project, **forms):
@@ -427,7 +398,7 @@ def _project_post(request, project_id, form_class, form_name, action, success):
         try:
             action(project, form.cleaned_data)
         except ServiceError as error:
-            _on_form_or_raise(form, error)
+            refusal_on_form(form, error)
         else:
             messages.success(request, success)
             return redirect("alliance_console:project_detail", project.pk)
@@ -469,15 +440,7 @@ def project_add_milestone(request, project_id: int):
 
 def _simple_post(request, project_id: int, call, success: str):
     selectors.project_for(request.user, project_id)  # out of scope: 404 before any role check
-    try:
-        call()
-    except ServiceError as error:
-        if isinstance(error, _FATAL):
-            raise
-        messages.error(request, str(error.message))
-    else:
-        messages.success(request, success)
-    return redirect("alliance_console:project_detail", project_id)
+    return run_action(request, call, success=success, back=_project_url(project_id))
 
 
 @require_POST
@@ -519,20 +482,13 @@ def project_edit(request, project_id: int):
     form = ProjectEditForm(request.POST or None, initial={
         "title": project.title, "description": project.description,
         "progress": project.progress, "cost_yuan": project.cost_fen / 100})
-    if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
-        try:
-            project_services.project_update(
-                actor=request.user, project_id=project.pk, title=d["title"],
-                description=d["description"], progress=d["progress"], cost_fen=form.cost_fen)
-        except ServiceError as error:
-            _on_form_or_raise(form, error)
-        else:
-            messages.success(request, gettext("已保存。"))
-            return redirect("alliance_console:project_detail", project.pk)
-    return render(request, "alliance/console/form.html", {
-        "form": form, "title": project.title,
-        "back": ("alliance_console:project_detail", project.pk)})
+    return form_page(
+        request, form,
+        save=lambda d: project_services.project_update(
+            actor=request.user, project_id=project.pk, title=d["title"],
+            description=d["description"], progress=d["progress"], cost_fen=form.cost_fen),
+        done=lambda _: (gettext("已保存。"), _project_url(project.pk)),
+        title=project.title, back=_project_url(project.pk))
 
 
 @require_http_methods(["GET", "POST"])
@@ -540,20 +496,15 @@ def project_edit(request, project_id: int):
 def project_close(request, project_id: int):
     project = selectors.project_for(request.user, project_id)
     form = CloseForm(request.POST or None, initial={"results": project.results})
-    if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
-        try:
-            project_services.project_close(actor=request.user, project_id=project.pk,
-                                           results=d["results"], outcome=d["outcome"])
-        except ServiceError as error:
-            _on_form_or_raise(form, error)
-        else:
-            messages.success(request, gettext("项目已完成，其中的需求已标为解决并通知了反映人。"))
-            return redirect("alliance_console:project_detail", project.pk)
-    return render(request, "alliance/console/form.html", {
-        "form": form, "title": gettext("完成项目：%(t)s") % {"t": project.title},
-        "back": ("alliance_console:project_detail", project.pk),
-        "submit": gettext("确认完成")})
+    return form_page(
+        request, form,
+        save=lambda d: project_services.project_close(
+            actor=request.user, project_id=project.pk, results=d["results"],
+            outcome=d["outcome"]),
+        done=lambda _: (gettext("项目已完成，其中的需求已标为解决并通知了反映人。"),
+                        _project_url(project.pk)),
+        title=gettext("完成项目：%(t)s") % {"t": project.title},
+        back=_project_url(project.pk), submit=gettext("确认完成"))
 
 
 @require_http_methods(["GET", "POST"])
@@ -561,17 +512,10 @@ def project_close(request, project_id: int):
 def project_cancel(request, project_id: int):
     project = selectors.project_for(request.user, project_id)
     form = CancelForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
-        try:
-            project_services.project_cancel(actor=request.user, project_id=project.pk,
-                                            reason=d["reason"], needs=d["needs"])
-        except ServiceError as error:
-            _on_form_or_raise(form, error)
-        else:
-            messages.success(request, gettext("项目已取消。"))
-            return redirect("alliance_console:project_detail", project.pk)
-    return render(request, "alliance/console/form.html", {
-        "form": form, "title": gettext("取消项目：%(t)s") % {"t": project.title},
-        "back": ("alliance_console:project_detail", project.pk),
-        "submit": gettext("确认取消"), "danger": True})
+    return form_page(
+        request, form,
+        save=lambda d: project_services.project_cancel(
+            actor=request.user, project_id=project.pk, reason=d["reason"], needs=d["needs"]),
+        done=lambda _: (gettext("项目已取消。"), _project_url(project.pk)),
+        title=gettext("取消项目：%(t)s") % {"t": project.title},
+        back=_project_url(project.pk), submit=gettext("确认取消"), danger=True)

@@ -13,19 +13,11 @@ from nuanxin.accounts.selectors import scope_prefix
 from nuanxin.alliance.services.partners import PartnerInput
 from nuanxin.alliance.services.projects import CANCEL_NEEDS
 from nuanxin.alliance.services.resources import ResourceInput
-from nuanxin.common.errors import ServiceError
+from nuanxin.common.forms import ServiceErrorsMixin
 from nuanxin.geo.forms import picker_for
 from nuanxin.needs.choices import NeedCategory
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-class ServiceErrorsMixin:
-    ERROR_FIELDS: dict[str, str] = {}
-
-    def add_service_error(self, error: ServiceError) -> None:
-        field = self.ERROR_FIELDS.get(error.code)
-        self.add_error(field if field in self.fields else None, str(error.message))
 
 
 class PartnerForm(ServiceErrorsMixin, forms.Form):

@@ -9,7 +9,6 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlencode
 
-from django.contrib import messages
 from django.contrib.auth import login
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,6 +25,7 @@ from nuanxin.alliance.services import partners as partner_services
 from nuanxin.alliance.services import resources as resource_services
 from nuanxin.alliance.services import routings as routing_services
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
+from nuanxin.common.forms import form_page
 
 _FATAL = (NotFound, PermissionDenied)
 
@@ -109,22 +109,13 @@ def home(request):
 @partner_view
 def routing_detail(request, routing_id: int):
     routing = selectors.routing_for(request.user, routing_id)
-    form = AnswerForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            routing_services.routing_answer(actor=request.user, routing_id=routing.pk,
-                                            action=form.cleaned_data["action"],
-                                            text=form.cleaned_data["text"])
-        except ServiceError as error:
-            if isinstance(error, _FATAL):
-                raise
-            form.add_service_error(error)
-        else:
-            messages.success(request, gettext("已答复，社区会尽快与您联系。"))
-            return redirect("partner:home")
-    return render(request, "alliance/partner/routing.html", {
-        "routing": routing, "form": form,
-        "can_answer": routing.status == RoutingStatus.ROUTED})
+    return form_page(
+        request, AnswerForm(request.POST or None),
+        save=lambda d: routing_services.routing_answer(
+            actor=request.user, routing_id=routing.pk, action=d["action"], text=d["text"]),
+        done=lambda _: (gettext("已答复，社区会尽快与您联系。"), reverse("partner:home")),
+        template="alliance/partner/routing.html",
+        routing=routing, can_answer=routing.status == RoutingStatus.ROUTED)
 
 
 @require_http_methods(["GET", "POST"])
@@ -132,20 +123,13 @@ def routing_detail(request, routing_id: int):
 def resource_create(request):
     form = ResourceForm(request.POST or None, initial={
         "available_from": timezone.localdate(), "region_code": request.partner.region_id})
-    if request.method == "POST" and form.is_valid():
-        try:
-            resource_services.resource_create(actor=request.user,
-                                              partner_id=request.partner.pk,
-                                              data=form.to_input())
-        except ServiceError as error:
-            if isinstance(error, _FATAL) and error.code not in form.ERROR_FIELDS:
-                raise
-            form.add_service_error(error)
-        else:
-            messages.success(request, gettext("已登记，社区工作人员可以把需求派给您了。"))
-            return redirect("partner:home")
-    return render(request, "alliance/partner/resource_form.html",
-                  {"form": form, "resource": None})
+    return form_page(
+        request, form,
+        save=lambda _: resource_services.resource_create(
+            actor=request.user, partner_id=request.partner.pk, data=form.to_input()),
+        done=lambda _: (gettext("已登记，社区工作人员可以把需求派给您了。"),
+                        reverse("partner:home")),
+        template="alliance/partner/resource_form.html", resource=None)
 
 
 @require_http_methods(["GET", "POST"])
@@ -153,16 +137,9 @@ def resource_create(request):
 def resource_edit(request, resource_id: int):
     resource = selectors.resource_for(request.user, resource_id)
     form = ResourceForm(request.POST or None, initial=ResourceForm.initial_for(resource))
-    if request.method == "POST" and form.is_valid():
-        try:
-            resource_services.resource_update(actor=request.user, resource_id=resource.pk,
-                                              data=form.to_input())
-        except ServiceError as error:
-            if isinstance(error, _FATAL) and error.code not in form.ERROR_FIELDS:
-                raise
-            form.add_service_error(error)
-        else:
-            messages.success(request, gettext("已保存。"))
-            return redirect("partner:home")
-    return render(request, "alliance/partner/resource_form.html",
-                  {"form": form, "resource": resource})
+    return form_page(
+        request, form,
+        save=lambda _: resource_services.resource_update(
+            actor=request.user, resource_id=resource.pk, data=form.to_input()),
+        done=lambda _: (gettext("已保存。"), reverse("partner:home")),
+        template="alliance/partner/resource_form.html", resource=resource)

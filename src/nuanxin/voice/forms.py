@@ -1,11 +1,11 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from nuanxin.common.errors import ServiceError
+from nuanxin.common.forms import ServiceErrorsMixin
 from nuanxin.voice.models import StoryKind, StoryStatus
 
 
-class StoryForm(forms.Form):
+class StoryForm(ServiceErrorsMixin, forms.Form):
     kind = forms.ChoiceField(label=_("想说的是"), choices=StoryKind.choices,
                              initial=StoryKind.STORY, widget=forms.RadioSelect)
     text = forms.CharField(label=_("内容"), min_length=5, max_length=1000,
@@ -19,9 +19,6 @@ class StoryForm(forms.Form):
 
     ERROR_FIELDS = {"text_too_short": "text", "text_too_long": "text", "invalid_kind": "kind",
                     "name_required": "display_name", "name_too_long": "display_name"}
-
-    def add_service_error(self, error: ServiceError) -> None:
-        self.add_error(self.ERROR_FIELDS.get(error.code), str(error.message))
 
 
 class StatusFilterForm(forms.Form):
