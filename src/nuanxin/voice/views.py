@@ -5,12 +5,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from nuanxin.accounts.models import UserKind
 from nuanxin.accounts.selectors import worker_profile_of
 from nuanxin.common.errors import ServiceError
+from nuanxin.common.forms import form_page
 from nuanxin.voice import selectors, services
 from nuanxin.voice.forms import StoryForm
 
@@ -43,18 +45,15 @@ def new(request):
     home = profile.home_region if profile else None
     form = StoryForm(request.POST or None,
                      initial={"display_name": request.user.display_name})
-    if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
-        try:
-            services.story_create(author=request.user, text=d["text"], kind=d["kind"],
-                                  consent_publish=d["consent_publish"],
-                                  show_name=d["show_name"], display_name=d["display_name"])
-        except ServiceError as error:
-            form.add_service_error(error)
-        else:
-            messages.success(request, gettext("收到了，谢谢您说出来。社区工作人员会认真看。"))
-            return redirect("voice:mine")
-    return render(request, "voice/new.html", {"form": form, "home": home})
+    return form_page(
+        request, form,
+        save=lambda d: services.story_create(
+            author=request.user, text=d["text"], kind=d["kind"],
+            consent_publish=d["consent_publish"], show_name=d["show_name"],
+            display_name=d["display_name"]),
+        done=lambda _: (gettext("收到了，谢谢您说出来。社区工作人员会认真看。"),
+                        reverse("voice:mine")),
+        template="voice/new.html", home=home)
 
 
 @require_POST
