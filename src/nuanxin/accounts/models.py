@@ -122,8 +122,11 @@ ADMIN_ROLES = {
     StaffRole.CITY_ADMIN,
     StaffRole.PROVINCE_ADMIN,
 }
+# Roles that manage a region's work (needs list, surveys and visits, alliance, stories);
+# station keepers only keep their station.
+MANAGER_ROLES = {StaffRole.COMMUNITY_STAFF} | ADMIN_ROLES
 # Roles whose work needs a worker's full phone number (calling back); each view is audited.
-FULL_PHONE_ROLES = {StaffRole.COMMUNITY_STAFF} | ADMIN_ROLES
+FULL_PHONE_ROLES = MANAGER_ROLES
 # Roles that may change stations, hours and exceptions in their region.
 STATION_EDITOR_ROLES = {StaffRole.STATION_KEEPER, StaffRole.COMMUNITY_STAFF} | ADMIN_ROLES
 
