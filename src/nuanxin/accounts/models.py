@@ -3,6 +3,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.phones import mask_phone
+from nuanxin.common.scoping import RegionScopedQuerySet
 from nuanxin.geo.models import RegionLevel
 
 
@@ -64,6 +65,9 @@ class Occupation(models.TextChoices):
 
 
 class WorkerProfile(models.Model):
+    # common.scoping: a worker counts where they live (target groups, visit coverage)
+    region_path = "home_region"
+
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="worker_profile")
     occupation = models.CharField(_("职业"), max_length=20, choices=Occupation.choices,
                                   default=Occupation.FOOD_DELIVERY)
@@ -72,6 +76,8 @@ class WorkerProfile(models.Model):
                                     on_delete=models.SET_NULL, verbose_name=_("常驻社区"))
     consent_version = models.CharField(max_length=20)
     consented_at = models.DateTimeField()
+
+    objects = RegionScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("骑手/司机档案")
@@ -159,10 +165,6 @@ class StaffProfile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_role_display()})"
-
-    @property
-    def scope_prefix(self) -> str:
-        return self.org_unit.region.prefix
 
     @property
     def is_admin(self) -> bool:

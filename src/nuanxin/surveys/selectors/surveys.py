@@ -11,10 +11,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.models import UserKind, WorkerProfile
-from nuanxin.accounts.selectors import scope_prefix, worker_profile_of
+from nuanxin.accounts.selectors import worker_profile_of
 from nuanxin.common.codes import SignedCode
 from nuanxin.common.errors import NotFound
-from nuanxin.surveys.access import manager_prefix
+from nuanxin.surveys.access import require_manager
 from nuanxin.surveys.models import Participation, Question, Response, Survey, SurveyStatus
 
 SURVEY_LINK = SignedCode(salt="nuanxin.surveys.answer", field="v",
@@ -34,15 +34,15 @@ def survey_id_from_token(token: str) -> int:
 
 
 def _not_found() -> NotFound:
-    return NotFound("survey_not_found", _("找不到这份问卷。"))
+    return NotFound(*Survey.not_found)
 
 
 def surveys_for_staff(user) -> QuerySet[Survey]:
-    """Surveys aimed at a region inside the viewer's scope, with their response counts."""
-    prefix = manager_prefix(user)
+    """Surveys aimed at a region inside a manager's scope, with their response counts."""
+    require_manager(user)
     responses = (Response.objects.filter(survey=OuterRef("pk")).order_by()
                  .values("survey").annotate(n=Count("pk")).values("n"))
-    return (Survey.objects.filter(region__code__startswith=prefix)
+    return (Survey.objects.visible_to(user)
             .select_related("region", "org_unit")
             .annotate(response_count=Coalesce(Subquery(responses), 0)))
 
@@ -95,12 +95,7 @@ def surveys_open_for(worker, *, now: datetime | None = None) -> list[dict]:
 
 def target_group_size(survey: Survey) -> int:
     """Workers the survey is aimed at (its response rate's denominator)."""
-    qs = WorkerProfile.objects.filter(home_region__code__startswith=survey.region.prefix)
+    qs = WorkerProfile.objects.in_region(survey.region.prefix)
     if survey.occupations:
         qs = qs.filter(occupation__in=survey.occupations)
     return qs.count()
-
-
-def in_staff_scope(user, survey: Survey) -> bool:
-    prefix = scope_prefix(user)
-    return prefix is not None and survey.region_id.startswith(prefix)
