@@ -31,7 +31,6 @@ def scope_prefix(user) -> str | None:
 
 def access_scope(user):
     """Who `user` is for common.scoping: their region prefix and role, or their partner."""
-    from nuanxin.accounts.models import PartnerMember
     from nuanxin.common.scoping import NOBODY, Access
 
     if getattr(user, "is_superuser", False):
@@ -39,9 +38,9 @@ def access_scope(user):
     profile = staff_profile_of(user)
     if profile is not None:
         return Access(prefix=profile.org_unit.region.prefix, role=profile.role)
-    partner_id = (PartnerMember.objects.filter(user=user).values_list("partner_id", flat=True)
-                  .first())
-    return Access(partner_id=partner_id) if partner_id is not None else NOBODY
+    # The reverse one-to-one is cached on the user, absent or not: asking again is free.
+    member = getattr(user, "partner_member", None)
+    return Access(partner_id=member.partner_id) if member is not None else NOBODY
 
 
 def in_scope(user, region_code: str | None) -> bool:
