@@ -14,6 +14,7 @@ from nuanxin.accounts.models import UserKind, WorkerProfile
 from nuanxin.accounts.selectors import worker_profile_of
 from nuanxin.common.codes import SignedCode
 from nuanxin.common.errors import NotFound
+from nuanxin.common.scoping import ancestor_prefixes
 from nuanxin.surveys.access import require_manager
 from nuanxin.surveys.models import Participation, Question, Response, Survey, SurveyStatus
 
@@ -68,10 +69,6 @@ def survey_for_answering(survey_id: int) -> Survey:
     return survey
 
 
-def _home_prefixes(code: str) -> list[str]:
-    return [code[:n] for n in (2, 4, 6, 9, 12) if len(code) >= n]
-
-
 def surveys_open_for(worker, *, now: datetime | None = None) -> list[dict]:
     """Published surveys in their window aimed at the worker, each with whether they have
     already answered it."""
@@ -81,9 +78,10 @@ def surveys_open_for(worker, *, now: datetime | None = None) -> list[dict]:
     profile = worker_profile_of(worker)
     if profile is None or profile.home_region_id is None:
         return []
+    # Aimed at the worker: the survey's region is their home community or contains it.
+    around_home = ancestor_prefixes(profile.home_region_id)
     candidates = (Survey.objects.filter(status=SurveyStatus.PUBLISHED, opens_at__lte=now,
-                                        closes_at__gt=now,
-                                        region__prefix__in=_home_prefixes(profile.home_region_id))
+                                        closes_at__gt=now, region__prefix__in=around_home)
                   .select_related("region").order_by("closes_at", "pk"))
     surveys = [s for s in candidates
                if not s.occupations or profile.occupation in s.occupations]
