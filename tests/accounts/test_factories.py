@@ -3,8 +3,9 @@
 import pytest
 
 from nuanxin.accounts.models import ROLE_LEVELS, StaffRole, WorkerProfile
-from nuanxin.accounts.selectors import scope_prefix, users_visible_to
+from nuanxin.accounts.selectors import users_visible_to
 from nuanxin.accounts.services import staff_requires_totp
+from nuanxin.common.scoping import access_of
 from tests.accounts.factories import OrgUnitFactory, StaffFactory, WorkerFactory
 
 pytestmark = pytest.mark.django_db
@@ -15,7 +16,7 @@ def test_each_role_sits_at_a_level_it_may_sit_at(role):
     staff = StaffFactory(role=role)
     unit = staff.staff_profile.org_unit
     assert unit.region.level in ROLE_LEVELS[role]
-    assert scope_prefix(staff) == unit.region.prefix
+    assert access_of(staff).prefix == unit.region.prefix
     assert staff_requires_totp(staff) == staff.staff_profile.is_admin
 
 

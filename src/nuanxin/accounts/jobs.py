@@ -1,6 +1,3 @@
-from datetime import timedelta
-
-from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, task
 
@@ -14,11 +11,9 @@ def deliver_sms(phone: str, text: str) -> None:
 
 @db_periodic_task(crontab(minute="17", hour="3"))
 def purge_old_sms_codes() -> int:
-    """Codes are useless after 5 minutes; keep a day for the resend limits, then drop them."""
-    from nuanxin.accounts.models import SmsCode
+    from nuanxin.accounts.services import sms_codes_purge
 
-    deleted, _ = SmsCode.objects.filter(created_at__lt=timezone.now() - timedelta(days=2)).delete()
-    return deleted
+    return sms_codes_purge()
 
 
 @db_periodic_task(crontab(minute="*/30"))

@@ -3,6 +3,14 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.phones import mask_phone
+from nuanxin.accounts.roles import (  # noqa: F401  (the rest imports them from here too)
+    ADMIN_ROLES,
+    FULL_PHONE_ROLES,
+    MANAGER_ROLES,
+    STATION_EDITOR_ROLES,
+    StaffRole,
+)
+from nuanxin.common.scoping import RegionScopedQuerySet
 from nuanxin.geo.models import RegionLevel
 
 
@@ -64,6 +72,9 @@ class Occupation(models.TextChoices):
 
 
 class WorkerProfile(models.Model):
+    # common.scoping: a worker counts where they live (target groups, visit coverage)
+    region_path = "home_region"
+
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="worker_profile")
     occupation = models.CharField(_("职业"), max_length=20, choices=Occupation.choices,
                                   default=Occupation.FOOD_DELIVERY)
@@ -72,6 +83,8 @@ class WorkerProfile(models.Model):
                                     on_delete=models.SET_NULL, verbose_name=_("常驻社区"))
     consent_version = models.CharField(max_length=20)
     consented_at = models.DateTimeField()
+
+    objects = RegionScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("骑手/司机档案")
@@ -98,15 +111,6 @@ class ConsentRecord(models.Model):
         return f"{self.user_id} @ {self.version}"
 
 
-class StaffRole(models.TextChoices):
-    STATION_KEEPER = "station_keeper", _("站点管理员")
-    COMMUNITY_STAFF = "community_staff", _("社区工作人员")
-    STREET_ADMIN = "street_admin", _("街道管理员")
-    DISTRICT_ADMIN = "district_admin", _("区县管理员")
-    CITY_ADMIN = "city_admin", _("市级管理员")
-    PROVINCE_ADMIN = "province_admin", _("省级管理员")
-
-
 # The organisation level each role sits at.
 ROLE_LEVELS = {
     StaffRole.STATION_KEEPER: {RegionLevel.COMMUNITY, RegionLevel.STREET},
@@ -116,16 +120,6 @@ ROLE_LEVELS = {
     StaffRole.CITY_ADMIN: {RegionLevel.CITY},
     StaffRole.PROVINCE_ADMIN: {RegionLevel.PROVINCE},
 }
-ADMIN_ROLES = {
-    StaffRole.STREET_ADMIN,
-    StaffRole.DISTRICT_ADMIN,
-    StaffRole.CITY_ADMIN,
-    StaffRole.PROVINCE_ADMIN,
-}
-# Roles whose work needs a worker's full phone number (calling back); each view is audited.
-FULL_PHONE_ROLES = {StaffRole.COMMUNITY_STAFF} | ADMIN_ROLES
-# Roles that may change stations, hours and exceptions in their region.
-STATION_EDITOR_ROLES = {StaffRole.STATION_KEEPER, StaffRole.COMMUNITY_STAFF} | ADMIN_ROLES
 
 
 class OrgUnit(models.Model):
@@ -156,10 +150,6 @@ class StaffProfile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_role_display()})"
-
-    @property
-    def scope_prefix(self) -> str:
-        return self.org_unit.region.prefix
 
     @property
     def is_admin(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from nuanxin.accounts.models import StaffProfile, User, UserKind
+from nuanxin.common.scoping import NOBODY, Access, access_of, region_q
 
 
 def staff_profile_of(user) -> StaffProfile | None:
@@ -16,48 +17,28 @@ def staff_profile_of(user) -> StaffProfile | None:
         return None
 
 
-def scope_prefix(user) -> str | None:
-    """The region-code prefix a staff member works in; None if they see no region's data.
+def access_scope(user) -> Access:
+    """Who `user` is for common.scoping: their region prefix and role, or their partner.
 
-    Superusers see everything (prefix ""). This is the one place scope is decided.
-    """
-    if getattr(user, "is_superuser", False):
-        return ""
-    profile = staff_profile_of(user)
-    if profile is None:
-        return None
-    return profile.org_unit.region.prefix
-
-
-def access_scope(user):
-    """Who `user` is for common.scoping: their region prefix and role, or their partner."""
-    from nuanxin.accounts.models import PartnerMember
-    from nuanxin.common.scoping import NOBODY, Access
-
+    This is the one place scope is decided: staff work in their unit's region subtree,
+    superusers everywhere (prefix "")."""
     if getattr(user, "is_superuser", False):
         return Access(prefix="", superuser=True)
     profile = staff_profile_of(user)
     if profile is not None:
         return Access(prefix=profile.org_unit.region.prefix, role=profile.role)
-    partner_id = (PartnerMember.objects.filter(user=user).values_list("partner_id", flat=True)
-                  .first())
-    return Access(partner_id=partner_id) if partner_id is not None else NOBODY
-
-
-def in_scope(user, region_code: str | None) -> bool:
-    prefix = scope_prefix(user)
-    return prefix is not None and region_code is not None and region_code.startswith(prefix)
+    # The reverse one-to-one is cached on the user, absent or not: asking again is free.
+    member = getattr(user, "partner_member", None)
+    return Access(partner_id=member.partner_id) if member is not None else NOBODY
 
 
 def users_visible_to(viewer) -> QuerySet[User]:
     """Workers whose home community is inside the viewer's region; nothing for non-staff."""
-    prefix = scope_prefix(viewer)
+    prefix = access_of(viewer).prefix
     if prefix is None:
         return User.objects.none()
-    qs = User.objects.filter(kind=UserKind.WORKER)
-    if prefix:
-        qs = qs.filter(worker_profile__home_region__code__startswith=prefix)
-    return qs
+    return User.objects.filter(region_q("worker_profile__home_region", prefix),
+                               kind=UserKind.WORKER)
 
 
 def worker_profile_for_phone(phone: str):
@@ -131,7 +112,7 @@ def community_choices(*, district_code: str = "", query: str = "") -> list:
     if query:
         qs = qs.filter(Q(name__contains=query) | Q(parent__name__contains=query))
     elif district_code:
-        qs = qs.filter(code__startswith=district_code)
+        qs = qs.in_region(district_code)
     else:
         return []
     return list(qs.order_by("code")[:COMMUNITY_CHOICE_LIMIT])

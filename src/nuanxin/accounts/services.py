@@ -82,6 +82,12 @@ def sms_code_request(*, phone: str, ip: str | None) -> SmsCode:
     return sms
 
 
+def sms_codes_purge() -> int:
+    """Codes are useless after 5 minutes; keep a day for the resend limits, then drop them."""
+    deleted, _ = SmsCode.objects.filter(created_at__lt=timezone.now() - timedelta(days=2)).delete()
+    return deleted
+
+
 def sms_code_verify(*, phone: str, code: str, consume: bool = True) -> str:
     """Check the newest live code for the number; each wrong try counts against it.
 
@@ -223,6 +229,13 @@ def worker_profile_update(
         user.save(update_fields=["display_name"])
     profile.save()
     return profile
+
+
+@transaction.atomic
+def org_unit_ensure(*, region) -> OrgUnit:
+    """The organisation unit at `region`, opened (as its service centre) if there is none."""
+    unit = OrgUnit.objects.filter(region=region).first()
+    return unit or OrgUnit.objects.create(region=region, name=f"{region.name}党群服务中心")
 
 
 @transaction.atomic

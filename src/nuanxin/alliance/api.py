@@ -12,12 +12,12 @@ from ninja.security import django_auth
 from pydantic import Field
 
 from nuanxin.accounts.decorators import second_factor_pending
-from nuanxin.accounts.selectors import scope_prefix
 from nuanxin.alliance import selectors
 from nuanxin.alliance.models import ProjectStatus, RoutingStatus
 from nuanxin.alliance.services import routings as routing_services
 from nuanxin.common.errors import PermissionDenied, ServiceError
 from nuanxin.common.pagination import paginate
+from nuanxin.common.scoping import access_of
 from nuanxin.needs.choices import NeedCategory
 
 router = Router(tags=["alliance"], auth=django_auth)
@@ -31,7 +31,7 @@ def _viewer(request, *, staff_only: bool = False):
     user = request.user
     if second_factor_pending(request):
         raise PermissionDenied("totp_required", _("请先完成动态口令验证。"))
-    if scope_prefix(user) is not None:
+    if access_of(user).prefix is not None:
         return user
     if not staff_only and selectors.member_partner(user) is not None:
         return user
@@ -122,7 +122,7 @@ def project_detail(request, project_id: int = Id):
     project = selectors.project_for(user, project_id)
     out = _project_out(project, selectors.project_partner_names([project.pk])[project.pk])
     out["description"] = project.description
-    if scope_prefix(user) is not None:  # partners do not see the needs list
+    if access_of(user).prefix is not None:  # partners do not see the needs list
         out["needs"] = [
             {"id": row["id"], "visible": row["visible"],
              "title": row["need"].title if row["need"] else None,

@@ -9,11 +9,11 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.models import PartnerKind
-from nuanxin.accounts.selectors import scope_prefix
 from nuanxin.alliance.services.partners import PartnerInput
 from nuanxin.alliance.services.projects import CANCEL_NEEDS
 from nuanxin.alliance.services.resources import ResourceInput
 from nuanxin.common.forms import ServiceErrorsMixin
+from nuanxin.common.scoping import access_of
 from nuanxin.geo.forms import picker_for
 from nuanxin.needs.choices import NeedCategory
 
@@ -141,7 +141,7 @@ class ProjectForm(ServiceErrorsMixin, forms.Form):
             return
         owner = self.fields["owner_region_code"]
         self.fields["owner_region_code"] = picker_for(
-            scope_prefix(user), name="owner_region_code", data=self.data,
+            access_of(user).prefix, name="owner_region_code", data=self.data,
             initial=self.initial.get("owner_region_code") or "", required=False,
             label=_("责任单位所在区划"), help_text=owner.help_text)
         self.fields["resource"] = forms.TypedChoiceField(

@@ -1,6 +1,6 @@
 """Reads of the alliance, already scoped to the viewer.
 
-Scope: a staff member works in a region subtree (accounts.selectors.scope_prefix). A partner
+Scope: a staff member works in a region subtree (common.scoping.access_of). A partner
 or a resource belongs to the alliance a staff member sees when its region *overlaps* theirs:
 it lies inside the staff member's region (a merchant in the community), or the staff
 member's region lies inside it (a district-wide operator such as 中国铁塔义乌分公司 serves
@@ -32,8 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from nuanxin.accounts.models import ADMIN_ROLES, OrgUnit, Partner, PartnerMember, StaffRole
-from nuanxin.accounts.selectors import scope_prefix, staff_profile_of
+from nuanxin.accounts.models import MANAGER_ROLES, OrgUnit, Partner, PartnerMember
 from nuanxin.alliance.models import (
     OPEN_PROJECT_STATUSES,
     Agreement,
@@ -46,13 +45,10 @@ from nuanxin.alliance.models import (
     project_id_from_ref,
 )
 from nuanxin.common.errors import NotFound
-from nuanxin.common.scoping import covers, in_scope, region_q
+from nuanxin.common.scoping import access_of, covers, in_scope, region_q
 from nuanxin.common.seats import SeatStatus
 from nuanxin.geo.spatial import distance_text, haversine_m
 from nuanxin.needs.selectors import need_for, needs_visible_to
-
-# Roles that change the alliance's data in their region; station keepers only look.
-MANAGER_ROLES = {StaffRole.COMMUNITY_STAFF} | ADMIN_ROLES
 
 
 def overlaps(field_name: str, prefix: str) -> Q:
@@ -62,10 +58,9 @@ def overlaps(field_name: str, prefix: str) -> Q:
 
 
 def is_manager(user) -> bool:
-    if getattr(user, "is_superuser", False):
-        return True
-    profile = staff_profile_of(user)
-    return profile is not None and profile.role in MANAGER_ROLES
+    """Managers change the alliance's data in their region; station keepers only look."""
+    access = access_of(user)
+    return access.superuser or access.role in MANAGER_ROLES
 
 
 def member_partner(user) -> Partner | None:
@@ -79,7 +74,7 @@ def member_partner(user) -> Partner | None:
 # --- partners and agreements -------------------------------------------------------------
 
 def partners_visible_to(user) -> QuerySet[Partner]:
-    prefix = scope_prefix(user)
+    prefix = access_of(user).prefix
     if prefix is None:
         partner = member_partner(user)
         return Partner.objects.filter(pk=partner.pk) if partner else Partner.objects.none()
@@ -109,7 +104,7 @@ def can_manage_partner(user, partner: Partner) -> bool:
         return own.pk == partner.pk
     if not is_manager(user):
         return False
-    prefix = scope_prefix(user)
+    prefix = access_of(user).prefix
     if prefix is None:
         return False
     return covers(prefix, partner.region_id) or Agreement.objects.in_region(prefix).filter(
@@ -121,7 +116,7 @@ def agreements_visible_to(user) -> QuerySet[Agreement]:
 
 
 def org_units_in_scope(user) -> QuerySet[OrgUnit]:
-    prefix = scope_prefix(user)
+    prefix = access_of(user).prefix
     if prefix is None:
         return OrgUnit.objects.none()
     return OrgUnit.objects.filter(region_q("region", prefix))
@@ -130,7 +125,7 @@ def org_units_in_scope(user) -> QuerySet[OrgUnit]:
 def partner_rows(user, *, search: str = "", kind: str = "") -> QuerySet[Partner]:
     """The partners list of the console: with counts of active agreements and resources."""
     today = timezone.localdate()
-    prefix = scope_prefix(user) or ""
+    prefix = access_of(user).prefix or ""
     qs = partners_visible_to(user).select_related("region")
     if search:
         qs = qs.filter(name__icontains=search)

@@ -14,7 +14,7 @@ A new capability is one line in INSTALLED_APPS plus its own folder; it edits no 
             tiles=(Tile("childcare", _("暑托班"), "childcare:list",
                         icon="childcare/icon.svg", order=60),),
             console=(ConsoleLink("childcare", _("暑托班"), "childcare_console:list",
-                                 roles=MANAGERS, order=60),),
+                                 roles=MANAGER_ROLES, order=60),),
             back={"childcare": "childcare:list"},
             urls=(Urls("childcare/", "nuanxin.childcare.urls"),
                   Urls("console/childcare/", "nuanxin.childcare.console_urls")),

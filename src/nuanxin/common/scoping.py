@@ -17,7 +17,10 @@ A model opts in by declaring its path to a region and using the queryset:
     Project.objects.get_visible_or_404(user, pk=3)   # the row, or NotFound (404) if not visible
 
 `region_match = "overlaps"` also shows rows whose region contains the viewer's (an offer of
-the whole city is visible to a community's staff). Pages take `console_view(roles=...)`: the
+the whole city is visible to a community's staff); `region_path = ""` is a region itself
+(geo.Region: the regions a staff member may pick). A queryset may narrow what some roles see
+by overriding `staff_scope(access)` (energy: only administrators see cabinets that stand at
+no station). Pages take `console_view(roles=...)`: the
 staff gate (login, and TOTP for the roles that need it), the roles, and refusals as pages.
 
 See docs/decisions/0014-region-scoping.md.
@@ -30,6 +33,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import Q
 from django.shortcuts import render
@@ -88,14 +92,32 @@ def in_scope(user, code: str | None) -> bool:
 
 
 def region_q(path: str, prefix: str, *, match: str = "inside") -> Q:
-    """Rows whose region (`path`, a ForeignKey chain to geo.Region) is inside the subtree of
-    `prefix` — or, with match="overlaps", inside it or above it."""
+    """Rows whose region (`path`, a ForeignKey chain to geo.Region; "" for regions
+    themselves) is inside the subtree of `prefix` — or, with match="overlaps", inside it or
+    above it."""
     if not prefix:
         return Q()
-    q = Q(**{f"{path}__code__startswith": prefix})
+    to = f"{path}__" if path else ""
+    q = Q(**{f"{to}code__startswith": prefix})
     if match == "overlaps":
-        q |= Q(**{f"{path}__prefix__in": ancestor_prefixes(prefix)})
+        q |= Q(**{f"{to}prefix__in": ancestor_prefixes(prefix)})
     return q
+
+
+def _fans_out(model, path: str) -> bool:
+    """Whether following `path` can reach one row several times (a reverse ForeignKey or a
+    many-to-many on the way), so the rows found through it need distinct()."""
+    for name in path.split("__"):
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            return False
+        if field.one_to_many or field.many_to_many:
+            return True
+        model = field.related_model
+        if model is None:
+            return False
+    return False
 
 
 class RegionScopedQuerySet(models.QuerySet):
@@ -104,14 +126,19 @@ class RegionScopedQuerySet(models.QuerySet):
         return self.filter(region_q(model.region_path, prefix,
                                     match=getattr(model, "region_match", "inside")))
 
+    def staff_scope(self, access: Access) -> RegionScopedQuerySet:
+        """What staff (and superusers, prefix "") see: their region subtree. Override to
+        narrow it for some roles; never to widen it past the region."""
+        return self.in_region(access.prefix)
+
     def visible_to(self, user) -> RegionScopedQuerySet:
         access = access_of(user)
         if access.prefix is not None:
-            return self.in_region(access.prefix)
+            return self.staff_scope(access)
         partner_path = getattr(self.model, "partner_path", "")
         if access.partner_id is not None and partner_path:
             qs = self.filter(**{partner_path: access.partner_id})
-            return qs.distinct() if "__" in partner_path else qs
+            return qs.distinct() if _fans_out(self.model, partner_path) else qs
         return self.none()
 
     def get_visible_or_404(self, user, **lookup) -> models.Model:

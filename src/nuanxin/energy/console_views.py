@@ -25,9 +25,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from nuanxin.accounts.selectors import staff_profile_of
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
 from nuanxin.common.qr import POSTER_TEMPLATE, Poster, poster_context, qr_file_response
+from nuanxin.common.scoping import access_of, console_view
 from nuanxin.energy.models import (
     AlarmKind,
     SwapState,
@@ -45,38 +45,26 @@ REFRESH_S = 10
 
 
 def energy_console_view(view):
-    """Staff (with their second factor, as every console) and cabinet operators' members.
+    """The one console front door (common.scoping.console_view: the staff gate with the
+    second factor, refusals as pages), opened to cabinet operators' members too.
 
-    Anonymous visitors choose a sign-in; signed-in people without a console role get a
-    friendly 403; a service's NotFound/PermissionDenied becomes an error page."""
+    Anonymous visitors choose a sign-in first; signed-in people who are neither staff nor an
+    operator's members get a friendly 403."""
+    inner = console_view(view, partners=True)
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         user = request.user
         if not user.is_authenticated:
             return redirect_to_login(request.get_full_path(), "energy_console:login")
-        operator = None
-        if staff_profile_of(user) is not None or user.is_superuser:
-            from nuanxin.accounts.decorators import SESSION_TOTP_OK
-            from nuanxin.accounts.services import staff_requires_totp
-
-            if staff_requires_totp(user) and not request.session.get(SESSION_TOTP_OK):
-                target = reverse("accounts:staff_totp")
-                return redirect(f"{target}?{urlencode({'next': request.get_full_path()})}")
-        else:
-            operator = selectors.console_operator(user)
-            if operator is None:
-                return render(request, "error.html",
-                              {"status": 403,
-                               "message": gettext("换电柜工作台只对工作人员和换电运营商开放。")},
-                              status=403)
-        request.energy_operator = operator
-        try:
-            return view(request, *args, **kwargs)
-        except (NotFound, PermissionDenied) as error:
+        operator = None if access_of(user).is_staff else selectors.console_operator(user)
+        if operator is None and not access_of(user).is_staff:
             return render(request, "error.html",
-                          {"status": error.status, "message": error.message},
-                          status=error.status)
+                          {"status": 403,
+                           "message": gettext("换电柜工作台只对工作人员和换电运营商开放。")},
+                          status=403)
+        request.energy_operator = operator
+        return inner(request, *args, **kwargs)
 
     return wrapper
 

@@ -40,6 +40,7 @@ from nuanxin.accounts.models import (
     UserKind,
     WorkerProfile,
 )
+from nuanxin.common.scoping import region_q
 from nuanxin.energy.models import (
     Alarm,
     AlarmKind,
@@ -203,7 +204,7 @@ def _riders(rng: random.Random, homes: list[Region], now: datetime, demo_phone: 
     # Queries, not a scan: at province scale there are millions of workers.
     workers = User.objects.filter(kind=UserKind.WORKER).order_by("pk")
     pool = list(workers.filter(phone=demo_phone))
-    pool += workers.filter(worker_profile__home_region__code__startswith="330782").exclude(
+    pool += workers.filter(region_q("worker_profile__home_region", "330782")).exclude(
         phone=demo_phone)[:RIDERS - len(pool)]
     if len(pool) < RIDERS:
         pool += workers.exclude(pk__in=[u.pk for u in pool])[:RIDERS - len(pool)]
@@ -302,7 +303,7 @@ def seed_energy(rng: random.Random, *, now: datetime | None = None,
     group_names = [g for g, *_ in YIWU_GROUPS]
 
     # ---- riders and their plans
-    homes = [r for r in Region.objects.filter(code__startswith="330782001", level="community")]
+    homes = list(Region.objects.in_region("330782001").filter(level="community"))
     homes = homes or [regions["330782001001"]]
     riders = _riders(rng, homes, now, demo_rider_phone)
     start = now - timedelta(days=HISTORY_DAYS)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from nuanxin.common.scoping import region_q
 from nuanxin.common.stats import register_stat
 from nuanxin.energy.models import (
     SOH_RETIREMENT_PCT,
@@ -20,8 +21,7 @@ from nuanxin.energy.models import (
 
 
 def _in(qs: QuerySet, field: str, region_field: str, prefix: str, start, end) -> QuerySet:
-    if prefix:
-        qs = qs.filter(**{f"{region_field}__code__startswith": prefix})
+    qs = qs.filter(region_q(region_field, prefix))
     if start:
         qs = qs.filter(**{f"{field}__gte": start})
     if end:
@@ -51,10 +51,7 @@ def safety_alarm_records(prefix, start, end):
 def retirement_flag_records(prefix, start, end):
     qs = (Battery.objects.filter(soh_pct__lt=SOH_RETIREMENT_PCT)
           .exclude(status=BatteryStatus.RETIRED))
-    if prefix:
-        # A battery counts where it is now: in a cabinet of the region.
-        qs = qs.filter(slot__cabinet__region__code__startswith=prefix)
-    return qs
+    return qs.in_region(prefix)  # where it is now: in a cabinet of the region
 
 
 register_stat("energy.cabinets", label=_("换电柜数"),

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.common.ledger import LedgerEntry
+from nuanxin.common.scoping import Access, RegionScopedQuerySet, region_q
 from nuanxin.common.workflow import HistoryEntry
 
 SERIAL_VALIDATOR = RegexValidator(r"^[A-Z0-9][A-Z0-9-]{3,31}$",
@@ -62,34 +63,26 @@ class Operator(models.Model):
         return self.partner.name
 
 
-class CabinetQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Cabinets a console user may see: the one scope rule for cabinets.
-
-        An operator's members see their operator's cabinets; staff see the cabinets at
-        stations inside their region (administrators: every cabinet inside their region);
-        superusers see all; anyone else sees none.
-        """
+class CabinetQuerySet(RegionScopedQuerySet):
+    def staff_scope(self, access: Access) -> CabinetQuerySet:
+        """Administrators (and superusers) see every cabinet in their region; community staff
+        and station keepers only the cabinets standing at a station of their region."""
         from nuanxin.accounts.models import ADMIN_ROLES
-        from nuanxin.accounts.selectors import scope_prefix, staff_profile_of
 
-        if not getattr(user, "is_authenticated", False):
-            return self.none()
-        if user.is_superuser:
-            return self
-        member = getattr(user, "partner_member", None)
-        if member is not None:
-            return self.filter(operator__partner_id=member.partner_id)
-        prefix = scope_prefix(user)
-        if prefix is None:
-            return self.none()
-        profile = staff_profile_of(user)
-        if profile is not None and profile.role in ADMIN_ROLES:
-            return self.filter(region__code__startswith=prefix) if prefix else self
-        return self.filter(station__isnull=False, station__region__code__startswith=prefix)
+        if access.superuser or access.role in ADMIN_ROLES:
+            return super().staff_scope(access)
+        return self.filter(Q(station__isnull=False)
+                           & region_q("station__region", access.prefix))
 
 
 class Cabinet(models.Model):
+    # common.scoping: the one scope rule of energy. Staff see cabinets by region (see
+    # CabinetQuerySet), an operator's members their operator's cabinets; batteries, alarms,
+    # work orders and swaps are visible through it.
+    region_path = "region"
+    partner_path = "operator__partner"
+    not_found = ("cabinet_not_found", _("找不到这个换电柜。"))
+
     serial = models.CharField(_("柜体编号"), max_length=32, unique=True,
                               validators=[SERIAL_VALIDATOR])
     name = models.CharField(_("名称"), max_length=80)
@@ -195,7 +188,26 @@ DEPOT_STATUSES = (BatteryStatus.QUARANTINED, BatteryStatus.MAINTENANCE,
 SOH_RETIREMENT_PCT = 80
 
 
+class BatteryQuerySet(RegionScopedQuerySet):
+    def staff_scope(self, access: Access) -> BatteryQuerySet:
+        """Staff see the batteries in cabinets they see, and those a work order at such a
+        cabinet names (taken out for maintenance)."""
+        if access.superuser:
+            return self.all()
+        cabinets = Cabinet.objects.staff_scope(access)
+        return self.filter(
+            Q(slot__cabinet__in=cabinets)
+            | Q(pk__in=WorkOrder.objects.filter(cabinet__in=cabinets, battery__isnull=False)
+                .values("battery_id")))
+
+
 class Battery(models.Model):
+    # common.scoping: a battery counts where it is now (in a cabinet of the region); an
+    # operator's members see all of theirs, wherever they are (depot, with a rider).
+    region_path = "slot__cabinet__region"
+    partner_path = "operator__partner"
+    not_found = ("battery_not_found", _("找不到这块电池。"))
+
     serial = models.CharField(_("电池编号"), max_length=32, unique=True,
                               validators=[SERIAL_VALIDATOR])
     model = models.ForeignKey(BatteryModel, on_delete=models.PROTECT, related_name="batteries",
@@ -226,6 +238,8 @@ class Battery(models.Model):
     telemetry_seq = models.BigIntegerField(default=-1)
     last_telemetry_at = models.DateTimeField(null=True, blank=True)
     commissioned_at = models.DateTimeField(auto_now_add=True)
+
+    objects = BatteryQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("电池")
@@ -580,7 +594,19 @@ class WorkOrderState(models.TextChoices):
     CANCELLED = "cancelled", _("已取消")
 
 
+class WorkOrderQuerySet(RegionScopedQuerySet):
+    def staff_scope(self, access: Access) -> WorkOrderQuerySet:
+        """Staff see the work orders at the cabinets they see."""
+        if access.superuser:
+            return self.all()
+        return self.filter(cabinet__in=Cabinet.objects.staff_scope(access))
+
+
 class WorkOrder(models.Model):
+    region_path = "cabinet__region"
+    partner_path = "operator__partner"
+    not_found = ("work_order_not_found", _("找不到这张工单。"))
+
     kind = models.CharField(_("类型"), max_length=20, choices=WorkOrderKind.choices)
     state = models.CharField(_("状态"), max_length=10, choices=WorkOrderState.choices,
                              default=WorkOrderState.OPEN)
@@ -602,6 +628,8 @@ class WorkOrder(models.Model):
     done_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                 on_delete=models.SET_NULL, related_name="+")
     done_at = models.DateTimeField(null=True, blank=True)
+
+    objects = WorkOrderQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("工单")

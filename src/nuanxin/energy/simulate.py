@@ -15,6 +15,7 @@ import time
 
 from django.db.models import Case, F, IntegerField, When
 
+from nuanxin.common.scoping import region_q
 from nuanxin.energy import credentials as cabinet_credentials
 from nuanxin.energy.models import (
     Alarm,
@@ -102,7 +103,7 @@ def main(*, stdout=None, cabinets: int = 3, speed: float = 1.0, faults: str = ""
     queryset = Cabinet.objects.filter(enabled=True)
     if serials:
         queryset = queryset.filter(serial__in=serials)
-    queryset = queryset.annotate(yiwu=Case(When(region__code__startswith="330782", then=0),
+    queryset = queryset.annotate(yiwu=Case(When(region_q("region", "330782"), then=0),
                                            default=1, output_field=IntegerField()))
     ids = list(queryset.order_by("-is_demo", "yiwu", "group", "pk")
                .values_list("pk", flat=True)[:cabinets])

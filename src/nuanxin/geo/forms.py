@@ -12,6 +12,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from nuanxin.common.scoping import covers
 from nuanxin.geo.models import Region, RegionLevel
 
 # Above this many communities in scope the page would be too heavy: they are listed for
@@ -72,25 +73,18 @@ class RegionPickerField(forms.MultiValueField):
         super().__init__(fields, require_all_fields=False, **kwargs)
         self.set_choices(selected or str(kwargs.get("initial") or ""))
 
-    def _in_scope(self, qs):
-        # Levels above the scope show the one district or street the scope lies in.
-        return qs.filter(code__startswith=self.prefix) if self.prefix else qs
-
     def set_choices(self, selected: str = "") -> None:
         """Fill the selects; `selected` (a code) makes sure its street's communities are
         there even when the scope is too large to list them all."""
         prefix = self.prefix
         near = Region.objects.only("code", "name").order_by("code")
-        districts = list(near.filter(level=RegionLevel.DISTRICT, code__startswith=prefix[:6])
-                         if len(prefix) >= 6 else self._in_scope(
-                             near.filter(level=RegionLevel.DISTRICT)))
-        streets = list(near.filter(level=RegionLevel.STREET, code__startswith=prefix[:9])
-                       if len(prefix) >= 9 else self._in_scope(
-                           near.filter(level=RegionLevel.STREET)))
-        communities = self._in_scope(near.filter(level=RegionLevel.COMMUNITY))
+        # Levels above the scope show the one district or street the scope lies in.
+        districts = list(near.in_region(prefix[:6]).filter(level=RegionLevel.DISTRICT))
+        streets = list(near.in_region(prefix[:9]).filter(level=RegionLevel.STREET))
+        communities = near.in_region(prefix).filter(level=RegionLevel.COMMUNITY)
         if communities.count() > COMMUNITY_LIMIT:
             street = selected[:9] if len(selected) >= 9 else "-"
-            communities = communities.filter(code__startswith=street)
+            communities = communities.in_region(street)
         district_names = {r.code: r.name for r in districts}
         street_names = {r.code: r.name for r in streets}
         empty = [("", "—")]
@@ -107,6 +101,6 @@ class RegionPickerField(forms.MultiValueField):
         code = community or street or district
         if not code:
             return ""
-        if not code.startswith(self.prefix) or not Region.objects.filter(code=code).exists():
+        if not covers(self.prefix, code) or not Region.objects.filter(code=code).exists():
             raise forms.ValidationError(_("没有这个行政区划，或它不在您的管辖范围内。"))
         return code

@@ -1,6 +1,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from nuanxin.common.scoping import RegionScopedQuerySet
+
 
 class RegionLevel(models.TextChoices):
     PROVINCE = "province", _("省")
@@ -24,6 +26,11 @@ PREFIX_LENGTH = {
 class Region(models.Model):
     """One node of the administrative tree; its code's prefix names its whole subtree."""
 
+    # common.scoping: a region is its own region, so `Region.objects.in_region(prefix)` is a
+    # subtree and `visible_to(user)` the regions a staff member may pick.
+    region_path = ""
+    not_found = ("region_not_found", _("没有这个行政区划代码。"))
+
     code = models.CharField(_("区划代码"), max_length=12, primary_key=True)
     name = models.CharField(_("名称"), max_length=64)
     level = models.CharField(_("级别"), max_length=12, choices=RegionLevel.choices)
@@ -35,6 +42,8 @@ class Region(models.Model):
     center_lat = models.FloatField(null=True, blank=True)
     center_lng = models.FloatField(null=True, blank=True)
     boundary = models.JSONField(_("边界 GeoJSON"), null=True, blank=True)
+
+    objects = RegionScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]
@@ -59,9 +68,6 @@ class Region(models.Model):
     def save(self, *args, **kwargs):
         self.prefix = region_prefix(self.code, self.level)
         super().save(*args, **kwargs)
-
-    def contains_code(self, code: str) -> bool:
-        return code.startswith(self.prefix)
 
 
 def region_prefix(code: str, level: str) -> str:

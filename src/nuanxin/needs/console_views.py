@@ -7,8 +7,6 @@ Everything is scoped to the staff member's region; anything outside it answers 4
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
@@ -17,13 +15,13 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from nuanxin.accounts.decorators import staff_required
 from nuanxin.accounts.models import User, UserKind
 from nuanxin.accounts.phones import normalize_phone
-from nuanxin.accounts.selectors import region_path, scope_prefix, staff_profile_of
+from nuanxin.accounts.selectors import region_path, staff_profile_of
 from nuanxin.accounts.services import audit
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
 from nuanxin.common.exports import xlsx_response
+from nuanxin.common.scoping import console_view
 from nuanxin.geo.models import Region, RegionLevel
 from nuanxin.needs import selectors, services, xlsx
 from nuanxin.needs.forms import EditForm, FilterForm, RecordForm
@@ -42,22 +40,6 @@ ACTIONS = {
     "not-feasible": (services.need_mark_not_feasible, "reason", _("已标记为暂无法解决。")),
     "reopen": (services.need_reopen, "reason", _("已重新受理。")),
 }
-
-
-def console_view(view):
-    """Staff only; a service's NotFound/PermissionDenied becomes a friendly error page."""
-
-    @staff_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except _FATAL as error:
-            return render(request, "error.html",
-                          {"status": error.status, "message": error.message},
-                          status=error.status)
-
-    return wrapper
 
 
 def _filters_from(request):
@@ -213,12 +195,8 @@ def need_merge(request):
 def _record_regions(user) -> list[Region]:
     """Where staff may record a need: the communities (and, for a street or above, the
     streets) of their region, their own first."""
-    prefix = scope_prefix(user)
-    if prefix is None:
-        return []
-    qs = Region.objects.filter(level__in=[RegionLevel.COMMUNITY, RegionLevel.STREET])
-    if prefix:
-        qs = qs.filter(code__startswith=prefix)
+    qs = Region.objects.visible_to(user).filter(
+        level__in=[RegionLevel.COMMUNITY, RegionLevel.STREET])
     return list(qs.only("code", "name", "level").order_by("code")[:RECORD_REGION_LIMIT])
 
 

@@ -31,6 +31,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from nuanxin.accounts.models import Notification, OrgUnit, User, WorkerProfile
+from nuanxin.common.scoping import covers
 from nuanxin.geo.models import Region, RegionLevel
 from nuanxin.needs.models import (
     Need,
@@ -238,7 +239,7 @@ def seed_needs(rng: random.Random, *, workers, now: datetime | None = None,
         if region is None:
             continue
         prefix = story.region[:6]
-        near = [x for x in workers if (homes.get(x.pk) or "").startswith(prefix)]
+        near = [x for x in workers if covers(prefix, homes.get(x.pk))]
         must = demo_rider if story.demo_rider else None
         raisers = _pick_raisers(rng, near, workers, story.raisers, must)
         created = now - timedelta(days=story.days_ago, hours=rng.randrange(0, 10),

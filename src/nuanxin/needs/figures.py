@@ -7,14 +7,14 @@ from datetime import datetime
 from django.db.models import Avg, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from nuanxin.common.scoping import region_q
 from nuanxin.common.stats import register_stat
 from nuanxin.needs.models import Need, NeedFeedback, NeedStatus
 from nuanxin.needs.selectors import median
 
 
 def _in(qs: QuerySet, field: str, prefix: str, start: datetime | None, end: datetime | None):
-    if prefix:
-        qs = qs.filter(region__code__startswith=prefix)
+    qs = qs.in_region(prefix)
     if start:
         qs = qs.filter(**{f"{field}__gte": start})
     if end:
@@ -41,9 +41,7 @@ def median_days_to_resolution(prefix, start, end) -> float | None:
 
 
 def feedback_records(prefix, start, end):
-    qs = NeedFeedback.objects.all()
-    if prefix:
-        qs = qs.filter(need__region__code__startswith=prefix)
+    qs = NeedFeedback.objects.filter(region_q("need__region", prefix))
     if start:
         qs = qs.filter(at__gte=start)
     if end:

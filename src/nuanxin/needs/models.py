@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from nuanxin.common.scoping import RegionScopedQuerySet
 from nuanxin.common.workflow import HistoryEntry
 from nuanxin.needs.choices import (  # noqa: F401  (the rest of needs imports them from here)
     CLOSED_STATUSES,
@@ -16,6 +17,10 @@ from nuanxin.needs.choices import (  # noqa: F401  (the rest of needs imports th
 
 class Need(models.Model):
     """One item of the needs list (需求清单), owned by an organisation unit."""
+
+    # common.scoping: staff see the needs of their region subtree
+    region_path = "region"
+    not_found = ("need_not_found", _("找不到这条需求。"))
 
     title = models.CharField(_("标题"), max_length=80)
     description = models.TextField(_("描述"), blank=True)
@@ -45,6 +50,8 @@ class Need(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    objects = RegionScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

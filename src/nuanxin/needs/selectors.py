@@ -9,9 +9,9 @@ from django.db.models import BooleanField, Case, F, IntegerField, Q, QuerySet, V
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from nuanxin.accounts.models import UserKind
-from nuanxin.accounts.selectors import scope_prefix, staff_profile_of
+from nuanxin.accounts.models import MANAGER_ROLES, UserKind
 from nuanxin.common.errors import NotFound, ServiceError
+from nuanxin.common.scoping import access_of, covers
 from nuanxin.geo.models import Region
 from nuanxin.geo.spatial import haversine_m
 from nuanxin.needs.models import (
@@ -48,16 +48,13 @@ def needs_visible_to(user) -> QuerySet[Need]:
         # Raisers always follow; a subquery (not a join) keeps the rows distinct.
         return Need.objects.filter(
             pk__in=NeedFollower.objects.filter(user=user).values("need_id"))
-    prefix = scope_prefix(user)
-    if prefix is None:
-        return Need.objects.none()
-    return Need.objects.filter(region__code__startswith=prefix) if prefix else Need.objects.all()
+    return Need.objects.visible_to(user)
 
 
 def need_for(user, need_id: int) -> Need:
     need = needs_visible_to(user).select_related("region", "owner").filter(pk=need_id).first()
     if need is None:
-        raise NotFound("need_not_found", _("找不到这条需求。"))
+        raise NotFound(*Need.not_found)
     return need
 
 
@@ -147,9 +144,9 @@ def check_filters(user, filters: NeedFilters) -> NeedFilters:
     if len(filters.q) > SEARCH_MAX:
         raise ServiceError("search_too_long", _("搜索词太长。"))
     if filters.region:
-        prefix = scope_prefix(user) or ""
+        prefix = access_of(user).prefix or ""
         region = Region.objects.filter(code=filters.region).only("code", "prefix").first()
-        if region is None or not region.code.startswith(prefix):
+        if region is None or not covers(prefix, region.code):
             raise ServiceError("invalid_region", _("没有这个行政区划代码，或不在您的辖区内。"))
     return filters
 
@@ -166,7 +163,7 @@ def needs_for_staff(user, filters: NeedFilters | None = None) -> QuerySet[Need]:
         qs = qs.filter(source=filters.source)
     if filters.region:
         region = Region.objects.only("prefix").get(code=filters.region)
-        qs = qs.filter(region__code__startswith=region.prefix)
+        qs = qs.in_region(region.prefix)
     if filters.overdue:
         qs = needs_overdue(qs)
     if filters.q:
@@ -181,7 +178,7 @@ def needs_for_staff(user, filters: NeedFilters | None = None) -> QuerySet[Need]:
 def region_filter_choices(user, limit: int = 400) -> list[Region]:
     """Regions to filter the staff list by: the communities in scope that have needs, and
     the streets and districts above them that are still inside the scope, in code order."""
-    prefix = scope_prefix(user)
+    prefix = access_of(user).prefix
     if prefix is None:
         return []
     codes = needs_visible_to(user).order_by().values_list("region_id", flat=True).distinct()
@@ -233,8 +230,9 @@ def nearest_community(lat: float, lng: float) -> Region | None:
     district = locate_district_code(lat, lng)
     if district is None:
         return None
-    rows = Region.objects.filter(level=RegionLevel.COMMUNITY, code__startswith=district,
-                                 center_lat__isnull=False).select_related("parent")
+    rows = (Region.objects.in_region(district)
+            .filter(level=RegionLevel.COMMUNITY, center_lat__isnull=False)
+            .select_related("parent"))
     best = min(rows, default=None,
                key=lambda r: haversine_m(lat, lng, r.center_lat, r.center_lng))
     return best
@@ -269,8 +267,7 @@ def needs_similar(need: Need, *, limit: int = 10, viewer=None) -> list[dict]:
     """
     base = needs_visible_to(viewer) if viewer is not None else Need.objects.all()
     candidates = (
-        base.filter(category=need.category, status__in=_OPEN,
-                    region__code__startswith=need.region_id[:9])
+        base.in_region(need.region_id[:9]).filter(category=need.category, status__in=_OPEN)
         .exclude(pk=need.pk)
         .select_related("region", "owner")
         .order_by("-created_at", "-id")[:SIMILAR_CANDIDATES]
@@ -303,12 +300,8 @@ def needs_similar(need: Need, *, limit: int = 10, viewer=None) -> list[dict]:
 
 
 def can_manage(user) -> bool:
-    from nuanxin.needs.services import MANAGER_ROLES
-
-    if getattr(user, "is_superuser", False):
-        return True
-    profile = staff_profile_of(user)
-    return profile is not None and profile.role in MANAGER_ROLES
+    access = access_of(user)
+    return access.superuser or access.role in MANAGER_ROLES
 
 
 def median(values: list[float]) -> float | None:

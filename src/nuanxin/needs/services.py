@@ -22,10 +22,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from nuanxin.accounts.models import ADMIN_ROLES, OrgUnit, StaffRole, User, UserKind
+from nuanxin.accounts.models import MANAGER_ROLES, OrgUnit, User, UserKind
 from nuanxin.accounts.selectors import staff_profile_of
 from nuanxin.accounts.services import notify_many
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
+from nuanxin.common.scoping import access_of, covers
 from nuanxin.common.workflow import Change, Workflow, move
 from nuanxin.geo.models import Region
 from nuanxin.needs.models import (
@@ -74,9 +75,6 @@ TARGET_DAYS = {
 # overdue (and escalated) too, not only one that was accepted and then left.
 RESPONSE_DAYS = 7
 
-# Roles that manage the needs list in their region (station keepers only raise needs).
-MANAGER_ROLES = {StaffRole.COMMUNITY_STAFF} | ADMIN_ROLES
-
 TITLE_MAX = 80
 DESCRIPTION_MAX = 2000
 NOTE_MAX = 1000
@@ -124,17 +122,18 @@ def owner_for_region(region: Region) -> OrgUnit:
 
 
 def _not_found() -> NotFound:
-    return NotFound("need_not_found", _("找不到这条需求。"))
+    return NotFound(*Need.not_found)
 
 
 def _require_manager(user: User, need: Need) -> None:
-    """Managers of the needs list in the need's region; out of region is "not found"."""
-    if user.is_superuser:
+    """Managers of the needs list (station keepers only raise needs) in the need's region;
+    out of region is "not found"."""
+    access = access_of(user)
+    if access.superuser:
         return
-    profile = staff_profile_of(user)
-    if profile is None or profile.role not in MANAGER_ROLES:
+    if access.role not in MANAGER_ROLES:
         raise PermissionDenied("not_allowed", _("您没有管理需求清单的权限。"))
-    if not need.region_id.startswith(profile.org_unit.region.prefix):
+    if not covers(access.prefix, need.region_id):
         raise _not_found()
 
 
@@ -310,10 +309,10 @@ def need_raise(*, actor: User, data: NeedInput, worker: User | None = None) -> N
             raise PermissionDenied("not_allowed", _("只能为自己提交需求。"))
         worker = actor
     else:
-        profile = staff_profile_of(actor)
-        if not actor.is_superuser and profile is None:
+        access = access_of(actor)
+        if not access.is_staff:
             raise PermissionDenied("not_allowed", _("您没有登记需求的权限。"))
-        if not actor.is_superuser and not region.code.startswith(profile.org_unit.region.prefix):
+        if not covers(access.prefix, region.code):
             raise NotFound("unknown_region", _("没有这个行政区划代码。"))
         if worker is not None and worker.kind != UserKind.WORKER:
             raise ServiceError("not_a_worker", _("只能登记骑手、快递员和司机的需求。"))

@@ -7,7 +7,6 @@ Everything is scoped to the staff member's region; anything outside it answers 4
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import wraps
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -19,11 +18,10 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from nuanxin.accounts.decorators import staff_required
-from nuanxin.accounts.selectors import scope_prefix
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
 from nuanxin.common.exports import xlsx_response
 from nuanxin.common.qr import Poster, poster_page, qr_file_response
+from nuanxin.common.scoping import console_view
 from nuanxin.stations import imports, qr, selectors, services, xlsx
 from nuanxin.stations.amenities import amenity_label, codes_for
 from nuanxin.stations.forms import (
@@ -53,22 +51,6 @@ CAMPAIGN_CANDIDATES = 100
 CAMPAIGN_ADD_ALL_LIMIT = 5000
 
 
-def console_view(view):
-    """Staff only; a service's NotFound/PermissionDenied becomes a friendly error page."""
-
-    @staff_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except (NotFound, PermissionDenied) as error:
-            return render(request, "error.html",
-                          {"status": error.status, "message": error.message},
-                          status=error.status)
-
-    return wrapper
-
-
 def _show_on_form_or_raise(form, error: ServiceError) -> None:
     """A refusal about what was typed goes on the form; the station itself being out of
     reach (or a role that may not edit) ends the page."""
@@ -79,18 +61,9 @@ def _show_on_form_or_raise(form, error: ServiceError) -> None:
 
 # --- small scoped reads used only by these pages ------------------------------------------
 
-def _campaigns_visible_to(user):
-    prefix = scope_prefix(user)
-    if prefix is None:
-        return HolidayCampaign.objects.none()
-    return HolidayCampaign.objects.filter(region__code__startswith=prefix).select_related("region")
-
-
 def _campaign_for(user, campaign_id: int) -> HolidayCampaign:
-    campaign = _campaigns_visible_to(user).filter(pk=campaign_id).first()
-    if campaign is None:
-        raise NotFound("campaign_not_found", _("找不到这个节假日活动。"))
-    return campaign
+    return HolidayCampaign.objects.select_related("region").get_visible_or_404(
+        user, pk=campaign_id)
 
 
 def _weekly_rows(spans) -> list[dict]:
@@ -313,7 +286,8 @@ def campaign_list(request):
                              % {"name": campaign.name})
             return redirect("console:campaign_detail", campaign.pk)
     today = selectors.local_now().date()
-    campaigns = (_campaigns_visible_to(request.user).annotate(station_count=Count("stations"))
+    campaigns = (HolidayCampaign.objects.visible_to(request.user).select_related("region")
+                 .annotate(station_count=Count("stations"))
                  .order_by("-ends_on", "name"))
     rows = [{"campaign": c, "hours": span_text(c.opens, c.closes),
              "over": c.ends_on < today} for c in campaigns[:200]]
@@ -321,9 +295,8 @@ def campaign_list(request):
 
 
 def _campaign_candidates(request, campaign: HolidayCampaign, query: str):
-    qs = Station.objects.visible_to(request.user).filter(
-        region__code__startswith=campaign.region.prefix
-    ).exclude(campaigns=campaign).select_related("region").order_by("region_id", "name")
+    qs = Station.objects.visible_to(request.user).in_region(campaign.region.prefix).exclude(
+        campaigns=campaign).select_related("region").order_by("region_id", "name")
     if query:
         qs = qs.filter(Q(name__icontains=query) | Q(address__icontains=query))
     return qs

@@ -12,8 +12,8 @@ import re
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from nuanxin.accounts.selectors import scope_prefix
 from nuanxin.common.errors import ServiceError
+from nuanxin.common.scoping import access_of
 from nuanxin.geo.forms import picker_for
 from nuanxin.geo.models import Region
 from nuanxin.stations.amenities import AMENITIES
@@ -124,14 +124,6 @@ def parse_single_span(text: str) -> tuple[int, int]:
 REGION_SELECT_LIMIT = 800
 
 
-def regions_in_scope(user):
-    """Regions a staff member may place a station (or campaign) in: their own subtree."""
-    prefix = scope_prefix(user)
-    if prefix is None:
-        return Region.objects.none()
-    return Region.objects.filter(code__startswith=prefix).order_by("code")
-
-
 def _region_label(region: Region) -> str:
     return f"{region.code} {region.name} ({region.get_level_display()})"
 
@@ -141,7 +133,8 @@ class RegionField(forms.CharField):
 
     def __init__(self, *, user, **kwargs):
         self.user = user
-        self.scope = regions_in_scope(user)
+        # The regions a staff member may place a station (or campaign) in: their subtree.
+        self.scope = Region.objects.visible_to(user)
         super().__init__(max_length=12, **kwargs)
         if self.scope.count() <= REGION_SELECT_LIMIT:
             choices = [("", "---------")] + [
@@ -308,7 +301,7 @@ class CampaignForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["region"] = picker_for(scope_prefix(user), name="region", data=self.data,
+        self.fields["region"] = picker_for(access_of(user).prefix, name="region", data=self.data,
                                            initial=_own_region_code(user) or "",
                                            label=_("活动区划"))
         self.order_fields(["name", "region", "starts_on", "ends_on", "hours"])

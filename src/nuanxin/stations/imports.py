@@ -18,9 +18,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.models import STATION_EDITOR_ROLES, User
-from nuanxin.accounts.selectors import in_scope, staff_profile_of
 from nuanxin.accounts.services import audit
 from nuanxin.common.errors import PermissionDenied, ServiceError
+from nuanxin.common.scoping import access_of, in_scope
 from nuanxin.geo.models import Region
 from nuanxin.stations import xlsx
 from nuanxin.stations.amenities import AMENITIES, amenity_label, codes_for
@@ -114,10 +114,8 @@ def _chunks(items: list, size: int = CHUNK) -> Iterator[list]:
 
 
 def _require_import_rights(user: User) -> None:
-    if user.is_superuser:
-        return
-    profile = staff_profile_of(user)
-    if profile is None or profile.role not in STATION_EDITOR_ROLES:
+    access = access_of(user)
+    if not (access.superuser or access.role in STATION_EDITOR_ROLES):
         raise PermissionDenied("not_allowed", _("您没有管理服务阵地的权限。"))
 
 
@@ -458,10 +456,8 @@ def _export_rows(user: User) -> Iterable[dict]:
 
 
 def _regions_for(user: User, limit: int = 20_000) -> list[tuple[str, str, str]]:
-    from nuanxin.stations.forms import regions_in_scope
-
     return [(r.code, r.name, str(r.get_level_display()))
-            for r in regions_in_scope(user).only("code", "name", "level")[:limit]]
+            for r in Region.objects.visible_to(user).only("code", "name", "level")[:limit]]
 
 
 def stations_export(*, user: User) -> bytes:

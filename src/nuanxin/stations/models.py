@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from nuanxin.common.scoping import RegionScopedQuerySet
+
 
 class StationType(models.TextChoices):
     CENTER = "center", _("党群服务中心")
@@ -9,20 +11,12 @@ class StationType(models.TextChoices):
     PARTNER_POINT = "partner_point", _("合作服务点")
 
 
-class StationQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Stations a staff member may manage: those inside their region. The one scope rule."""
-        from nuanxin.accounts.selectors import scope_prefix
-
-        prefix = scope_prefix(user)
-        if prefix is None:
-            return self.none()
-        # Through the region's code (its primary key): Django compares the station's own
-        # region_id column without a join; `region_id__startswith` is not a valid lookup.
-        return self.filter(region__code__startswith=prefix) if prefix else self
-
-
 class Station(models.Model):
+    # common.scoping: staff manage the stations inside their region (through the region's
+    # code, its primary key, the filter reads the station's own region_id: no join)
+    region_path = "region"
+    not_found = ("station_not_found", _("找不到这个服务阵地。"))
+
     name = models.CharField(_("名称"), max_length=80)
     type = models.CharField(_("类型"), max_length=20, choices=StationType.choices,
                             default=StationType.CENTER)
@@ -43,7 +37,7 @@ class Station(models.Model):
     is_demo = models.BooleanField(_("演示数据"), default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = StationQuerySet.as_manager()
+    objects = RegionScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("服务阵地")
@@ -109,6 +103,9 @@ class OpeningSpan(models.Model):
 class HolidayCampaign(models.Model):
     """A dated campaign (e.g. 春节"不打烊") that keeps chosen stations open with set hours."""
 
+    region_path = "region"
+    not_found = ("campaign_not_found", _("找不到这个节假日活动。"))
+
     name = models.CharField(_("名称"), max_length=60)
     region = models.ForeignKey("geo.Region", on_delete=models.PROTECT, verbose_name=_("发起区划"))
     starts_on = models.DateField(_("开始日期"))
@@ -116,6 +113,8 @@ class HolidayCampaign(models.Model):
     opens = models.PositiveSmallIntegerField(_("开门"), default=0)
     closes = models.PositiveSmallIntegerField(_("关门"), default=MINUTES_PER_DAY)
     stations = models.ManyToManyField(Station, related_name="campaigns", blank=True)
+
+    objects = RegionScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("节假日不打烊")

@@ -1023,13 +1023,8 @@ def stations_for_staff(user, *, search: str = "") -> QuerySet[Station]:
 
 
 def station_for_staff(user, station_id: int) -> Station:
-    station = Station.objects.visible_to(user).select_related("region").filter(
-        pk=station_id
-    ).first()
-    if station is None:
-        # Outside the viewer's region looks the same as not existing.
-        raise NotFound("station_not_found", _("找不到这个服务阵地。"))
-    return station
+    # Outside the viewer's region looks the same as not existing.
+    return Station.objects.select_related("region").get_visible_or_404(user, pk=station_id)
 
 
 def visits_today(station: Station) -> int:

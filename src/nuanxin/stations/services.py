@@ -13,9 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.models import STATION_EDITOR_ROLES, User, UserKind
-from nuanxin.accounts.selectors import staff_profile_of
 from nuanxin.accounts.services import audit
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
+from nuanxin.common.scoping import access_of, covers
 from nuanxin.geo.models import Region
 from nuanxin.geo.selectors import locate_district_code
 from nuanxin.geo.spatial import cell_of
@@ -78,22 +78,20 @@ def _require_editor(user: User, region_code: str, *, placing: bool = False) -> N
     Outside the region answers 404 like a missing object: the station's, or — when
     `placing` a station in a region (create, move) — the region's.
     """
-    if user.is_superuser:
+    access = access_of(user)
+    if access.superuser:
         return
-    profile = staff_profile_of(user)
-    if profile is None or profile.role not in STATION_EDITOR_ROLES:
+    if access.role not in STATION_EDITOR_ROLES:
         raise PermissionDenied("not_allowed", _("您没有管理服务阵地的权限。"))
-    if not region_code.startswith(profile.org_unit.region.prefix):
+    if not covers(access.prefix, region_code):
         if placing:
             raise NotFound("region_not_found",
                            _("没有这个行政区划，或它不在您的管辖范围内。"))
-        raise NotFound("station_not_found", _("找不到这个服务阵地。"))
+        raise NotFound(*Station.not_found)
 
 
 def _locked_station(user: User, station_id: int) -> Station:
-    station = Station.objects.visible_to(user).select_for_update().filter(pk=station_id).first()
-    if station is None:
-        raise NotFound("station_not_found", _("找不到这个服务阵地。"))
+    station = Station.objects.select_for_update().get_visible_or_404(user, pk=station_id)
     _require_editor(user, station.region_id)
     return station
 
@@ -136,7 +134,7 @@ def validate_station_data(data: StationData) -> Region:
     district = locate_district_code(data.lat, data.lng)
     if district is None:
         raise ServiceError("outside_service_area", _("这个位置不在浙江省服务范围内。"))
-    if not (region.code.startswith(district) or district.startswith(region.prefix)):
+    if not (covers(district, region.code) or covers(region.prefix, district)):
         raise ServiceError("location_outside_region", _("坐标不在所选区划内。"))
     return region
 
@@ -298,10 +296,8 @@ CAMPAIGN_MAX_DAYS = 92
 
 
 def _campaign_region(user: User, region_code: str) -> Region:
-    from nuanxin.accounts.selectors import in_scope
-
-    region = Region.objects.filter(code=region_code).first()
-    if region is None or not in_scope(user, region.code):
+    region = Region.objects.visible_to(user).filter(code=region_code).first()
+    if region is None:
         raise NotFound("region_not_found", _("没有这个行政区划，或它不在您的管辖范围内。"))
     _require_editor(user, region.code)
     return region
@@ -350,19 +346,8 @@ def campaign_create(
 
 
 def _locked_campaign(user: User, campaign_id: int) -> HolidayCampaign:
-    from nuanxin.accounts.selectors import scope_prefix
-
-    prefix = scope_prefix(user)
-    campaign = None
-    if prefix is not None:
-        campaign = (
-            HolidayCampaign.objects.select_for_update()
-            .filter(pk=campaign_id, region__code__startswith=prefix)
-            .select_related("region")
-            .first()
-        )
-    if campaign is None:
-        raise NotFound("campaign_not_found", _("找不到这个节假日活动。"))
+    campaign = (HolidayCampaign.objects.select_for_update().select_related("region")
+                .get_visible_or_404(user, pk=campaign_id))
     _require_editor(user, campaign.region_id)
     return campaign
 
@@ -371,9 +356,7 @@ def _campaign_stations(user: User, campaign: HolidayCampaign, station_ids) -> li
     """The asked-for stations, each visible to the user and inside the campaign's region."""
     wanted = {int(sid) for sid in station_ids}
     stations = list(
-        Station.objects.visible_to(user).filter(
-            pk__in=wanted, region__code__startswith=campaign.region.prefix
-        )
+        Station.objects.visible_to(user).in_region(campaign.region.prefix).filter(pk__in=wanted)
     )
     missing = wanted - {s.pk for s in stations}
     if missing:

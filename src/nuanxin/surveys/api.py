@@ -22,7 +22,7 @@ from nuanxin.accounts.models import UserKind
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
 from nuanxin.common.pagination import paginate
 from nuanxin.surveys import selectors, services
-from nuanxin.surveys.access import manager_prefix
+from nuanxin.surveys.access import require_manager
 from nuanxin.surveys.models import CHOICE_KINDS, Question, Survey, SurveyStatus
 
 router = Router(tags=["surveys"], auth=django_auth)
@@ -33,7 +33,7 @@ Id = Path(..., ge=1, le=2**63 - 1)
 def _staff(request) -> None:
     if second_factor_pending(request):
         raise PermissionDenied("totp_required", _("请先完成动态口令验证。"))
-    manager_prefix(request.user)
+    require_manager(request.user)
 
 
 class RegionOut(Schema):

@@ -1,11 +1,9 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from nuanxin.accounts.roles import MANAGER_ROLES
 from nuanxin.common.manifest import Api, ConsoleLink, Manifest, Seeder, Tile, Urls
 
-# The roles that run surveys, visits and stories (community staff and every administrator).
-MANAGERS = frozenset({"community_staff", "street_admin", "district_admin", "city_admin",
-                      "province_admin"})
 VISIT_PAGES = tuple(f"surveys_console:{name}" for name in (
     "visit_create", "visit_detail", "visit_follow_up", "plan", "plan_quick", "coverage"))
 
@@ -25,10 +23,10 @@ class SurveysConfig(AppConfig):
         tiles=(Tile("surveys", _("问卷"), "surveys:list", icon="nuanxin/icons/survey.svg",
                     order=40, hint=_("说说您的想法")),),
         console=(
-            ConsoleLink("surveys", _("问卷"), "surveys_console:list", order=80, roles=MANAGERS,
+            ConsoleLink("surveys", _("问卷"), "surveys_console:list", order=80, roles=MANAGER_ROLES,
                         sections=("surveys_console",)),
             ConsoleLink("visits", _("两问大家访"), "surveys_console:visits", order=90,
-                        roles=MANAGERS, sections=VISIT_PAGES),
+                        roles=MANAGER_ROLES, sections=VISIT_PAGES),
         ),
         back={"surveys": "surveys:list"},
         urls=(Urls("console/surveys/", "nuanxin.surveys.console_urls"),

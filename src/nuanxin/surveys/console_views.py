@@ -6,7 +6,6 @@ service or a selector, render. Everything outside the staff member's region is 4
 from __future__ import annotations
 
 from datetime import date, timedelta
-from functools import wraps
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -18,14 +17,14 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from nuanxin.accounts.decorators import staff_required
-from nuanxin.accounts.models import Occupation
+from nuanxin.accounts.models import MANAGER_ROLES, Occupation
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
 from nuanxin.common.exports import xlsx_response
 from nuanxin.common.qr import Poster, poster_page, qr_file_response
+from nuanxin.common.scoping import console_view as _console_view
 from nuanxin.needs.services import NeedCategory
 from nuanxin.surveys import qr, selectors, services, xlsx
-from nuanxin.surveys.access import manager_prefix
+from nuanxin.surveys.access import NOT_A_MANAGER
 from nuanxin.surveys.answering import question_rows
 from nuanxin.surveys.forms import (
     MIN_OPTION_ROWS,
@@ -54,22 +53,8 @@ TEXT_PREVIEW = 5
 _FATAL = (NotFound, PermissionDenied)
 
 
-def console_view(view):
-    """Staff who run surveys and visits only; NotFound/PermissionDenied from a service or
-    selector becomes a friendly error page with its status."""
-
-    @staff_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            manager_prefix(request.user)
-            return view(request, *args, **kwargs)
-        except _FATAL as error:
-            return render(request, "error.html",
-                          {"status": error.status, "message": error.message},
-                          status=error.status)
-
-    return wrapper
+# Staff who run surveys and visits only.
+console_view = _console_view(roles=MANAGER_ROLES, denied=NOT_A_MANAGER)
 
 
 def need_url(need_id: int) -> str:

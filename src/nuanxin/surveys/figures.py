@@ -9,14 +9,13 @@ from datetime import datetime
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from nuanxin.common.scoping import region_q
 from nuanxin.common.stats import register_stat
 from nuanxin.surveys.models import HomeVisit, Response
 
 
 def response_records(prefix: str, start: datetime | None, end: datetime | None):
-    qs = Response.objects.all()
-    if prefix:
-        qs = qs.filter(survey__region__code__startswith=prefix)
+    qs = Response.objects.filter(region_q("survey__region", prefix))
     if start:
         qs = qs.filter(submitted_on__gte=timezone.localdate(start))
     if end:
@@ -25,9 +24,7 @@ def response_records(prefix: str, start: datetime | None, end: datetime | None):
 
 
 def visit_records(prefix: str, start: datetime | None, end: datetime | None):
-    qs = HomeVisit.objects.all()
-    if prefix:
-        qs = qs.filter(region__code__startswith=prefix)
+    qs = HomeVisit.objects.in_region(prefix)
     if start:
         qs = qs.filter(visited_at__gte=start)
     if end:

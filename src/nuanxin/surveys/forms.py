@@ -10,9 +10,10 @@ from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.models import Occupation
 from nuanxin.common.errors import ServiceError
+from nuanxin.common.scoping import access_of
 from nuanxin.geo.models import Region, RegionLevel
 from nuanxin.needs.services import NeedCategory, Urgency
-from nuanxin.surveys.access import manager_prefix
+from nuanxin.surveys.access import require_manager
 from nuanxin.surveys.models import CHOICE_KINDS, QuestionKind
 from nuanxin.surveys.services import (
     FollowUpInput,
@@ -43,8 +44,9 @@ class DateInput(forms.DateInput):
 def region_choices(user, *, communities_only: bool = False) -> list[tuple[str, str]]:
     """Regions inside the user's scope for a select: everything when that is a short list,
     otherwise the levels down to the street (a province admin has ~20,000 communities)."""
-    prefix = manager_prefix(user)
-    qs = Region.objects.filter(code__startswith=prefix).order_by("code")
+    require_manager(user)
+    prefix = access_of(user).prefix
+    qs = Region.objects.visible_to(user).order_by("code")
     if communities_only:
         qs = qs.filter(level=RegionLevel.COMMUNITY)
     elif qs.count() > REGION_CHOICE_LIMIT:

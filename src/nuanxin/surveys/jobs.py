@@ -31,7 +31,7 @@ def announce_survey(survey_id: int) -> int:
     survey = Survey.objects.select_related("region").filter(pk=survey_id).first()
     if survey is None:
         return 0
-    people = (WorkerProfile.objects.filter(home_region__code__startswith=survey.region.prefix)
+    people = (WorkerProfile.objects.in_region(survey.region.prefix)
               .order_by("user_id").values_list("user_id", flat=True))
     if survey.occupations:
         people = people.filter(occupation__in=survey.occupations)

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from nuanxin.common.scoping import RegionScopedQuerySet
 from nuanxin.common.workflow import HistoryEntry
 
 
@@ -37,6 +38,10 @@ SCALE_MIN, SCALE_MAX = 2, 10
 
 
 class Survey(models.Model):
+    # common.scoping: staff see the surveys aimed at their region subtree
+    region_path = "region"
+    not_found = ("survey_not_found", _("找不到这份问卷。"))
+
     title = models.CharField(_("标题"), max_length=80)
     intro = models.TextField(_("说明"), blank=True)
     org_unit = models.ForeignKey("accounts.OrgUnit", on_delete=models.PROTECT,
@@ -56,6 +61,8 @@ class Survey(models.Model):
     created_at = models.DateTimeField()
     published_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RegionScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -297,6 +304,9 @@ class VisitQuestion(models.TextChoices):
 class HomeVisit(models.Model):
     """A staff member's visit to a worker (or a household without an account)."""
 
+    region_path = "region"
+    not_found = ("visit_not_found", _("找不到这次走访记录。"))
+
     region = models.ForeignKey("geo.Region", on_delete=models.PROTECT,
                                verbose_name=_("所在社区"))
     org_unit = models.ForeignKey("accounts.OrgUnit", on_delete=models.PROTECT,
@@ -310,6 +320,8 @@ class HomeVisit(models.Model):
     visitor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                 on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField()
+
+    objects = RegionScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-visited_at", "-id"]
@@ -330,11 +342,16 @@ class HomeVisit(models.Model):
 
 
 class VisitAnswer(models.Model):
+    region_path = "visit__region"
+    not_found = HomeVisit.not_found
+
     visit = models.ForeignKey(HomeVisit, on_delete=models.CASCADE, related_name="answers")
     question = models.CharField(max_length=12, choices=VisitQuestion.choices)
     text = models.TextField(_("回答"), blank=True)
     categories = models.JSONField(_("类别"), default=list, blank=True)
     need_id = models.PositiveBigIntegerField(null=True, blank=True)
+
+    objects = RegionScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["visit", "question"]
@@ -349,6 +366,9 @@ class VisitAnswer(models.Model):
 
 
 class VisitFollowUp(models.Model):
+    region_path = "visit__region"
+    not_found = ("follow_up_not_found", _("找不到这条跟进事项。"))
+
     visit = models.ForeignKey(HomeVisit, on_delete=models.CASCADE, related_name="follow_ups")
     note = models.CharField(_("跟进事项"), max_length=200)
     due_on = models.DateField(_("期限"))
@@ -356,6 +376,8 @@ class VisitFollowUp(models.Model):
     done_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
+
+    objects = RegionScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["done", "due_on", "id"]
@@ -371,6 +393,9 @@ class VisitFollowUp(models.Model):
 class VisitPlan(models.Model):
     """A visit planned for a day; done when a visit to the worker is recorded that week."""
 
+    region_path = "region"
+    not_found = ("plan_not_found", _("找不到这条走访计划。"))
+
     region = models.ForeignKey("geo.Region", on_delete=models.PROTECT)
     worker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                                related_name="visit_plans")
@@ -380,6 +405,8 @@ class VisitPlan(models.Model):
     visit = models.ForeignKey(HomeVisit, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="plans")
     created_at = models.DateTimeField()
+
+    objects = RegionScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["planned_on", "id"]

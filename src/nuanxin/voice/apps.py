@@ -1,11 +1,8 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from nuanxin.accounts.roles import MANAGER_ROLES
 from nuanxin.common.manifest import Api, ConsoleLink, Manifest, Seeder, Tile, Urls
-
-# The roles that run surveys, visits and stories (community staff and every administrator).
-MANAGERS = frozenset({"community_staff", "street_admin", "district_admin", "city_admin",
-                      "province_admin"})
 
 
 def seed_demo(ctx) -> None:
@@ -33,7 +30,7 @@ class VoiceConfig(AppConfig):
         tiles=(Tile("voice", _("说说心里话"), "voice:new", icon="nuanxin/icons/voice.svg",
                     order=50, hint=_("说给社区听")),),
         console=(ConsoleLink("voice", _("说说心里话"), "voice_console:list", order=50,
-                             roles=MANAGERS, sections=("voice_console",)),),
+                             roles=MANAGER_ROLES, sections=("voice_console",)),),
         urls=(Urls("console/voice/", "nuanxin.voice.console_urls"),
               Urls("voice/", "nuanxin.voice.urls")),
         api=(Api("/v1/voice", "nuanxin.voice.api.router"),),

@@ -9,6 +9,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
+from nuanxin.accounts.models import MANAGER_ROLES
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
 from nuanxin.common.scoping import console_view
 from nuanxin.voice import selectors, services
@@ -17,7 +18,7 @@ from nuanxin.voice.models import StoryStatus
 PAGE_SIZE = 30
 
 
-reviewers_only = console_view(roles=selectors.REVIEWER_ROLES,
+reviewers_only = console_view(roles=MANAGER_ROLES,
                               denied=_("您没有审阅心里话的权限。"))
 
 

@@ -17,14 +17,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from nuanxin.accounts.models import (
-    ADMIN_ROLES,
+    MANAGER_ROLES,
     StaffProfile,
-    StaffRole,
     User,
     UserKind,
     WorkerProfile,
 )
 from nuanxin.accounts.services import current_notice_version
+from nuanxin.common.scoping import covers
 from nuanxin.geo.models import Region
 from nuanxin.voice import services
 from nuanxin.voice.models import Story, StoryKind
@@ -67,12 +67,12 @@ def _reviewer(code: str) -> User | None:
     """A staff member who may publish in `code`: the nearest one above it, else a
     superuser."""
     profiles = (StaffProfile.objects.filter(
-        role__in=[StaffRole.COMMUNITY_STAFF, *ADMIN_ROLES])
+        role__in=MANAGER_ROLES)
         .select_related("user", "org_unit__region"))
     best = None
     for profile in profiles:
         prefix = profile.org_unit.region.prefix
-        if code.startswith(prefix) and (best is None or len(prefix) > len(best[0])):
+        if covers(prefix, code) and (best is None or len(prefix) > len(best[0])):
             best = (prefix, profile.user)
     if best:
         return best[1]

@@ -6,17 +6,15 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from nuanxin.accounts.models import ADMIN_ROLES, Occupation, StaffRole
+from nuanxin.accounts.models import MANAGER_ROLES, Occupation
 from nuanxin.common.scoping import access_of
 from nuanxin.voice.models import Story, StoryStatus
 
-# Roles that review and publish stories in their region.
-REVIEWER_ROLES = {StaffRole.COMMUNITY_STAFF} | ADMIN_ROLES
-
 
 def is_reviewer(user) -> bool:
+    """The managers of a region review and publish its stories."""
     access = access_of(user)
-    return access.superuser or access.role in REVIEWER_ROLES
+    return access.superuser or access.role in MANAGER_ROLES
 
 
 def stories_published(prefix: str = "") -> QuerySet[Story]:

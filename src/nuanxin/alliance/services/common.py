@@ -8,7 +8,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.models import User
-from nuanxin.accounts.selectors import scope_prefix
 from nuanxin.alliance.selectors import is_manager
 from nuanxin.common.errors import (
     NotFound,
@@ -16,7 +15,7 @@ from nuanxin.common.errors import (
     ServiceError,
     lazy_format,
 )
-from nuanxin.common.scoping import covers
+from nuanxin.common.scoping import access_of, covers
 from nuanxin.geo.models import Region
 
 
@@ -27,7 +26,7 @@ def now() -> datetime:
 def require_manager(user: User) -> str:
     """The actor's scope prefix ("" for superusers); refuses people who may not change the
     alliance's data (station keepers, workers, partners, anonymous)."""
-    prefix = scope_prefix(user)
+    prefix = access_of(user).prefix
     if prefix is None or not is_manager(user):
         raise PermissionDenied("not_allowed", _("您没有管理暖新联盟的权限。"))
     return prefix

@@ -17,7 +17,6 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.models import Partner, User
-from nuanxin.accounts.selectors import scope_prefix
 from nuanxin.alliance.models import OPEN_PROJECT_STATUSES, ProjectResource, Resource
 from nuanxin.alliance.selectors import (
     can_manage_partner,
@@ -26,7 +25,7 @@ from nuanxin.alliance.selectors import (
 )
 from nuanxin.alliance.services.common import clean_text
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError, lazy_format
-from nuanxin.common.scoping import covers
+from nuanxin.common.scoping import access_of, covers
 from nuanxin.common.seats import Seats
 from nuanxin.geo.models import Region
 from nuanxin.needs.choices import NeedCategory
@@ -98,7 +97,7 @@ def _validate(actor: User, partner: Partner, data: ResourceInput) -> dict:
     code = (data.region_code or "").strip()
     region = Region.objects.filter(code=code).first() if code else None
     # The resource lies where the partner works; staff place it inside their own region.
-    prefix = scope_prefix(actor)
+    prefix = access_of(actor).prefix
     if region is None or not covers(partner.region.prefix, region.code) or (
         prefix is not None and not covers(prefix, region.code)
     ):

@@ -1,9 +1,10 @@
 """Reads for the operator and staff console, each scoped to the viewer.
 
-The one scope rule is `Cabinet.objects.visible_to(user)`; batteries, alarms, work orders and
-swaps are visible through it (an operator's members also see their own batteries wherever
-they are: at the depot, with a rider). Anything outside scope answers NotFound, never
-"forbidden", so a console user learns nothing about another operator's cabinets.
+The one scope rule is `Cabinet.objects.visible_to(user)` (common.scoping); batteries, alarms,
+work orders and swaps are visible through it (an operator's members also see their own
+batteries wherever they are: at the depot, with a rider). Anything outside scope answers
+NotFound, never "forbidden", so a console user learns nothing about another operator's
+cabinets.
 
 Every list here costs a fixed number of queries whatever its length (the tests hold them
 to a budget).
@@ -32,7 +33,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.phones import mask_phone
-from nuanxin.common.errors import NotFound
 from nuanxin.energy.models import (
     Alarm,
     AlarmState,
@@ -64,70 +64,30 @@ def console_operator(user) -> Operator | None:
     return Operator.objects.filter(partner_id=member.partner_id).first()
 
 
-def may_use_console(user) -> bool:
-    """Staff (any role), superusers, and members of a cabinet operator."""
-    from nuanxin.accounts.selectors import staff_profile_of
-
-    if not getattr(user, "is_authenticated", False):
-        return False
-    if user.is_superuser or staff_profile_of(user) is not None:
-        return True
-    return console_operator(user) is not None
-
-
 def cabinets_visible_to(user) -> QuerySet[Cabinet]:
     return Cabinet.objects.visible_to(user)
 
 
 def cabinet_for(user, cabinet_id: int) -> Cabinet:
-    cabinet = (cabinets_visible_to(user).filter(pk=cabinet_id)
-               .select_related("operator__partner", "station", "region").first())
-    if cabinet is None:
-        raise NotFound("cabinet_not_found", _("找不到这个换电柜。"))
-    return cabinet
+    return (Cabinet.objects.select_related("operator__partner", "station", "region")
+            .get_visible_or_404(user, pk=cabinet_id))
 
 
 def batteries_visible_to(user) -> QuerySet[Battery]:
-    """An operator's members: all its batteries. Staff: those in cabinets they see, and
-    those a work order at such a cabinet names."""
-    if not getattr(user, "is_authenticated", False):
-        return Battery.objects.none()
-    if user.is_superuser:
-        return Battery.objects.all()
-    operator = console_operator(user)
-    if operator is not None:
-        return Battery.objects.filter(operator=operator)
-    cabinets = cabinets_visible_to(user)
-    return Battery.objects.filter(
-        Q(slot__cabinet__in=cabinets)
-        | Q(pk__in=WorkOrder.objects.filter(cabinet__in=cabinets, battery__isnull=False)
-            .values("battery_id")))
+    return Battery.objects.visible_to(user)
 
 
 def battery_for(user, battery_id: int) -> Battery:
-    battery = (batteries_visible_to(user).filter(pk=battery_id)
-               .select_related("slot__cabinet", "model").first())
-    if battery is None:
-        raise NotFound("battery_not_found", _("找不到这块电池。"))
-    return battery
+    return (Battery.objects.select_related("slot__cabinet", "model")
+            .get_visible_or_404(user, pk=battery_id))
 
 
 def work_orders_visible_to(user) -> QuerySet[WorkOrder]:
-    if not getattr(user, "is_authenticated", False):
-        return WorkOrder.objects.none()
-    if user.is_superuser:
-        return WorkOrder.objects.all()
-    operator = console_operator(user)
-    if operator is not None:
-        return WorkOrder.objects.filter(operator=operator)
-    return WorkOrder.objects.filter(cabinet__in=cabinets_visible_to(user))
+    return WorkOrder.objects.visible_to(user)
 
 
 def work_order_for(user, work_order_id: int) -> WorkOrder:
-    order = work_orders_visible_to(user).filter(pk=work_order_id).first()
-    if order is None:
-        raise NotFound("work_order_not_found", _("找不到这张工单。"))
-    return order
+    return WorkOrder.objects.get_visible_or_404(user, pk=work_order_id)
 
 
 # --- cabinets and slots -------------------------------------------------------------------

@@ -51,6 +51,7 @@ from nuanxin.energy.models import (
     BatteryStatus,
     Cabinet,
     CabinetCommand,
+    DeviceMessage,
     IngestRejection,
     Slot,
     Swap,
@@ -720,3 +721,24 @@ def _battery_status_in_slot(cabinet_id: int, battery_id: int, status: str) -> No
               or battery.soc_pct >= threshold - FULL_HYSTERESIS_PCT):
             return
         dispatch.battery_status_in_slot(battery=battery, status=status, at=timezone.now())
+
+
+# QoS 1 redeliveries come within seconds and a cabinet's offline queue within days: a week
+# of message ids is a dedup window wider than either.
+DEDUP_WINDOW = timedelta(days=7)
+REJECTIONS_KEPT = timedelta(days=90)
+
+
+def device_messages_prune() -> int:
+    """Drop dedup rows older than the window, in slices (the table is large), and old
+    rejections (the nightly job)."""
+    limit = timezone.now() - DEDUP_WINDOW
+    deleted = 0
+    while True:
+        ids = list(DeviceMessage.objects.filter(received_at__lt=limit)
+                   .values_list("id", flat=True)[:10000])
+        if not ids:
+            break
+        deleted += DeviceMessage.objects.filter(id__in=ids).delete()[0]
+    IngestRejection.objects.filter(received_at__lt=timezone.now() - REJECTIONS_KEPT).delete()
+    return deleted

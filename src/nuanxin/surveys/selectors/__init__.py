@@ -17,7 +17,6 @@ from nuanxin.surveys.selectors.results import (
     texts_withheld,
 )
 from nuanxin.surveys.selectors.surveys import (
-    in_staff_scope,
     questions_of,
     survey_for_answering,
     survey_for_staff,
@@ -43,7 +42,7 @@ from nuanxin.surveys.selectors.visits import (
 __all__ = [
     "MIN_ANONYMOUS_RESPONSES", "Coverage", "CrossTab", "QuestionResult", "SurveyResults",
     "counted_responses", "coverage", "coverage_by_community", "crosstab", "follow_ups_open",
-    "in_staff_scope",
+
     "not_visited", "plans_in_week", "quarter_of", "questions_of", "residents",
     "survey_for_answering", "survey_for_staff", "survey_id_from_token", "survey_results",
     "survey_token", "surveys_for_staff", "surveys_open_for", "target_group_size",

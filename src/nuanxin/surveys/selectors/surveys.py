@@ -11,10 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.models import UserKind, WorkerProfile
-from nuanxin.accounts.selectors import scope_prefix, worker_profile_of
+from nuanxin.accounts.selectors import worker_profile_of
 from nuanxin.common.codes import SignedCode
 from nuanxin.common.errors import NotFound
-from nuanxin.surveys.access import manager_prefix
+from nuanxin.common.scoping import ancestor_prefixes
+from nuanxin.surveys.access import require_manager
 from nuanxin.surveys.models import Participation, Question, Response, Survey, SurveyStatus
 
 SURVEY_LINK = SignedCode(salt="nuanxin.surveys.answer", field="v",
@@ -34,15 +35,15 @@ def survey_id_from_token(token: str) -> int:
 
 
 def _not_found() -> NotFound:
-    return NotFound("survey_not_found", _("找不到这份问卷。"))
+    return NotFound(*Survey.not_found)
 
 
 def surveys_for_staff(user) -> QuerySet[Survey]:
-    """Surveys aimed at a region inside the viewer's scope, with their response counts."""
-    prefix = manager_prefix(user)
+    """Surveys aimed at a region inside a manager's scope, with their response counts."""
+    require_manager(user)
     responses = (Response.objects.filter(survey=OuterRef("pk")).order_by()
                  .values("survey").annotate(n=Count("pk")).values("n"))
-    return (Survey.objects.filter(region__code__startswith=prefix)
+    return (Survey.objects.visible_to(user)
             .select_related("region", "org_unit")
             .annotate(response_count=Coalesce(Subquery(responses), 0)))
 
@@ -68,10 +69,6 @@ def survey_for_answering(survey_id: int) -> Survey:
     return survey
 
 
-def _home_prefixes(code: str) -> list[str]:
-    return [code[:n] for n in (2, 4, 6, 9, 12) if len(code) >= n]
-
-
 def surveys_open_for(worker, *, now: datetime | None = None) -> list[dict]:
     """Published surveys in their window aimed at the worker, each with whether they have
     already answered it."""
@@ -81,9 +78,10 @@ def surveys_open_for(worker, *, now: datetime | None = None) -> list[dict]:
     profile = worker_profile_of(worker)
     if profile is None or profile.home_region_id is None:
         return []
+    # Aimed at the worker: the survey's region is their home community or contains it.
+    around_home = ancestor_prefixes(profile.home_region_id)
     candidates = (Survey.objects.filter(status=SurveyStatus.PUBLISHED, opens_at__lte=now,
-                                        closes_at__gt=now,
-                                        region__prefix__in=_home_prefixes(profile.home_region_id))
+                                        closes_at__gt=now, region__prefix__in=around_home)
                   .select_related("region").order_by("closes_at", "pk"))
     surveys = [s for s in candidates
                if not s.occupations or profile.occupation in s.occupations]
@@ -95,12 +93,7 @@ def surveys_open_for(worker, *, now: datetime | None = None) -> list[dict]:
 
 def target_group_size(survey: Survey) -> int:
     """Workers the survey is aimed at (its response rate's denominator)."""
-    qs = WorkerProfile.objects.filter(home_region__code__startswith=survey.region.prefix)
+    qs = WorkerProfile.objects.in_region(survey.region.prefix)
     if survey.occupations:
         qs = qs.filter(occupation__in=survey.occupations)
     return qs.count()
-
-
-def in_staff_scope(user, survey: Survey) -> bool:
-    prefix = scope_prefix(user)
-    return prefix is not None and survey.region_id.startswith(prefix)

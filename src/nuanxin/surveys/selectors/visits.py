@@ -12,40 +12,37 @@ from datetime import date, datetime, time, timedelta
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.models import User
 from nuanxin.accounts.selectors import users_visible_to
 from nuanxin.common.errors import NotFound
-from nuanxin.surveys.access import manager_prefix
+from nuanxin.surveys.access import require_manager
 from nuanxin.surveys.models import HomeVisit, VisitFollowUp, VisitPlan
 from nuanxin.surveys.services.visits import week_of
 
 
 def visits_visible_to(user) -> QuerySet[HomeVisit]:
-    prefix = manager_prefix(user)
-    return (HomeVisit.objects.filter(region__code__startswith=prefix)
-            .select_related("region", "worker", "visitor"))
+    require_manager(user)
+    return HomeVisit.objects.visible_to(user).select_related("region", "worker", "visitor")
 
 
 def visit_for(user, visit_id: int) -> HomeVisit:
     visit = visits_visible_to(user).filter(pk=visit_id).first()
     if visit is None:
-        raise NotFound("visit_not_found", _("找不到这次走访记录。"))
+        raise NotFound(*HomeVisit.not_found)
     return visit
 
 
 def follow_ups_open(user) -> QuerySet[VisitFollowUp]:
-    prefix = manager_prefix(user)
-    return (VisitFollowUp.objects.filter(done=False, visit__region__code__startswith=prefix)
+    require_manager(user)
+    return (VisitFollowUp.objects.visible_to(user).filter(done=False)
             .select_related("visit__worker", "visit__region").order_by("due_on", "pk"))
 
 
 def plans_in_week(user, day: date) -> tuple[date, date, list[VisitPlan]]:
-    prefix = manager_prefix(user)
+    require_manager(user)
     monday, sunday = week_of(day)
-    plans = list(VisitPlan.objects.filter(region__code__startswith=prefix,
-                                          planned_on__range=(monday, sunday))
+    plans = list(VisitPlan.objects.visible_to(user).filter(planned_on__range=(monday, sunday))
                  .select_related("worker__worker_profile", "region", "visit")
                  .order_by("planned_on", "region_id", "pk"))
     return monday, sunday, plans
@@ -67,7 +64,7 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
 
 def residents(user) -> QuerySet[User]:
     """Workers whose home community is inside the viewer's region."""
-    manager_prefix(user)
+    require_manager(user)
     return users_visible_to(user).filter(worker_profile__home_region__isnull=False)
 
 

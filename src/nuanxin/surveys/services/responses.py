@@ -23,6 +23,7 @@ from nuanxin.accounts.models import User, UserKind
 from nuanxin.accounts.selectors import worker_profile_of
 from nuanxin.accounts.services import notification_settle
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError, lazy_format
+from nuanxin.common.scoping import covers
 from nuanxin.needs.services import (
     NeedInput,
     NeedSource,
@@ -86,7 +87,7 @@ def check_can_answer(worker: User, survey: Survey | None, *, now: datetime | Non
         raise PermissionDenied(
             "home_region_required",
             _("请先在“我的”里填写常住社区，我们才知道哪些问卷是给您的。"))
-    if not profile.home_region_id.startswith(survey.region.prefix):
+    if not covers(survey.region.prefix, profile.home_region_id):
         raise PermissionDenied(
             "not_in_target_group",
             lazy_format(_("这份问卷面向住在%(region)s的骑手、快递员和司机。"),

@@ -19,7 +19,7 @@ from nuanxin.accounts.models import Occupation, User
 from nuanxin.common.errors import NotFound, ServiceError, lazy_format
 from nuanxin.common.workflow import Change, Workflow, move
 from nuanxin.needs.services import NeedCategory
-from nuanxin.surveys.access import manager_prefix, org_unit_of, region_in_scope
+from nuanxin.surveys.access import org_unit_of, region_in_scope, require_manager
 from nuanxin.surveys.models import (
     CHOICE_KINDS,
     SCALE_MAX,
@@ -78,7 +78,7 @@ def _now() -> datetime:
 
 
 def _not_found() -> NotFound:
-    return NotFound("survey_not_found", _("找不到这份问卷。"))
+    return NotFound(*Survey.not_found)
 
 
 def _frozen() -> ServiceError:
@@ -87,12 +87,9 @@ def _frozen() -> ServiceError:
 
 def locked_survey(actor: User, survey_id: int) -> Survey:
     """The survey, locked for this transaction, if it is inside the actor's scope."""
-    prefix = manager_prefix(actor)
-    survey = (Survey.objects.select_for_update().filter(pk=survey_id)
-              .select_related("region").first())
-    if survey is None or not survey.region_id.startswith(prefix):
-        raise _not_found()
-    return survey
+    require_manager(actor)
+    return (Survey.objects.select_for_update().select_related("region")
+            .get_visible_or_404(actor, pk=survey_id))
 
 
 def _event(survey: Survey, *, actor: User | None, action: str, to_state: str = "",

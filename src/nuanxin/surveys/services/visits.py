@@ -21,8 +21,9 @@ from nuanxin.accounts.models import User
 from nuanxin.accounts.phones import normalize_phone
 from nuanxin.accounts.selectors import users_visible_to
 from nuanxin.common.errors import NotFound, ServiceError
+from nuanxin.common.scoping import in_scope
 from nuanxin.needs.services import NeedCategory, NeedInput, NeedSource, Urgency, need_raise
-from nuanxin.surveys.access import manager_prefix, org_unit_of, region_in_scope
+from nuanxin.surveys.access import org_unit_of, region_in_scope, require_manager
 from nuanxin.surveys.models import (
     HomeVisit,
     VisitAnswer,
@@ -49,7 +50,7 @@ def week_of(day: date) -> tuple[date, date]:
 
 def worker_in_scope(actor: User, *, phone: str = "", worker_id: int | None = None) -> User:
     """A worker living inside the actor's region, by phone number or id."""
-    manager_prefix(actor)
+    require_manager(actor)
     qs = users_visible_to(actor).select_related("worker_profile__home_region")
     if worker_id is not None:
         worker = qs.filter(pk=worker_id).first()
@@ -111,7 +112,7 @@ def _clean_follow_up(note: str, due_on) -> tuple[str, date]:
 
 @transaction.atomic
 def visit_record(*, actor: User, data: VisitInput) -> HomeVisit:
-    prefix = manager_prefix(actor)
+    require_manager(actor)
     by_worker = bool((data.worker_phone or "").strip()) or data.worker_id is not None
     household = (data.household_name or "").strip()
     if by_worker and household:
@@ -121,7 +122,7 @@ def visit_record(*, actor: User, data: VisitInput) -> HomeVisit:
     if by_worker:
         worker = worker_in_scope(actor, phone=data.worker_phone, worker_id=data.worker_id)
         home = getattr(worker.worker_profile, "home_region", None)
-        region = home if home is not None and home.code.startswith(prefix) else None
+        region = home if home is not None and in_scope(actor, home.code) else None
         if region is None:
             region = region_in_scope(actor, data.region_code)
     else:
@@ -176,12 +177,9 @@ def visit_record(*, actor: User, data: VisitInput) -> HomeVisit:
 
 
 def _visit_in_scope(actor: User, visit_id: int, *, lock: bool = False) -> HomeVisit:
-    prefix = manager_prefix(actor)
+    require_manager(actor)
     qs = HomeVisit.objects.select_for_update() if lock else HomeVisit.objects
-    visit = qs.filter(pk=visit_id, region__code__startswith=prefix).first()
-    if visit is None:
-        raise NotFound("visit_not_found", _("找不到这次走访记录。"))
-    return visit
+    return qs.get_visible_or_404(actor, pk=visit_id)
 
 
 def first_sentence(text: str) -> str:
@@ -195,11 +193,8 @@ def visit_answer_to_need(*, actor: User, answer_id: int, title: str = "", catego
                          urgency: int = Urgency.LOW) -> int:
     """Put one of a visit's answers on the needs list (source "visit"); the visited worker,
     when known, is its raiser. Returns the need's id."""
-    prefix = manager_prefix(actor)
-    answer = (VisitAnswer.objects.select_for_update()
-              .filter(pk=answer_id, visit__region__code__startswith=prefix).first())
-    if answer is None:
-        raise NotFound("visit_not_found", _("找不到这次走访记录。"))
+    require_manager(actor)
+    answer = VisitAnswer.objects.select_for_update().get_visible_or_404(actor, pk=answer_id)
     if answer.need_id:
         raise ServiceError("already_raised", _("这条回答已经列入需求清单。"), status=409,
                            details={"need_id": answer.need_id})
@@ -236,11 +231,8 @@ def follow_up_add(*, actor: User, visit_id: int, note: str, due_on: date) -> Vis
 
 @transaction.atomic
 def follow_up_set_done(*, actor: User, follow_up_id: int, done: bool = True) -> VisitFollowUp:
-    prefix = manager_prefix(actor)
-    item = (VisitFollowUp.objects.select_for_update()
-            .filter(pk=follow_up_id, visit__region__code__startswith=prefix).first())
-    if item is None:
-        raise NotFound("follow_up_not_found", _("找不到这条跟进事项。"))
+    require_manager(actor)
+    item = VisitFollowUp.objects.select_for_update().get_visible_or_404(actor, pk=follow_up_id)
     item.done = bool(done)
     item.done_at = _now() if item.done else None
     item.save(update_fields=["done", "done_at"])
@@ -271,10 +263,8 @@ def plan_add(*, actor: User, planned_on: date, worker_id: int | None = None,
 
 @transaction.atomic
 def plan_remove(*, actor: User, plan_id: int) -> None:
-    prefix = manager_prefix(actor)
-    plan = VisitPlan.objects.filter(pk=plan_id, region__code__startswith=prefix).first()
-    if plan is None:
-        raise NotFound("plan_not_found", _("找不到这条走访计划。"))
+    require_manager(actor)
+    plan = VisitPlan.objects.get_visible_or_404(actor, pk=plan_id)
     if plan.visit_id:
         raise ServiceError("plan_done", _("已经走访过了，不能取消。"), status=409)
     plan.delete()

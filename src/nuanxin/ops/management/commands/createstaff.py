@@ -4,8 +4,8 @@ import getpass
 
 from django.core.management.base import BaseCommand, CommandError
 
-from nuanxin.accounts.models import OrgUnit, StaffRole
-from nuanxin.accounts.services import staff_create
+from nuanxin.accounts.models import StaffRole
+from nuanxin.accounts.services import org_unit_ensure, staff_create
 from nuanxin.common.errors import ServiceError
 from nuanxin.geo.models import Region
 
@@ -25,9 +25,7 @@ class Command(BaseCommand):
         place = Region.objects.filter(code=region).first()
         if place is None:
             raise CommandError(f"unknown region {region}")
-        unit = OrgUnit.objects.filter(region=place).first() or OrgUnit.objects.create(
-            region=place, name=f"{place.name}党群服务中心"
-        )
+        unit = org_unit_ensure(region=place)
         password = password or getpass.getpass("Password: ")
         try:
             user = staff_create(username=username, password=password, org_unit=unit, role=role,

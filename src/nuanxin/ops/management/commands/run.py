@@ -197,8 +197,7 @@ class Command(BaseCommand):
         lines.append(f"  {'Simulated cabinets':<28} {cabinets} at {speed:g}x time")
         lines.append(f"  {'Rider: cabinets nearby':<28} {{base}}/energy/")
         lines.append(f"  {'Console: cabinets':<28} {{base}}/console/energy/")
-        shown = (Cabinet.objects.filter(is_demo=True, region__code__startswith="330782")
-                 .order_by("serial")[:4])
+        shown = Cabinet.objects.in_region("330782").filter(is_demo=True).order_by("serial")[:4]
         for cab in shown:
             lines.append(f"  {cab.name[:26]:<28} {{base}}/console/energy/cabinets/{cab.pk}/"
                          f"  {{base}}/energy/cabinets/{cab.serial}/")
