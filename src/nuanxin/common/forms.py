@@ -87,15 +87,16 @@ def form_page(
     return render(request, template, {"form": form, **context})
 
 
-def run_action(request: HttpRequest, call: Callable[[], Any], *, success: str,
-               back: str) -> HttpResponse:
-    """Run one service call for a button; say `success` or the refusal; go `back`."""
+def run_action(request: HttpRequest, call: Callable[[], Any], *,
+               success: str | Callable[[Any], str], back: str) -> HttpResponse:
+    """Run one service call for a button; say `success` (or `success(its result)`) or the
+    refusal; go `back`."""
     try:
-        call()
+        result = call()
     except OUT_OF_REACH:
         raise
     except ServiceError as error:
         messages.error(request, str(error.message))
     else:
-        messages.success(request, success)
+        messages.success(request, success(result) if callable(success) else success)
     return redirect(back)

@@ -6,6 +6,7 @@ service or a selector, render. Everything outside the staff member's region is 4
 from __future__ import annotations
 
 from datetime import date, timedelta
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -20,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from nuanxin.accounts.models import MANAGER_ROLES, Occupation
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
 from nuanxin.common.exports import xlsx_response
+from nuanxin.common.forms import form_page, run_action
 from nuanxin.common.qr import Poster, poster_page, qr_file_response
 from nuanxin.common.scoping import console_view as _console_view
 from nuanxin.needs.services import NeedCategory
@@ -57,6 +59,10 @@ _FATAL = (NotFound, PermissionDenied)
 console_view = _console_view(roles=MANAGER_ROLES, denied=NOT_A_MANAGER)
 
 
+def _survey_url(survey_id: int) -> str:
+    return reverse("surveys_console:detail", args=[survey_id])
+
+
 def need_url(need_id: int) -> str:
     return f"/console/needs/{need_id}/"
 
@@ -87,15 +93,11 @@ def survey_list(request):
 def survey_create(request):
     form = SurveyForm(request.POST or None, user=request.user,
                       initial=SurveyForm.initial_for(user=request.user))
-    if request.method == "POST" and form.is_valid():
-        try:
-            survey = services.survey_create(actor=request.user, data=form.to_data())
-        except ServiceError as error:
-            form.add_service_error(error)
-        else:
-            messages.success(request, gettext("问卷已创建，请添加题目。"))
-            return redirect("surveys_console:detail", survey.pk)
-    return render(request, "surveys/console/survey_form.html", {"form": form, "survey": None})
+    return form_page(
+        request, form,
+        save=lambda _: services.survey_create(actor=request.user, data=form.to_data()),
+        done=lambda survey: (gettext("问卷已创建，请添加题目。"), _survey_url(survey.pk)),
+        template="surveys/console/survey_form.html", survey=None)
 
 
 @require_http_methods(["GET", "POST"])
@@ -108,17 +110,12 @@ def survey_edit(request, survey_id: int):
         for name, field in form.fields.items():
             if name != "closes_at":
                 field.disabled = True
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.survey_update(actor=request.user, survey_id=survey.pk, data=form.to_data())
-        except _FATAL:
-            raise
-        except ServiceError as error:
-            form.add_service_error(error)
-        else:
-            messages.success(request, gettext("已保存。"))
-            return redirect("surveys_console:detail", survey.pk)
-    return render(request, "surveys/console/survey_form.html", {"form": form, "survey": survey})
+    return form_page(
+        request, form,
+        save=lambda _: services.survey_update(actor=request.user, survey_id=survey.pk,
+                                              data=form.to_data()),
+        done=lambda _: (gettext("已保存。"), _survey_url(survey.pk)),
+        template="surveys/console/survey_form.html", survey=survey)
 
 
 EVENT_LABELS = {
@@ -239,26 +236,24 @@ def question_edit(request, survey_id: int, question_id: int | None = None):
         messages.error(request, gettext("问卷发布后题目不能再修改。"))
         return redirect("surveys_console:detail", survey.pk)
     form = _question_form(request, survey, question)
-    if request.method == "POST" and not request.POST.get("more_rows") and form.is_valid():
-        try:
-            if question is None:
-                services.question_add(actor=request.user, survey_id=survey.pk,
-                                      data=form.to_data())
-            else:
-                services.question_update(actor=request.user, question_id=question.pk,
+    template = "surveys/console/question_form.html"
+    context = {"survey": survey, "question": question, "choice_kinds": list(CHOICE_KINDS)}
+    if request.POST.get("more_rows"):  # only more option rows asked for: nothing to save yet
+        return render(request, template, {"form": form, **context})
+
+    def save(_data):
+        if question is None:
+            return services.question_add(actor=request.user, survey_id=survey.pk,
                                          data=form.to_data())
-        except _FATAL:
-            raise
-        except ServiceError as error:
-            form.add_service_error(error)
-        else:
-            messages.success(request, gettext("题目已保存。"))
-            if request.POST.get("then") == "another":
-                return redirect(f"{request.path}?kind={form.cleaned_data['kind']}")
-            return redirect("surveys_console:detail", survey.pk)
-    return render(request, "surveys/console/question_form.html", {
-        "survey": survey, "question": question, "form": form,
-        "choice_kinds": list(CHOICE_KINDS)})
+        return services.question_update(actor=request.user, question_id=question.pk,
+                                        data=form.to_data())
+
+    def done(_question):
+        if request.POST.get("then") == "another":
+            return gettext("题目已保存。"), f"{request.path}?kind={form.cleaned_data['kind']}"
+        return gettext("题目已保存。"), _survey_url(survey.pk)
+
+    return form_page(request, form, save=save, done=done, template=template, **context)
 
 
 @require_POST
@@ -423,16 +418,12 @@ def survey_export(request, survey_id: int):
 @console_view
 def survey_raise_need(request, survey_id: int, option_id: int):
     survey = selectors.survey_for_staff(request.user, survey_id)
-    try:
-        need_id = services.survey_raise_need(actor=request.user, survey_id=survey.pk,
-                                             option_id=option_id)
-    except _FATAL:
-        raise
-    except ServiceError as error:
-        messages.error(request, str(error.message))
-    else:
-        messages.success(request, gettext("已列入需求清单（需求 #%(id)d）。") % {"id": need_id})
-    return redirect("surveys_console:results", survey.pk)
+    return run_action(
+        request,
+        lambda: services.survey_raise_need(actor=request.user, survey_id=survey.pk,
+                                           option_id=option_id),
+        success=lambda need_id: gettext("已列入需求清单（需求 #%(id)d）。") % {"id": need_id},
+        back=reverse("surveys_console:results", args=[survey.pk]))
 
 
 # --- home visits --------------------------------------------------------------------------
@@ -468,17 +459,12 @@ def visit_create(request):
     now = timezone.localtime().replace(second=0, microsecond=0)
     initial = {"visited_at": now, "worker_phone": request.GET.get("phone", "")[:20]}
     form = VisitForm(request.POST or None, user=request.user, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            visit = services.visit_record(actor=request.user, data=form.to_data())
-        except PermissionDenied:
-            raise
-        except ServiceError as error:
-            form.add_service_error(error)
-        else:
-            messages.success(request, gettext("走访已记录。"))
-            return redirect("surveys_console:visit_detail", visit.pk)
-    return render(request, "surveys/console/visit_form.html", {"form": form})
+    return form_page(
+        request, form,
+        save=lambda _: services.visit_record(actor=request.user, data=form.to_data()),
+        done=lambda visit: (gettext("走访已记录。"),
+                            reverse("surveys_console:visit_detail", args=[visit.pk])),
+        template="surveys/console/visit_form.html")
 
 
 @require_GET
@@ -606,30 +592,23 @@ def plan_quick_add(request):
     except ValueError:
         messages.error(request, gettext("请选择日期。"))
         return redirect("surveys_console:coverage")
-    try:
-        services.plan_add(actor=request.user, worker_id=worker_id, planned_on=planned_on)
-    except _FATAL:
-        raise
-    except ServiceError as error:
-        messages.error(request, str(error.message))
-    else:
-        messages.success(request, gettext("已加入走访计划。"))
     back = request.POST.get("back", "")
-    return redirect(back if back.startswith("/console/surveys/") else "surveys_console:coverage")
+    return run_action(
+        request,
+        lambda: services.plan_add(actor=request.user, worker_id=worker_id,
+                                  planned_on=planned_on),
+        success=gettext("已加入走访计划。"),
+        back=back if back.startswith("/console/surveys/") and "//" not in back
+        else reverse("surveys_console:coverage"))
 
 
 @require_POST
 @console_view
 def plan_remove(request, plan_id: int):
-    try:
-        services.plan_remove(actor=request.user, plan_id=plan_id)
-    except _FATAL:
-        raise
-    except ServiceError as error:
-        messages.error(request, str(error.message))
-    else:
-        messages.success(request, gettext("已取消这条走访计划。"))
-    return redirect(f"{redirect('surveys_console:plan').url}?week={request.POST.get('week', '')}")
+    week = urlencode({"week": request.POST.get("week", "")})
+    return run_action(
+        request, lambda: services.plan_remove(actor=request.user, plan_id=plan_id),
+        success=gettext("已取消这条走访计划。"), back=f"{reverse('surveys_console:plan')}?{week}")
 
 
 @require_GET

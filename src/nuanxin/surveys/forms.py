@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.models import Occupation
-from nuanxin.common.errors import ServiceError
+from nuanxin.common.forms import ServiceErrorsMixin
 from nuanxin.common.scoping import access_of
 from nuanxin.geo.models import Region, RegionLevel
 from nuanxin.needs.services import NeedCategory, Urgency
@@ -69,14 +69,6 @@ class BaseForm(forms.Form):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
-
-
-class ServiceErrorsMixin:
-    # service error code -> form field it belongs to
-    ERROR_FIELDS: dict[str, str] = {}
-
-    def add_service_error(self, error: ServiceError) -> None:
-        self.add_error(self.ERROR_FIELDS.get(error.code), str(error.message))
 
 
 class SurveyForm(ServiceErrorsMixin, BaseForm):
