@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
 from nuanxin.common.exports import xlsx_response
+from nuanxin.common.forms import form_page
 from nuanxin.common.qr import Poster, poster_page, qr_file_response
 from nuanxin.common.scoping import console_view
 from nuanxin.stations import imports, qr, selectors, services, xlsx
@@ -49,14 +50,6 @@ PAGE_SIZE = 50
 RECENT_CHECKINS = 10
 CAMPAIGN_CANDIDATES = 100
 CAMPAIGN_ADD_ALL_LIMIT = 5000
-
-
-def _show_on_form_or_raise(form, error: ServiceError) -> None:
-    """A refusal about what was typed goes on the form; the station itself being out of
-    reach (or a role that may not edit) ends the page."""
-    if isinstance(error, _FATAL) and error.code not in form.ERROR_FIELDS:
-        raise error
-    form.add_service_error(error)
 
 
 # --- small scoped reads used only by these pages ------------------------------------------
@@ -104,16 +97,13 @@ def station_list(request):
 @console_view
 def station_create(request):
     form = StationForm(request.POST or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            station = services.station_create(user=request.user, data=form.to_data())
-        except ServiceError as error:
-            _show_on_form_or_raise(form, error)
-        else:
-            messages.success(request, gettext("已新建服务阵地“%(name)s”。请设置营业时间。")
-                             % {"name": station.name})
-            return redirect("console:station_hours", station.pk)
-    return render(request, "stations/console/station_form.html", {"form": form, "station": None})
+    return form_page(
+        request, form,
+        save=lambda _: services.station_create(user=request.user, data=form.to_data()),
+        done=lambda station: (gettext("已新建服务阵地“%(name)s”。请设置营业时间。")
+                              % {"name": station.name},
+                              reverse("console:station_hours", args=[station.pk])),
+        template="stations/console/station_form.html", station=None)
 
 
 @require_GET
@@ -146,17 +136,13 @@ def station_edit(request, station_id: int):
     station = selectors.station_for_staff(request.user, station_id)
     form = StationForm(request.POST or None, user=request.user,
                        initial=StationForm.initial_for(station))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.station_update(user=request.user, station_id=station.pk,
-                                    data=form.to_data())
-        except ServiceError as error:
-            _show_on_form_or_raise(form, error)
-        else:
-            messages.success(request, gettext("已保存。"))
-            return redirect("console:station_detail", station.pk)
-    return render(request, "stations/console/station_form.html",
-                  {"form": form, "station": station})
+    return form_page(
+        request, form,
+        save=lambda _: services.station_update(user=request.user, station_id=station.pk,
+                                               data=form.to_data()),
+        done=lambda _: (gettext("已保存。"),
+                        reverse("console:station_detail", args=[station.pk])),
+        template="stations/console/station_form.html", station=station)
 
 
 @require_http_methods(["GET", "POST"])

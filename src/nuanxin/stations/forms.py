@@ -13,6 +13,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.common.errors import ServiceError
+from nuanxin.common.forms import ServiceErrorsMixin
 from nuanxin.common.scoping import access_of
 from nuanxin.geo.forms import picker_for
 from nuanxin.geo.models import Region
@@ -154,7 +155,7 @@ class RegionField(forms.CharField):
 
 # --- station -----------------------------------------------------------------------------
 
-class StationForm(forms.Form):
+class StationForm(ServiceErrorsMixin, forms.Form):
     name = forms.CharField(label=_("名称"), max_length=80)
     type = forms.ChoiceField(label=_("类型"), choices=StationType.choices)
     address = forms.CharField(label=_("地址"), max_length=200, required=False)
@@ -208,9 +209,6 @@ class StationForm(forms.Form):
             contact_phone=d["contact_phone"], amenities=tuple(d["amenities"]),
             night_light=d["night_light"], is_active=d["is_active"],
         )
-
-    def add_service_error(self, error: ServiceError) -> None:
-        self.add_error(self.ERROR_FIELDS.get(error.code), str(error.message))
 
 
 # --- weekly hours ------------------------------------------------------------------------
@@ -279,7 +277,7 @@ class ExceptionForm(forms.Form):
 
 # --- holiday campaigns -------------------------------------------------------------------
 
-class CampaignForm(forms.Form):
+class CampaignForm(ServiceErrorsMixin, forms.Form):
     name = forms.CharField(label=_("名称"), max_length=60,
                            widget=forms.TextInput(attrs={"placeholder": _("春节不打烊")}))
     starts_on = forms.DateField(label=_("开始日期"),
@@ -314,9 +312,6 @@ class CampaignForm(forms.Form):
             except HoursTextError as error:
                 self.add_error("hours", error.message)
         return cleaned
-
-    def add_service_error(self, error: ServiceError) -> None:
-        self.add_error(self.ERROR_FIELDS.get(error.code), str(error.message))
 
 
 def _own_region_code(user) -> str | None:
