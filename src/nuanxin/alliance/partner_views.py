@@ -24,10 +24,8 @@ from nuanxin.alliance.models import RoutingStatus
 from nuanxin.alliance.services import partners as partner_services
 from nuanxin.alliance.services import resources as resource_services
 from nuanxin.alliance.services import routings as routing_services
-from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
-from nuanxin.common.forms import form_page
-
-_FATAL = (NotFound, PermissionDenied)
+from nuanxin.common.errors import ServiceError
+from nuanxin.common.forms import OUT_OF_REACH, form_page
 
 
 def partner_view(view):
@@ -42,7 +40,7 @@ def partner_view(view):
         request.partner = partner
         try:
             return view(request, *args, **kwargs)
-        except _FATAL as error:
+        except OUT_OF_REACH as error:
             return render(request, "error.html",
                           {"status": error.status, "message": error.message},
                           status=error.status)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -19,8 +20,9 @@ from nuanxin.accounts.models import User, UserKind
 from nuanxin.accounts.phones import normalize_phone
 from nuanxin.accounts.selectors import region_path, staff_profile_of
 from nuanxin.accounts.services import audit
-from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
+from nuanxin.common.errors import NotFound, ServiceError
 from nuanxin.common.exports import xlsx_response
+from nuanxin.common.forms import OUT_OF_REACH, run_action
 from nuanxin.common.scoping import console_view
 from nuanxin.geo.models import Region, RegionLevel
 from nuanxin.needs import selectors, services, xlsx
@@ -30,7 +32,6 @@ from nuanxin.needs.presenters import STATUS_TONE, event_rows
 
 PAGE_SIZE = 50
 RECORD_REGION_LIMIT = 1000
-_FATAL = (NotFound, PermissionDenied)
 
 # action slug → (service, name of the text the service takes, success message)
 ACTIONS = {
@@ -137,16 +138,11 @@ def need_action(request, need_id: int, action: str):
         raise NotFound("not_found", gettext("页面不存在。"))
     service, argument, done = ACTIONS[action]
     need = selectors.need_for(request.user, need_id)
-    try:
-        service(actor=request.user, need_id=need.pk,
-                **{argument: request.POST.get("text", "")})
-    except _FATAL:
-        raise
-    except ServiceError as error:
-        messages.error(request, str(error.message))
-    else:
-        messages.success(request, str(done))
-    return redirect("needs_console:detail", need.pk)
+    return run_action(
+        request,
+        lambda: service(actor=request.user, need_id=need.pk,
+                        **{argument: request.POST.get("text", "")}),
+        success=str(done), back=reverse("needs_console:detail", args=[need.pk]))
 
 
 @require_POST
@@ -160,7 +156,7 @@ def need_edit(request, need_id: int):
             services.need_update(actor=request.user, need_id=need.pk, title=d["title"],
                                  category=d["category"], urgency=d["urgency"],
                                  description=d["description"])
-        except _FATAL:
+        except OUT_OF_REACH:
             raise
         except ServiceError as error:
             form.add_error(None, str(error.message))
@@ -183,7 +179,7 @@ def need_merge(request):
     try:
         services.need_merge(actor=request.user, target_id=target.pk, source_ids=source_ids)
     except ServiceError as error:
-        if isinstance(error, _FATAL) and error.code != "need_not_found":
+        if isinstance(error, OUT_OF_REACH) and error.code != "need_not_found":
             raise
         messages.error(request, str(error.message))
     else:

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
 from nuanxin.common.exports import xlsx_response
-from nuanxin.common.forms import form_page
+from nuanxin.common.forms import OUT_OF_REACH, form_page
 from nuanxin.common.qr import Poster, poster_page, qr_file_response
 from nuanxin.common.scoping import console_view
 from nuanxin.stations import imports, qr, selectors, services, xlsx
@@ -44,8 +44,6 @@ from nuanxin.stations.models import (
 from nuanxin.stations.presenters import span_text
 from nuanxin.stations.schedule import status_at
 
-# Refusals that end the page (outside scope, wrong role) rather than mark a form field.
-_FATAL = (NotFound, PermissionDenied)
 PAGE_SIZE = 50
 RECENT_CHECKINS = 10
 CAMPAIGN_CANDIDATES = 100
@@ -188,7 +186,7 @@ def station_exceptions(request, station_id: int):
                 closed=d["mode"] == ExceptionForm.CLOSED, opens=d["opens"], closes=d["closes"],
                 reason=d["reason"],
             )
-        except _FATAL:
+        except OUT_OF_REACH:
             raise
         except ServiceError as error:
             form.add_error("hours" if error.code == "invalid_hours" else None,
@@ -343,7 +341,7 @@ def import_page(request):
         except imports.ImportInvalid as error:
             context.update(problems=error.problems, error=error.message)
             status = 422
-        except _FATAL:
+        except OUT_OF_REACH:
             raise
         except ServiceError as error:
             form.add_error("file", str(error.message))
@@ -392,7 +390,7 @@ def station_photos(request, station_id: int):
             try:
                 services.station_add_photo(user=request.user, station_id=station.pk,
                                            upload=upload, caption=request.POST.get("caption", ""))
-            except _FATAL:
+            except OUT_OF_REACH:
                 raise
             except ServiceError as exc:
                 error = str(exc.message)

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from nuanxin.accounts.models import MANAGER_ROLES, Occupation
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
 from nuanxin.common.exports import xlsx_response
-from nuanxin.common.forms import form_page, run_action
+from nuanxin.common.forms import OUT_OF_REACH, form_page, run_action
 from nuanxin.common.qr import Poster, poster_page, qr_file_response
 from nuanxin.common.scoping import console_view as _console_view
 from nuanxin.needs.services import NeedCategory
@@ -52,7 +52,6 @@ from nuanxin.surveys.services.visits import first_sentence
 PAGE_SIZE = 50
 TEXT_PAGE_SIZE = 50
 TEXT_PREVIEW = 5
-_FATAL = (NotFound, PermissionDenied)
 
 
 # Staff who run surveys and visits only.
@@ -197,7 +196,7 @@ def survey_transition(request, survey_id: int, action: str):
             return redirect("surveys_console:list")
         else:
             raise NotFound("not_found", _("页面不存在。"))
-    except _FATAL:
+    except OUT_OF_REACH:
         raise
     except ServiceError as error:
         messages.error(request, str(error.message))
@@ -272,7 +271,7 @@ def question_action(request, survey_id: int, question_id: int, action: str):
             messages.success(request, gettext("题目已删除。"))
         else:
             raise NotFound("not_found", _("页面不存在。"))
-    except _FATAL:
+    except OUT_OF_REACH:
         raise
     except ServiceError as error:
         messages.error(request, str(error.message))
@@ -405,7 +404,7 @@ def survey_export(request, survey_id: int):
     survey = selectors.survey_for_staff(request.user, survey_id)
     try:
         content = xlsx.survey_workbook(survey)
-    except _FATAL:
+    except OUT_OF_REACH:
         raise
     except ServiceError as error:
         messages.error(request, str(error.message))
@@ -501,7 +500,7 @@ def visit_to_need(request, visit_id: int, answer_id: int):
             need_id = services.visit_answer_to_need(
                 actor=request.user, answer_id=answer_id, title=form.cleaned_data["title"],
                 category=form.cleaned_data["category"], urgency=form.cleaned_data["urgency"])
-        except _FATAL:
+        except OUT_OF_REACH:
             raise
         except ServiceError as error:
             messages.error(request, str(error.message))
@@ -520,7 +519,7 @@ def visit_follow_up(request, visit_id: int):
             services.follow_up_add(actor=request.user, visit_id=visit.pk,
                                    note=form.cleaned_data["note"],
                                    due_on=form.cleaned_data["due_on"])
-        except _FATAL:
+        except OUT_OF_REACH:
             raise
         except ServiceError as error:
             messages.error(request, str(error.message))
