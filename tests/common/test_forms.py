@@ -102,3 +102,18 @@ def test_an_action_says_what_happened_or_why_not_and_goes_back():
 
     with pytest.raises(NotFound):
         run_action(_request(), gone, success="已启动。", back="/console/p/1")
+
+
+@pytest.mark.parametrize("posted, expected", [
+    ("/console/energy/alarms/?state=open&page=3", "/console/energy/alarms/?state=open&page=3"),
+    ("", "/console/energy/alarms/"),
+    ("https://evil.example/console/energy/", "/console/energy/alarms/"),
+    ("//evil.example/console/energy/", "/console/energy/alarms/"),
+    ("/console/energy//evil.example", "/console/energy/alarms/"),
+    ("/console/needs/1/", "/console/energy/alarms/"),
+])
+def test_a_button_goes_back_only_to_a_page_of_its_own_console(posted, expected):
+    from nuanxin.common.forms import posted_back
+
+    request = _request(data={"next": posted})
+    assert posted_back(request, "/console/energy/alarms/", within="/console/energy/") == expected

@@ -100,3 +100,14 @@ def run_action(request: HttpRequest, call: Callable[[], Any], *,
     else:
         messages.success(request, success(result) if callable(success) else success)
     return redirect(back)
+
+
+def posted_back(request: HttpRequest, fallback: str, *, within: str,
+                field: str = "next") -> str:
+    """Where a button on a list asks to come back to (the list's own address, with its
+    filters and page, posted as `field`) if it is a path inside `within`; else `fallback`.
+    Anything else (another site, `//host`, a path elsewhere) is ignored, not followed."""
+    target = request.POST.get(field, "")
+    if target.startswith(within) and "//" not in target and "\\" not in target:
+        return target
+    return fallback

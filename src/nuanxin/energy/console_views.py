@@ -25,7 +25,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
+from nuanxin.common.forms import posted_back, run_action
 from nuanxin.common.qr import POSTER_TEMPLATE, Poster, poster_context, qr_file_response
 from nuanxin.common.scoping import access_of, console_view
 from nuanxin.energy.models import (
@@ -86,17 +86,8 @@ def _int(value, default=None):
         return default
 
 
-def _fail(request, error: ServiceError) -> None:
-    if isinstance(error, (NotFound, PermissionDenied)):
-        raise error
-    messages.error(request, error.message)
-
-
-def _back(request, fallback: str):
-    target = request.POST.get("next", "")
-    if target.startswith("/console/energy/") and "//" not in target:
-        return redirect(target)
-    return redirect(fallback)
+def _back(request, fallback: str) -> str:
+    return posted_back(request, reverse(fallback), within="/console/energy/")
 
 
 # --- sign-in chooser ----------------------------------------------------------------------
@@ -169,25 +160,19 @@ def cabinet_detail(request, cabinet_id: int):
 @energy_console_view
 def slot_unlock(request, cabinet_id: int, slot_id: int):
     selectors.cabinet_for(request.user, cabinet_id)
-    try:
-        slot = safety.slot_unlock(user=request.user, slot_id=slot_id)
-    except ServiceError as error:
-        _fail(request, error)
-    else:
-        messages.success(request, gettext("%(n)s 号仓已解锁。") % {"n": slot.number})
-    return redirect("energy_console:cabinet", cabinet_id)
+    return run_action(
+        request, lambda: safety.slot_unlock(user=request.user, slot_id=slot_id),
+        success=lambda slot: gettext("%(n)s 号仓已解锁。") % {"n": slot.number},
+        back=reverse("energy_console:cabinet", args=[cabinet_id]))
 
 
 @require_POST
 @energy_console_view
 def cabinet_unlock(request, cabinet_id: int):
-    try:
-        safety.cabinet_unlock(user=request.user, cabinet_id=cabinet_id)
-    except ServiceError as error:
-        _fail(request, error)
-    else:
-        messages.success(request, gettext("整柜安全锁定已解除。"))
-    return redirect("energy_console:cabinet", cabinet_id)
+    return run_action(
+        request, lambda: safety.cabinet_unlock(user=request.user, cabinet_id=cabinet_id),
+        success=gettext("整柜安全锁定已解除。"),
+        back=reverse("energy_console:cabinet", args=[cabinet_id]))
 
 
 def _scan_url(request, cabinet_id: int) -> str:
@@ -262,26 +247,18 @@ def alarm_list(request):
 @require_POST
 @energy_console_view
 def alarm_acknowledge(request, alarm_id: int):
-    try:
-        safety.alarm_acknowledge(user=request.user, alarm_id=alarm_id)
-    except ServiceError as error:
-        _fail(request, error)
-    else:
-        messages.success(request, gettext("已确认，告警由您跟进。"))
-    return _back(request, reverse("energy_console:alarms"))
+    return run_action(
+        request, lambda: safety.alarm_acknowledge(user=request.user, alarm_id=alarm_id),
+        success=gettext("已确认，告警由您跟进。"), back=_back(request, "energy_console:alarms"))
 
 
 @require_POST
 @energy_console_view
 def alarm_resolve(request, alarm_id: int):
-    try:
-        safety.alarm_resolve(user=request.user, alarm_id=alarm_id,
-                             note=request.POST.get("note", "")[:500])
-    except ServiceError as error:
-        _fail(request, error)
-    else:
-        messages.success(request, gettext("告警已标记为解决。"))
-    return _back(request, reverse("energy_console:alarms"))
+    return run_action(
+        request, lambda: safety.alarm_resolve(user=request.user, alarm_id=alarm_id,
+                                              note=request.POST.get("note", "")[:500]),
+        success=gettext("告警已标记为解决。"), back=_back(request, "energy_console:alarms"))
 
 
 # --- work orders --------------------------------------------------------------------------
@@ -298,18 +275,16 @@ def work_order_list(request):
                           .values_list("pk", flat=True).first())
             if battery_id is None:
                 messages.error(request, gettext("找不到编号为 %(s)s 的电池。") % {"s": serial})
-                return _back(request, reverse("energy_console:work_orders"))
-        try:
-            order = workorders.work_order_open(
+                return redirect(_back(request, "energy_console:work_orders"))
+        return run_action(
+            request,
+            lambda: workorders.work_order_open(
                 user=request.user, kind=kind, battery_id=battery_id,
                 slot_id=_int(request.POST.get("slot")), alarm_id=_int(request.POST.get("alarm")),
                 cabinet_id=_int(request.POST.get("cabinet")),
-                note=request.POST.get("note", "")[:200])
-        except ServiceError as error:
-            _fail(request, error)
-            return _back(request, reverse("energy_console:work_orders"))
-        messages.success(request, gettext("已开工单 #%(n)s。") % {"n": order.pk})
-        return _back(request, reverse("energy_console:work_orders"))
+                note=request.POST.get("note", "")[:200]),
+            success=lambda order: gettext("已开工单 #%(n)s。") % {"n": order.pk},
+            back=_back(request, "energy_console:work_orders"))
     state = request.GET.get("state", "open")
     if state not in WorkOrderState.values and state != "":
         state = "open"
@@ -324,25 +299,21 @@ def work_order_list(request):
 @require_POST
 @energy_console_view
 def work_order_complete(request, work_order_id: int):
-    try:
-        order = workorders.work_order_complete(user=request.user, work_order_id=work_order_id)
-    except ServiceError as error:
-        _fail(request, error)
-    else:
-        messages.success(request, gettext("工单 #%(n)s 已完成。") % {"n": order.pk})
-    return _back(request, reverse("energy_console:work_orders"))
+    return run_action(
+        request,
+        lambda: workorders.work_order_complete(user=request.user, work_order_id=work_order_id),
+        success=lambda order: gettext("工单 #%(n)s 已完成。") % {"n": order.pk},
+        back=_back(request, "energy_console:work_orders"))
 
 
 @require_POST
 @energy_console_view
 def work_order_cancel(request, work_order_id: int):
-    try:
-        order = workorders.work_order_cancel(user=request.user, work_order_id=work_order_id)
-    except ServiceError as error:
-        _fail(request, error)
-    else:
-        messages.success(request, gettext("工单 #%(n)s 已取消。") % {"n": order.pk})
-    return _back(request, reverse("energy_console:work_orders"))
+    return run_action(
+        request,
+        lambda: workorders.work_order_cancel(user=request.user, work_order_id=work_order_id),
+        success=lambda order: gettext("工单 #%(n)s 已取消。") % {"n": order.pk},
+        back=_back(request, "energy_console:work_orders"))
 
 
 # --- swaps --------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from nuanxin.accounts.models import MANAGER_ROLES, Occupation
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
 from nuanxin.common.exports import xlsx_response
-from nuanxin.common.forms import OUT_OF_REACH, form_page, run_action
+from nuanxin.common.forms import OUT_OF_REACH, form_page, posted_back, run_action
 from nuanxin.common.qr import Poster, poster_page, qr_file_response
 from nuanxin.common.scoping import console_view as _console_view
 from nuanxin.needs.services import NeedCategory
@@ -591,14 +591,13 @@ def plan_quick_add(request):
     except ValueError:
         messages.error(request, gettext("请选择日期。"))
         return redirect("surveys_console:coverage")
-    back = request.POST.get("back", "")
     return run_action(
         request,
         lambda: services.plan_add(actor=request.user, worker_id=worker_id,
                                   planned_on=planned_on),
         success=gettext("已加入走访计划。"),
-        back=back if back.startswith("/console/surveys/") and "//" not in back
-        else reverse("surveys_console:coverage"))
+        back=posted_back(request, reverse("surveys_console:coverage"),
+                         within="/console/surveys/", field="back"))
 
 
 @require_POST

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.core.paginator import Paginator
-from django.shortcuts import redirect, render
+from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from nuanxin.accounts.models import MANAGER_ROLES
-from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
+from nuanxin.common.forms import posted_back, run_action
 from nuanxin.common.scoping import console_view
 from nuanxin.voice import selectors, services
 from nuanxin.voice.models import StoryStatus
@@ -38,16 +38,8 @@ def story_list(request):
 
 
 def _act(request, story_id: int, call, success: str):
-    try:
-        call()
-    except ServiceError as error:
-        if isinstance(error, (NotFound, PermissionDenied)):
-            raise
-        messages.error(request, str(error.message))
-    else:
-        messages.success(request, success)
-    target = request.POST.get("back", "")
-    return redirect(target if target.startswith("/console/voice/") else "voice_console:list")
+    return run_action(request, call, success=success, back=posted_back(
+        request, reverse("voice_console:list"), within="/console/voice/", field="back"))
 
 
 @require_POST
