@@ -20,8 +20,8 @@ A model opts in by declaring its path to a region and using the queryset:
 the whole city is visible to a community's staff); `region_path = ""` is a region itself
 (geo.Region: the regions a staff member may pick). A queryset may narrow what some roles see
 by overriding `staff_scope(access)` (energy: only administrators see cabinets that stand at
-no station). Pages take `console_view(roles=...)`: the
-staff gate (login, and TOTP for the roles that need it), the roles, and refusals as pages.
+no station). Pages take `console_view(roles=...)`: the staff gate (login, and TOTP for the
+roles that need it), the roles, and refusals as pages.
 
 See docs/decisions/0014-region-scoping.md.
 """

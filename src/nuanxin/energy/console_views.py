@@ -57,8 +57,9 @@ def energy_console_view(view):
         user = request.user
         if not user.is_authenticated:
             return redirect_to_login(request.get_full_path(), "energy_console:login")
-        operator = None if access_of(user).is_staff else selectors.console_operator(user)
-        if operator is None and not access_of(user).is_staff:
+        staff = access_of(user).is_staff
+        operator = None if staff else selectors.console_operator(user)
+        if not staff and operator is None:
             return render(request, "error.html",
                           {"status": 403,
                            "message": gettext("换电柜工作台只对工作人员和换电运营商开放。")},
