@@ -101,9 +101,9 @@ def edit(user, campaign_id: int | None, change: list) -> None:
 
 
 def query(command: dict) -> list:
-    from nuanxin.stations import selectors
+    from nuanxin.stations.nearby.search import stations_nearby
 
-    hits = selectors.stations_nearby(
+    hits = stations_nearby(
         lat=command["lat"], lng=command["lng"], limit=command["limit"],
         radius_m=command["radius_m"], required_bits=command.get("required_bits", 0),
         open_now=command.get("open_now", False), now=datetime.fromisoformat(command["now"]))

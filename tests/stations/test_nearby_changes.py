@@ -27,6 +27,8 @@ from nuanxin.geo.spatial import haversine_m
 from nuanxin.stations import selectors, services
 from nuanxin.stations.amenities import AMENITIES, bits_for
 from nuanxin.stations.models import HolidayCampaign, Station
+from nuanxin.stations.nearby import changes, hours, search
+from nuanxin.stations.nearby.index import NearbyIndex
 from nuanxin.stations.schedule import status_at
 from tests.stations.test_nearby import (
     CENTRE,
@@ -78,9 +80,9 @@ class Peer:
 @pytest.fixture
 def fresh_process(monkeypatch):
     """This process as if just started: no index yet, no rebuild running."""
-    selectors.wait_for_rebuild()
-    monkeypatch.setattr(selectors, "_index", None)
-    monkeypatch.setattr(selectors, "_rebuild", selectors._Rebuild())
+    changes.wait_for_rebuild()
+    monkeypatch.setattr(changes, "_index", None)
+    monkeypatch.setattr(changes, "_rebuild", changes._Rebuild())
 
 
 @pytest.fixture
@@ -124,7 +126,7 @@ def brute_force(*, lat, lng, limit, radius_m, required_bits=0, open_now=False, n
 def here(query: dict) -> list:
     return [[h.station.id, h.distance_m, h.station.name, h.status.open_now,
              h.status.next_change.isoformat() if h.status.next_change else None]
-            for h in selectors.stations_nearby(**query)]
+            for h in search.stations_nearby(**query)]
 
 
 def random_query(rng: random.Random) -> dict:
@@ -181,8 +183,8 @@ def test_edits_from_another_process_keep_both_indexes_exact(field, peer, monkeyp
     once, and neither reloads its whole index for them."""
     here({"lat": CENTRE[0], "lng": CENTRE[1], "limit": 1, "radius_m": 10, "now": NOWS[0]})
     loads = []
-    real_load = selectors.NearbyIndex.load.__func__
-    monkeypatch.setattr(selectors.NearbyIndex, "load",
+    real_load = NearbyIndex.load.__func__
+    monkeypatch.setattr(NearbyIndex, "load",
                         classmethod(lambda cls, v: loads.append(v) or real_load(cls, v)))
     for _ in range(edits):
         change = random_change(rng, field["ids"])
@@ -197,26 +199,26 @@ def test_many_edits_keep_memory_flat(field, peer):
     grow, and schedules no station has any more are let go."""
     rng = random.Random(5)
     here({"lat": CENTRE[0], "lng": CENTRE[1], "limit": 1, "radius_m": 10, "now": NOWS[0]})
-    index = selectors._index
+    index = changes._index
     slots = len(index.ids)
-    changes = []
+    edits = []
     for i in range(100):
         sid = field["ids"][i % len(field["ids"])]
-        changes.append(["move", sid, *near_point(rng)] if i % 3 == 0 else
-                       ["hours", sid, [[w, 6 * 60 + i, 20 * 60] for w in range(7)]]
-                       if i % 3 == 1 else ["amenities", sid, rng.sample(CODES, 3)])
-    for change in changes:
+        edits.append(["move", sid, *near_point(rng)] if i % 3 == 0 else
+                     ["hours", sid, [[w, 6 * 60 + i, 20 * 60] for w in range(7)]]
+                     if i % 3 == 1 else ["amenities", sid, rng.sample(CODES, 3)])
+    for change in edits:
         peer.ask({"op": "edit", "user": field["user"], "changes": [change]})
         here({"lat": CENTRE[0], "lng": CENTRE[1], "limit": 5, "radius_m": 5_000,
               "now": NOWS[2]})
-    assert selectors._index is index  # brought forward in place, never rebuilt
+    assert changes._index is index  # brought forward in place, never rebuilt
     assert len(index.ids) == slots
     assert len(index) == Station.objects.filter(is_active=True).count()
     # Distinct schedules alive: those the stations have now, not one per edit made.
     import gc
 
     gc.collect()
-    assert len(selectors._HOURS) <= len({id(h) for h in index.hours if h is not None}) + 1
+    assert len(hours.HOURS) <= len({id(h) for h in index.hours if h is not None}) + 1
     check_both(peer, rng, n=10)
 
 
@@ -248,14 +250,14 @@ def test_a_bulk_change_rebuilds_in_the_background(field, peer, monkeypatch):
     before = here(query)
     assert before == brute_force(**query)
     release = threading.Event()
-    real_load = selectors.NearbyIndex.load.__func__
+    real_load = NearbyIndex.load.__func__
 
     def slow_load(cls, version):
         if threading.current_thread().name == "nearby-index-rebuild":
             assert release.wait(30)
         return real_load(cls, version)
 
-    monkeypatch.setattr(selectors.NearbyIndex, "load", classmethod(slow_load))
+    monkeypatch.setattr(NearbyIndex, "load", classmethod(slow_load))
     toilet = bits_for(["toilet"])
     assert peer.ask({"op": "edit", "user": field["user"],
                      "changes": [["bulk", field["ids"], toilet]]}) == "ok"
@@ -271,7 +273,7 @@ def test_a_bulk_change_rebuilds_in_the_background(field, peer, monkeypatch):
               "changes": [["rename", field["ids"][0], "改名了"]]})
     assert here(query) == before
     release.set()
-    selectors.wait_for_rebuild(30)
+    changes.wait_for_rebuild(30)
     assert here(filtered) == brute_force(**filtered)
     assert here(query) == brute_force(**query)
     # The other process: rebuilt too (it may still be at it).
@@ -289,19 +291,19 @@ def test_a_campaign_over_many_stations_is_applied_in_the_background(field, peer,
     query = {"lat": CENTRE[0], "lng": CENTRE[1], "limit": 10, "radius_m": 5_000,
              "now": NOWS[2]}
     before = here(query)
-    index = selectors._index
+    index = changes._index
     release = threading.Event()
-    real_read = selectors._read_stations
+    real_read = changes.read_stations
 
     def slow_read(ids):
         if threading.current_thread().name == "nearby-index-rebuild":
             assert release.wait(30)
         return real_read(ids)
 
-    monkeypatch.setattr(selectors, "_read_stations", slow_read)
-    monkeypatch.setattr(selectors, "SYNC_CHANGES", 20)
+    monkeypatch.setattr(changes, "read_stations", slow_read)
+    monkeypatch.setattr(changes, "SYNC_CHANGES", 20)
     loads = []
-    monkeypatch.setattr(selectors.NearbyIndex, "load",
+    monkeypatch.setattr(NearbyIndex, "load",
                         classmethod(lambda cls, v: loads.append(v)))
     wifi = bits_for(["wifi"])
     # A quarter of the stations: more (a third of the index) would load a new index.
@@ -312,11 +314,11 @@ def test_a_campaign_over_many_stations_is_applied_in_the_background(field, peer,
     assert here(query) == before
     assert here(filtered) != brute_force(**filtered)
     release.set()
-    selectors.wait_for_rebuild(30)
+    changes.wait_for_rebuild(30)
     assert here(filtered) == brute_force(**filtered)
     assert {h[0] for h in here({**filtered, "limit": 50, "radius_m": 20_000})} >= set(listed)
     assert here(query) == brute_force(**query)
-    assert selectors._index is index and loads == []
+    assert changes._index is index and loads == []
 
 
 def test_a_search_that_overlaps_an_update_is_repeated(field, monkeypatch):
@@ -328,7 +330,7 @@ def test_a_search_that_overlaps_an_update_is_repeated(field, monkeypatch):
     here(query)
     sid = field["ids"][0]
     station = Station.objects.get(pk=sid)
-    real = selectors._search_neighbours
+    real = search._search_neighbours
     calls = []
 
     def during(index, *args):
@@ -338,12 +340,12 @@ def test_a_search_that_overlaps_an_update_is_repeated(field, monkeypatch):
             services.station_update(user=admin, station_id=sid, data=services.StationData(
                 name=station.name, type=station.type, region_code=YIJIASHAN,
                 lat=CENTRE[0] + 0.0001, lng=CENTRE[1]))
-            worker = threading.Thread(target=selectors.nearby_index)
+            worker = threading.Thread(target=changes.nearby_index)
             worker.start()
             worker.join()
         return real(index, *args)
 
-    monkeypatch.setattr(selectors, "_search_neighbours", during)
+    monkeypatch.setattr(search, "_search_neighbours", during)
     hits = here(query)
     assert len(calls) >= 2
     assert hits == brute_force(**query)
@@ -366,7 +368,7 @@ def test_a_process_far_behind_the_log_rebuilds(field, monkeypatch):
 
     StationChange.objects.all().delete()
     here(query)  # finds the gap, starts the rebuild
-    selectors.wait_for_rebuild(30)
+    changes.wait_for_rebuild(30)
     assert here(query) == brute_force(**query)
     assert here(query)[0][2] == "很远的改动"
 
@@ -377,9 +379,9 @@ def test_a_search_that_keeps_overlapping_updates_finishes_under_the_lock(field, 
     query = {"lat": CENTRE[0], "lng": CENTRE[1], "limit": 5, "radius_m": 3_000,
              "now": NOWS[2]}
     here(query)
-    index = selectors._index
+    index = changes._index
     index.neighbours.clear()
-    real = selectors._ring_search
+    real = search._ring_search
     tries = []
 
     def busy(*args):
@@ -388,7 +390,7 @@ def test_a_search_that_keeps_overlapping_updates_finishes_under_the_lock(field, 
             index.generation += 2  # an update ran meanwhile
         return real(*args)
 
-    monkeypatch.setattr(selectors, "_ring_search", busy)
+    monkeypatch.setattr(search, "_ring_search", busy)
     answers = []
     worker = threading.Thread(target=lambda: answers.append(here(query)), daemon=True)
     worker.start()
@@ -408,10 +410,10 @@ def test_a_request_that_read_the_counter_before_another_thread_caught_up_keeps_t
     query = {"lat": CENTRE[0], "lng": CENTRE[1], "limit": 5, "radius_m": 3_000,
              "now": NOWS[2]}
     here(query)
-    index = selectors._index
+    index = changes._index
     sid = field["ids"][0]
     station = Station.objects.get(pk=sid)
-    real_version = selectors.current_index_version
+    real_version = changes.current_index_version
     raced = []
 
     def read_then_race(db=None):
@@ -421,19 +423,19 @@ def test_a_request_that_read_the_counter_before_another_thread_caught_up_keeps_t
             services.station_update(user=admin, station_id=sid, data=services.StationData(
                 name="抢先一步", type=station.type, region_code=YIJIASHAN, lat=CENTRE[0],
                 lng=CENTRE[1]))
-            other = threading.Thread(target=selectors.nearby_index)
+            other = threading.Thread(target=changes.nearby_index)
             other.start()
             other.join()
-            assert selectors._index.version > version
+            assert changes._index.version > version
         return version
 
     loads = []
-    real_load = selectors.NearbyIndex.load.__func__
-    monkeypatch.setattr(selectors.NearbyIndex, "load",
+    real_load = NearbyIndex.load.__func__
+    monkeypatch.setattr(NearbyIndex, "load",
                         classmethod(lambda cls, v: loads.append(v) or real_load(cls, v)))
-    monkeypatch.setattr(selectors, "current_index_version", read_then_race)
+    monkeypatch.setattr(changes, "current_index_version", read_then_race)
     assert here(query) == brute_force(**query)
     assert raced
-    assert selectors._index is index
+    assert changes._index is index
     assert loads == []
     assert here(query)[0][2] == "抢先一步"

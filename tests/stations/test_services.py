@@ -22,7 +22,7 @@ from nuanxin.stations.models import (
     Station,
     StationIndexVersion,
 )
-from nuanxin.stations.selectors import current_index_version
+from nuanxin.stations.nearby.version import current_index_version
 
 from .helpers import (
     CHUITAI_POINT,
