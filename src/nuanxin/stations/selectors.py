@@ -61,9 +61,10 @@ def schedules_for(station_ids: list[int]) -> dict[int, Schedule]:
         if not closed:
             spans.append((opens, closes))
     through = HolidayCampaign.stations.through
+    # In the order the nearby index keeps them (the first campaign of a day wins).
     for sid, starts_on, ends_on, opens, closes in through.objects.filter(
         station_id__in=station_ids, holidaycampaign__ends_on__gte=today - timedelta(days=1)
-    ).values_list(
+    ).order_by("holidaycampaign__starts_on", "holidaycampaign_id").values_list(
         "station_id",
         "holidaycampaign__starts_on",
         "holidaycampaign__ends_on",

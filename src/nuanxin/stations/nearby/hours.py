@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import threading
 import weakref
+from bisect import insort
 from collections import defaultdict
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from time import sleep
 
 from django.db.models import QuerySet
@@ -18,12 +19,14 @@ from nuanxin.stations.schedule import Schedule, Status, status_at
 
 class Hours:
     """One distinct schedule, shared by every station that has it (most stations share a
-    handful of weekly patterns), with its opening status remembered."""
+    handful of weekly patterns), with its opening status remembered. `key` is what it was
+    made from (see hours_for): a campaign change derives a station's new key from it."""
 
-    __slots__ = ("schedule", "_status", "__weakref__")
+    __slots__ = ("schedule", "key", "_status", "__weakref__")
 
-    def __init__(self, schedule: Schedule):
+    def __init__(self, schedule: Schedule, key: HoursKey):
         self.schedule = schedule
+        self.key = key
         # (valid from, valid until, status): see status_at.
         self._status: tuple[datetime, datetime, Status] | None = None
 
@@ -45,9 +48,13 @@ class Hours:
 
 
 # (weekly (weekday, opens, closes)..., exceptions (date, closed, opens, closes)...,
-#  campaigns (starts_on, ends_on, opens, closes)...) -> the shared Hours. Weak values: a
-# schedule no station has any more goes away, so edits do not grow the table.
+#  campaigns (starts_on, campaign id, ends_on, opens, closes)...) -> the shared Hours.
+# Each part is sorted, campaigns by (starts_on, id): the order Schedule.spans_on tries
+# them in, so two keys are equal exactly when the schedules are the same. The campaign's
+# id is in the key so that a campaign change can find and replace its entry. Weak
+# values: a schedule no station has any more goes away, so edits do not grow the table.
 HoursKey = tuple[tuple, tuple, tuple]
+CampaignEntry = tuple  # (starts_on, campaign id, ends_on, opens, closes)
 HOURS: weakref.WeakValueDictionary[HoursKey, Hours] = weakref.WeakValueDictionary()
 _hours_lock = threading.Lock()
 
@@ -62,11 +69,29 @@ def hours_for(key: HoursKey) -> Hours:
             spans = schedule.exceptions.setdefault(day, [])
             if not closed:
                 spans.append((opens, closes))
-        for starts_on, ends_on, opens, closes in key[2]:
+        for starts_on, _campaign, ends_on, opens, closes in key[2]:
             schedule.campaigns.append((starts_on, ends_on, (opens, closes)))
         with _hours_lock:
-            hours = HOURS.setdefault(key, Hours(schedule))
+            hours = HOURS.setdefault(key, Hours(schedule, key))
     return hours
+
+
+def with_campaign(key: HoursKey, campaign_id: int, entry: CampaignEntry | None) -> HoursKey:
+    """`key` with campaign `campaign_id`'s entry replaced by `entry` (None: removed), in
+    the order hours_keys reads them."""
+    campaigns = [c for c in key[2] if c[1] != campaign_id]
+    if entry is not None:
+        insort(campaigns, entry)
+    return key[0], key[1], tuple(campaigns)
+
+
+def campaign_entry(campaign_id: int, row: tuple | None, today: date) -> CampaignEntry | None:
+    """A campaign's entry in its stations' keys, from its (starts_on, ends_on, opens,
+    closes); None when it is gone or over (the rule of hours_keys)."""
+    if row is None or row[1] < today - timedelta(days=1):
+        return None
+    starts_on, ends_on, opens, closes = row
+    return starts_on, campaign_id, ends_on, opens, closes
 
 
 NO_HOURS: HoursKey = ((), (), ())
@@ -110,8 +135,8 @@ def hours_keys(**station_filter) -> dict[int, HoursKey]:
     for sid, *row in gently(through.objects.filter(
             holidaycampaign__ends_on__gte=today - timedelta(days=1), **station_filter
     ).order_by("station_id", "holidaycampaign__starts_on", "holidaycampaign_id").values_list(
-            "station_id", "holidaycampaign__starts_on", "holidaycampaign__ends_on",
-            "holidaycampaign__opens", "holidaycampaign__closes")):
+            "station_id", "holidaycampaign__starts_on", "holidaycampaign_id",
+            "holidaycampaign__ends_on", "holidaycampaign__opens", "holidaycampaign__closes")):
         campaigns[sid].append(tuple(row))
     return {sid: (tuple(weekly.get(sid, ())), tuple(exceptions.get(sid, ())),
                   tuple(campaigns.get(sid, ())))

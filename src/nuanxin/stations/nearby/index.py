@@ -158,14 +158,21 @@ class NearbyIndex:
         self.cell_bits[cell] = bits
 
     def apply(self, version: int, station_ids, rows: dict[int, Row],
-              hours: dict[int, Hours]) -> None:
+              hours: dict[int, Hours], repointed: dict[int, Hours] | None = None) -> None:
         """Bring the index to `version`: each of `station_ids` becomes its row in `rows`
-        (absent or inactive: removed). Stations that keep their place keep their slot, so
+        (absent or inactive: removed), and each station of `repointed` (a campaign
+        changed) gets those hours. Stations that keep their place keep their slot, so
         the cells' nearest-station lists stay valid; lists a station entered or left are
         dropped (rebuilt by the next search from that cell)."""
         with self.write_lock:
             self.generation += 1
             try:
+                slot_of, memos = self.slot_of, self.memos
+                for sid, new in (repointed or {}).items():
+                    slot = slot_of.get(sid)
+                    if slot is not None:
+                        self.hours[slot] = new
+                        memos.pop(slot, None)
                 moved: list[tuple[float, float, float]] = []
                 for sid in station_ids:
                     row = rows.get(sid)
