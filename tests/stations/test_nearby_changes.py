@@ -15,6 +15,7 @@ import random
 import subprocess
 import sys
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -31,12 +32,15 @@ from nuanxin.stations.nearby import changes, hours, search
 from nuanxin.stations.nearby.index import NearbyIndex
 from nuanxin.stations.schedule import status_at
 from tests.stations.test_nearby import (
+    CAMPAIGN,
     CENTRE,
     EXCEPTION_DAY,
     HOURS,
     LAYOUT,
+    MONDAY,
     NOWS,
     YIJIASHAN,
+    H,
     write_stations,
 )
 
@@ -439,3 +443,170 @@ def test_a_request_that_read_the_counter_before_another_thread_caught_up_keeps_t
     assert changes._index is index
     assert loads == []
     assert here(query)[0][2] == "抢先一步"
+
+
+# --- campaigns ---------------------------------------------------------------------------
+# A campaign change is one log row naming the campaign; every process applies it from the
+# campaign's row and members, re-pointing the listed stations' shared hours, without
+# reading the stations and without loading a new index, however many stations it touches.
+
+CAMPAIGN_SPANS = [(0, 24 * H), (20 * H, 4 * H), (10 * H, 12 * H), (6 * H, 22 * H)]
+
+
+def campaign_days(rng: random.Random) -> list[str]:
+    """Dates over the moments the queries ask about (NOWS), so campaigns decide answers;
+    starts on a few days only, so campaigns often start together (then the lower id
+    wins: the order the index keeps them in)."""
+    starts_on = MONDAY + timedelta(days=rng.choice([-1, 0, 1, 4, 4, 5]))
+    return [starts_on.isoformat(), (starts_on + timedelta(days=rng.randint(0, 4))).isoformat()]
+
+
+def random_campaign_change(rng: random.Random, ids: list[int]) -> list:
+    kind = rng.choice(["campaign_create", "campaign_create", "campaign_set", "campaign_set",
+                       "campaign_update", "campaign_update", "campaign_delete"])
+    members = rng.sample(ids, rng.randint(0, len(ids) // 2))
+    if kind == "campaign_create":
+        return [kind, f"活动{rng.randint(1, 999)}", *campaign_days(rng),
+                *rng.choice(CAMPAIGN_SPANS), members]
+    which = rng.randrange(10)
+    if kind == "campaign_set":
+        return [kind, which, members]
+    if kind == "campaign_update":
+        return [kind, which, *campaign_days(rng), *rng.choice(CAMPAIGN_SPANS)]
+    return [kind, which]
+
+
+def keys_of(index: NearbyIndex) -> dict[int, tuple]:
+    return {sid: index.hours[slot].key for sid, slot in index.slot_of.items()}
+
+
+@pytest.fixture
+def spied(monkeypatch):
+    """Index loads and the stations read by id, in this process."""
+    seen = {"loads": [], "read": []}
+    real_load = NearbyIndex.load.__func__
+    monkeypatch.setattr(NearbyIndex, "load", classmethod(
+        lambda cls, v: seen["loads"].append(v) or real_load(cls, v)))
+    real_read = changes.read_stations
+    monkeypatch.setattr(changes, "read_stations",
+                        lambda ids: seen["read"].extend(ids) or real_read(ids))
+    return seen
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(rng=st.randoms(use_true_random=False), edits=st.integers(1, 6))
+def test_campaign_changes_from_another_process_keep_both_indexes_exact(field, peer, spied,
+                                                                       rng, edits):
+    """Campaigns created, switched, edited and deleted in the other process, with station
+    edits between them; both processes answer like a full scan at once. This process
+    reads no station for a campaign change and loads no index."""
+    here({"lat": CENTRE[0], "lng": CENTRE[1], "limit": 1, "radius_m": 10, "now": NOWS[0]})
+    spied["loads"].clear()
+    index = changes._index
+    for _ in range(edits):
+        campaign_change = rng.random() < 0.7
+        change = (random_campaign_change(rng, field["ids"]) if campaign_change
+                  else random_change(rng, field["ids"]))
+        spied["read"].clear()
+        assert peer.ask({"op": "edit", "user": field["user"], "campaign": field["campaign"],
+                         "changes": [change]}) == "ok"
+        check_both(peer, rng)
+        if campaign_change:
+            assert spied["read"] == [], change
+    assert changes._index is index and spied["loads"] == []
+
+
+def test_after_campaign_changes_the_hours_keys_equal_a_fresh_load(field, peer, spied):
+    """The keys derived in memory (a campaign's entry put in, replaced, taken out) are
+    exactly those a fresh load reads, for every station: same entries, same order."""
+    rng = random.Random(11)
+    here({"lat": CENTRE[0], "lng": CENTRE[1], "limit": 1, "radius_m": 10, "now": NOWS[0]})
+    index = changes._index
+    spied["loads"].clear()
+    for _ in range(25):
+        peer.ask({"op": "edit", "user": field["user"],
+                  "changes": [random_campaign_change(rng, field["ids"])]})
+        here({"lat": CENTRE[0], "lng": CENTRE[1], "limit": 1, "radius_m": 10, "now": NOWS[0]})
+    assert HolidayCampaign.objects.count() > 2  # several campaigns, some starting together
+    assert changes._index is index and spied["loads"] == [] and spied["read"] == []
+    fresh = NearbyIndex.load(index.version)
+    assert keys_of(index) == keys_of(fresh)
+    assert any(len(key[2]) > 1 for key in keys_of(index).values())
+
+
+def test_a_campaign_change_is_seen_by_the_next_request_in_another_process(field, peer):
+    """This process writes through the services; the other one's next request answers
+    with the change (campaigns decide who is open at 3 a.m. on a campaign day)."""
+    admin = User.objects.get(pk=field["user"])
+    at_night = {"lat": CENTRE[0], "lng": CENTRE[1], "limit": 50, "radius_m": 20_000,
+                "required_bits": 0, "open_now": True, "now": NOWS[5]}
+    command = {"op": "query", **at_night, "now": NOWS[5].isoformat()}
+
+    def open_ids() -> set[int]:
+        answer = peer.ask(command)
+        assert answer == brute_force(**at_night)
+        return {h[0] for h in answer}
+
+    open_ids()  # the other process has its index now
+    ids = [sid for sid in field["ids"] if Station.objects.get(pk=sid).is_active]
+    first, second = ids[:8], ids[8:16]
+    campaign = services.campaign_create(
+        user=admin, name="通宵", region_code="330782", starts_on=CAMPAIGN[0],
+        ends_on=CAMPAIGN[1], opens=0, closes=24 * H, station_ids=first)
+    assert set(first) <= open_ids()
+    services.campaign_set_stations(user=admin, campaign_id=campaign.pk, station_ids=second)
+    assert set(second) <= open_ids()
+    services.campaign_update(user=admin, campaign_id=campaign.pk, name="通宵",
+                             starts_on=CAMPAIGN[0], ends_on=CAMPAIGN[1], opens=10 * H,
+                             closes=12 * H)
+    open_ids()
+    services.campaign_delete(user=admin, campaign_id=campaign.pk)
+    open_ids()
+
+
+def test_a_campaign_over_most_of_the_index_is_applied_without_a_load(field, peer, spied,
+                                                                     monkeypatch):
+    """A switch touching far more than a third of the index (which, read station by
+    station, would load a new index): re-pointed on the request that finds it, nothing
+    read but the campaign, no load, exact."""
+    at_night = {"lat": CENTRE[0], "lng": CENTRE[1], "limit": 50, "radius_m": 20_000,
+                "open_now": True, "now": NOWS[5]}
+    here(at_night)
+    index = changes._index
+    spied["loads"].clear()
+    assert peer.ask({"op": "edit", "user": field["user"],
+                     "changes": [["campaign_set", 0, field["ids"]]]}) == "ok"
+    assert here(at_night) == brute_force(**at_night)
+    assert changes._index is index and spied["loads"] == [] and spied["read"] == []
+
+
+def test_past_the_sync_bound_a_campaign_is_applied_in_the_background(field, peer, spied,
+                                                                     monkeypatch):
+    """More stations than SYNC_CAMPAIGN_STATIONS: the request that finds the change
+    answers from the version before, the background step re-points them (no load, no
+    station read), and the next request after it answers with the change."""
+    monkeypatch.setattr(changes, "SYNC_CAMPAIGN_STATIONS", 10)
+    at_night = {"lat": CENTRE[0], "lng": CENTRE[1], "limit": 50, "radius_m": 20_000,
+                "open_now": True, "now": NOWS[5]}
+    before = here(at_night)
+    index = changes._index
+    spied["loads"].clear()
+    release = threading.Event()
+    real = changes._read_campaigns
+
+    def slow(log):
+        if threading.current_thread().name == "nearby-index-rebuild":
+            assert release.wait(30)
+        return real(log)
+
+    monkeypatch.setattr(changes, "_read_campaigns", slow)
+    assert peer.ask({"op": "edit", "user": field["user"],
+                     "changes": [["campaign_set", 0, field["ids"]]]}) == "ok"
+    after = brute_force(**at_night)
+    assert after != before
+    assert here(at_night) == before
+    release.set()
+    changes.wait_for_rebuild(30)
+    assert here(at_night) == after
+    assert changes._index is index and spied["loads"] == [] and spied["read"] == []
