@@ -114,6 +114,7 @@ def verify(paths: list[str], n: int) -> int:
     from nuanxin.stations import selectors
     from nuanxin.stations.amenities import bits_for
     from nuanxin.stations.models import Station
+    from nuanxin.stations.nearby.search import stations_nearby
     from nuanxin.stations.schedule import status_at
 
     @dataclass
@@ -136,8 +137,8 @@ def verify(paths: list[str], n: int) -> int:
         lat, lng = float(q["lat"][0]), float(q["lng"][0])
         limit, radius = int(q.get("limit", ["10"])[0]), int(q.get("radius_m", ["20000"])[0])
         bits, open_now = bits_for(q.get("amenity", [])), "open_now" in q
-        hits = selectors.stations_nearby(lat=lat, lng=lng, limit=limit, radius_m=radius,
-                                         required_bits=bits, open_now=open_now, now=now)
+        hits = stations_nearby(lat=lat, lng=lng, limit=limit, radius_m=radius,
+                               required_bits=bits, open_now=open_now, now=now)
         scan = sorted(
             (haversine_m(lat, lng, s.lat, s.lng), s.id) for s in stations
             if s.amenity_bits & bits == bits

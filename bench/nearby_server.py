@@ -203,7 +203,8 @@ def memory(request):
     from django.http import HttpResponse
 
     from nuanxin.geo import spatial
-    from nuanxin.stations import selectors
+    from nuanxin.stations.nearby import changes, hours, search
+    from nuanxin.stations.nearby.index import NearbyIndex
 
     out: dict = {"pid": os.getpid(), "threads": threading.active_count()}
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -219,15 +220,15 @@ def memory(request):
         pass
     out["python_blocks"] = sys.getallocatedblocks()
     out["pymalloc_mb"] = _pymalloc_mb()
-    index = selectors._index
-    out["caches"] = {"rings": len(selectors._RINGS), "cell_geometry": len(spatial.CELL_GEOMETRY),
-                     "hours": len(selectors._HOURS)}
+    index = changes._index
+    out["caches"] = {"rings": len(search._RINGS), "cell_geometry": len(spatial.CELL_GEOMETRY),
+                     "hours": len(hours.HOURS)}
     if index is not None:
         out["index"] = {"stations": len(index), "slots": len(index.ids),
                         "free": len(index.free), "cells": len(index.cells),
                         "neighbours": len(index.neighbours), "memos": len(index.memos),
                         "version": index.version, "generation": index.generation}
-    out["live_indexes"] = sum(isinstance(o, selectors.NearbyIndex) for o in gc.get_objects())
+    out["live_indexes"] = sum(isinstance(o, NearbyIndex) for o in gc.get_objects())
     if tracemalloc.is_tracing():
         global _last_snapshot
         snapshot = tracemalloc.take_snapshot()

@@ -62,6 +62,9 @@ def edit(user, campaign_id: int | None, change: list) -> None:
             finally:
                 services.BULK_CHANGE = many
         return
+    if kind.startswith("campaign_") and kind not in ("campaign_add", "campaign_remove"):
+        campaign(user, kind, args)
+        return
     sid = args[0]
     station = Station.objects.filter(pk=sid).first()
     if station is None:
@@ -100,10 +103,49 @@ def edit(user, campaign_id: int | None, change: list) -> None:
         raise ValueError(kind)
 
 
-def query(command: dict) -> list:
-    from nuanxin.stations import selectors
+def campaign(user, kind: str, args: list) -> None:
+    """A campaign written as the console would: created over some stations, switched to
+    others, its dates or hours edited, deleted. `which` picks among the campaigns there
+    are now (by position, by id), so a random sequence needs no ids in advance."""
+    from nuanxin.stations import services
+    from nuanxin.stations.models import HolidayCampaign, Station
 
-    hits = selectors.stations_nearby(
+    def existing(ids):  # a random sequence may have deleted some
+        return list(Station.objects.filter(pk__in=ids).values_list("pk", flat=True))
+
+    if kind == "campaign_create":
+        name, starts_on, ends_on, opens, closes, ids = args
+        ids = existing(ids)
+        services.campaign_create(user=user, name=name, region_code="330782",
+                                 starts_on=date.fromisoformat(starts_on),
+                                 ends_on=date.fromisoformat(ends_on), opens=opens,
+                                 closes=closes, station_ids=ids)
+        return
+    which, *rest = args
+    ids = sorted(HolidayCampaign.objects.values_list("pk", flat=True))
+    if not ids:
+        return
+    pk = ids[which % len(ids)]
+    if kind == "campaign_set":
+        services.campaign_set_stations(user=user, campaign_id=pk,
+                                       station_ids=existing(rest[0]))
+    elif kind == "campaign_update":
+        starts_on, ends_on, opens, closes = rest
+        services.campaign_update(user=user, campaign_id=pk,
+                                 name=HolidayCampaign.objects.get(pk=pk).name,
+                                 starts_on=date.fromisoformat(starts_on),
+                                 ends_on=date.fromisoformat(ends_on), opens=opens,
+                                 closes=closes)
+    elif kind == "campaign_delete":
+        services.campaign_delete(user=user, campaign_id=pk)
+    else:
+        raise ValueError(kind)
+
+
+def query(command: dict) -> list:
+    from nuanxin.stations.nearby.search import stations_nearby
+
+    hits = stations_nearby(
         lat=command["lat"], lng=command["lng"], limit=command["limit"],
         radius_m=command["radius_m"], required_bits=command.get("required_bits", 0),
         open_now=command.get("open_now", False), now=datetime.fromisoformat(command["now"]))

@@ -17,8 +17,11 @@ from nuanxin.stations.models import (
     ScheduleException,
     Station,
 )
+from nuanxin.stations.nearby import changes
+from nuanxin.stations.nearby.search import stations_nearby
+from nuanxin.stations.nearby.version import current_index_version
 from nuanxin.stations.schedule import status_at
-from nuanxin.stations.selectors import current_index_version, local_now
+from nuanxin.stations.selectors import local_now
 
 from .factories import (
     CHOUCHENG,
@@ -282,11 +285,11 @@ def test_overnight_and_24h_hours_change_open_now(staff_client, own, api, monkeyp
     assert status_at(schedule, datetime(2030, 1, 10, 0, 30)).open_now is False
 
     # The nearby search sees the same thing (and is rebuilt after the write).
-    monkeypatch.setattr(selectors, "_index", None)
+    monkeypatch.setattr(changes, "_index", None)
     point = {"lat": own.lat, "lng": own.lng, "limit": 5, "radius_m": 1000, "open_now": True}
-    hits = selectors.stations_nearby(**point, now=datetime(2030, 1, 7, 23, 0))
+    hits = stations_nearby(**point, now=datetime(2030, 1, 7, 23, 0))
     assert [h.station.id for h in hits] == [own.pk]
-    assert selectors.stations_nearby(**point, now=datetime(2030, 1, 10, 12, 0)) == []
+    assert stations_nearby(**point, now=datetime(2030, 1, 10, 12, 0)) == []
 
     # Round the clock every day → the API says open now; closed every day → closed.
     staff_client.post(url, {f: "00:00-24:00" for f in

@@ -5,7 +5,7 @@ some sharing one spot), stations in other cities and outside Zhejiang, inactive 
 hours of every shape (overnight, round the clock, split, weekdays, dated exceptions, a
 holiday campaign). Hypothesis picks query points (near, exactly on stations and cell
 vertices, anywhere in the province, anywhere on Earth, on an H3 pentagon), limits, radii,
-amenity sets and moments; `selectors.stations_nearby` and GET /api/v1/stations/nearby
+amenity sets and moments; `search.stations_nearby` and GET /api/v1/stations/nearby
 must give what the brute force below gives: same ids, same order (distance, then id),
 same distances, same open/next-change status.
 """
@@ -34,6 +34,7 @@ from nuanxin.stations.models import (
     ScheduleException,
     Station,
 )
+from nuanxin.stations.nearby import search
 from nuanxin.stations.presenters import aware
 from nuanxin.stations.schedule import Schedule, status_at
 
@@ -231,9 +232,9 @@ def search_path(request, monkeypatch):
     else from rings of cells: check each path on its own, and short lists that often
     cannot prove it (so the hand-over is exercised)."""
     if request.param == "short cell lists":
-        monkeypatch.setattr(selectors, "NEIGHBOURS", 6)
+        monkeypatch.setattr(search, "NEIGHBOURS", 6)
     elif request.param == "rings only":
-        monkeypatch.setattr(selectors, "_neighbours", lambda index, origin: None)
+        monkeypatch.setattr(search, "_neighbours", lambda index, origin: None)
     return request.param
 
 
@@ -244,7 +245,7 @@ def test_selector_equals_brute_force(field, search_path, point, limit, radius_m,
                                      open_now, now):
     query = {"lat": point[0], "lng": point[1], "limit": limit, "radius_m": radius_m,
              "required_bits": bits_for(amenities), "open_now": open_now, "now": now}
-    assert_same(selectors.stations_nearby(**query), brute_force(field, **query))
+    assert_same(search.stations_nearby(**query), brute_force(field, **query))
 
 
 @settings(max_examples=120, deadline=None,
@@ -328,9 +329,9 @@ def test_open_now_at_fixed_moments(hours, now, is_open):
             "amenity_bits": 0, "exception": None, "campaign": False}
     (row,) = write_stations([spec])
     query = {"lat": CENTRE[0], "lng": CENTRE[1], "limit": 5, "radius_m": 100}
-    assert [h.station.id for h in selectors.stations_nearby(**query, open_now=True, now=now)] \
+    assert [h.station.id for h in search.stations_nearby(**query, open_now=True, now=now)] \
         == ([row["id"]] if is_open else [])
-    (hit,) = selectors.stations_nearby(**query, now=now)
+    (hit,) = search.stations_nearby(**query, now=now)
     assert hit.status.open_now is is_open
     assert hit.status == status_at(row["schedule"], now)
 
@@ -340,10 +341,10 @@ def test_a_campaign_and_an_exception_change_open_now():
             "amenity_bits": 0, "exception": "closed", "campaign": True}
     (row,) = write_stations([spec])
     query = {"lat": CENTRE[0], "lng": CENTRE[1], "limit": 1, "radius_m": 10, "open_now": True}
-    assert selectors.stations_nearby(**query, now=at(EXCEPTION_DAY, 12)) == []
-    assert [h.station.id for h in selectors.stations_nearby(**query, now=at(CAMPAIGN[0], 3))] \
+    assert search.stations_nearby(**query, now=at(EXCEPTION_DAY, 12)) == []
+    assert [h.station.id for h in search.stations_nearby(**query, now=at(CAMPAIGN[0], 3))] \
         == [row["id"]]
-    assert [h.station.id for h in selectors.stations_nearby(**query, now=at(MONDAY, 12))] \
+    assert [h.station.id for h in search.stations_nearby(**query, now=at(MONDAY, 12))] \
         == [row["id"]]
 
 
@@ -353,28 +354,28 @@ def test_a_campaign_and_an_exception_change_open_now():
 def test_far_from_every_station_the_rings_run_out_and_everything_is_scanned(field,
                                                                             monkeypatch):
     scans = []
-    real_scan = selectors._scan
+    real_scan = search._scan
 
     def spy(index, cells, *args):
         scans.append(cells is index.cells)
         return real_scan(index, cells, *args)
 
-    monkeypatch.setattr(selectors, "_scan", spy)
+    monkeypatch.setattr(search, "_scan", spy)
     point = {"lat": 24.0, "lng": 126.0}  # the East China Sea: ~600 km from any station
     query = {**point, "limit": 5, "radius_m": 100_000, "now": NOWS[0]}
-    assert selectors.stations_nearby(**query) == []
+    assert search.stations_nearby(**query) == []
     assert scans[-1] is True  # the fallback full scan ran, once, after MAX_RINGS rings
     assert scans.count(True) == 1
-    assert len(scans) >= selectors.MAX_RINGS + 2
+    assert len(scans) >= search.MAX_RINGS + 2
     # A radius that reaches the stations: still exact.
     query = {"lat": 30.5, "lng": 123.5, "limit": 7, "radius_m": 100_000, "now": NOWS[0]}
-    assert_same(selectors.stations_nearby(**query), brute_force(field, **query))
+    assert_same(search.stations_nearby(**query), brute_force(field, **query))
 
 
 def test_an_h3_pentagon_falls_back_to_the_full_scan(field):
     for lat, lng in PENTAGON_POINTS:
         query = {"lat": lat, "lng": lng, "limit": 3, "radius_m": 100_000, "now": NOWS[0]}
-        assert_same(selectors.stations_nearby(**query), brute_force(field, **query))
+        assert_same(search.stations_nearby(**query), brute_force(field, **query))
 
 
 def test_stations_on_cell_vertices_are_found_from_every_neighbouring_cell(field,
@@ -383,7 +384,7 @@ def test_stations_on_cell_vertices_are_found_from_every_neighbouring_cell(field,
         for dlat, dlng in [(1e-4, 0), (-1e-4, 0), (0, 1e-4), (0, -1e-4), (0, 0)]:
             query = {"lat": lat + dlat, "lng": lng + dlng, "limit": 4, "radius_m": 2_000,
                      "now": NOWS[2]}
-            assert_same(selectors.stations_nearby(**query), brute_force(field, **query))
+            assert_same(search.stations_nearby(**query), brute_force(field, **query))
 
 
 def test_province_spread_equals_brute_force(search_path):
@@ -410,7 +411,7 @@ def test_province_spread_equals_brute_force(search_path):
                  "radius_m": rng.choice([1_000, 5_000, 20_000, 20_000, 100_000]),
                  "required_bits": bits_for(rng.sample(CODES, rng.choice([0, 0, 0, 1, 2]))),
                  "open_now": rng.random() < 0.3, "now": rng.choice(NOWS)}
-        assert_same(selectors.stations_nearby(**query), brute_force(rows, **query))
+        assert_same(search.stations_nearby(**query), brute_force(rows, **query))
 
 
 # --- a change is seen by the next search ------------------------------------------------
@@ -432,7 +433,7 @@ def _ids(**query):
     base = {"lat": CENTRE[0], "lng": CENTRE[1], "limit": 10, "radius_m": 5_000,
             "now": at(MONDAY, 12)}
     return [(h.station.id, round(h.distance_m), h.station.name)
-            for h in selectors.stations_nearby(**{**base, **query})]
+            for h in search.stations_nearby(**{**base, **query})]
 
 
 def check_changes_are_seen(between=lambda: None):

@@ -15,6 +15,7 @@ import random
 import subprocess
 import sys
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -27,14 +28,19 @@ from nuanxin.geo.spatial import haversine_m
 from nuanxin.stations import selectors, services
 from nuanxin.stations.amenities import AMENITIES, bits_for
 from nuanxin.stations.models import HolidayCampaign, Station
+from nuanxin.stations.nearby import changes, hours, search
+from nuanxin.stations.nearby.index import NearbyIndex
 from nuanxin.stations.schedule import status_at
 from tests.stations.test_nearby import (
+    CAMPAIGN,
     CENTRE,
     EXCEPTION_DAY,
     HOURS,
     LAYOUT,
+    MONDAY,
     NOWS,
     YIJIASHAN,
+    H,
     write_stations,
 )
 
@@ -78,9 +84,9 @@ class Peer:
 @pytest.fixture
 def fresh_process(monkeypatch):
     """This process as if just started: no index yet, no rebuild running."""
-    selectors.wait_for_rebuild()
-    monkeypatch.setattr(selectors, "_index", None)
-    monkeypatch.setattr(selectors, "_rebuild", selectors._Rebuild())
+    changes.wait_for_rebuild()
+    monkeypatch.setattr(changes, "_index", None)
+    monkeypatch.setattr(changes, "_rebuild", changes._Rebuild())
 
 
 @pytest.fixture
@@ -124,7 +130,7 @@ def brute_force(*, lat, lng, limit, radius_m, required_bits=0, open_now=False, n
 def here(query: dict) -> list:
     return [[h.station.id, h.distance_m, h.station.name, h.status.open_now,
              h.status.next_change.isoformat() if h.status.next_change else None]
-            for h in selectors.stations_nearby(**query)]
+            for h in search.stations_nearby(**query)]
 
 
 def random_query(rng: random.Random) -> dict:
@@ -181,8 +187,8 @@ def test_edits_from_another_process_keep_both_indexes_exact(field, peer, monkeyp
     once, and neither reloads its whole index for them."""
     here({"lat": CENTRE[0], "lng": CENTRE[1], "limit": 1, "radius_m": 10, "now": NOWS[0]})
     loads = []
-    real_load = selectors.NearbyIndex.load.__func__
-    monkeypatch.setattr(selectors.NearbyIndex, "load",
+    real_load = NearbyIndex.load.__func__
+    monkeypatch.setattr(NearbyIndex, "load",
                         classmethod(lambda cls, v: loads.append(v) or real_load(cls, v)))
     for _ in range(edits):
         change = random_change(rng, field["ids"])
@@ -197,26 +203,26 @@ def test_many_edits_keep_memory_flat(field, peer):
     grow, and schedules no station has any more are let go."""
     rng = random.Random(5)
     here({"lat": CENTRE[0], "lng": CENTRE[1], "limit": 1, "radius_m": 10, "now": NOWS[0]})
-    index = selectors._index
+    index = changes._index
     slots = len(index.ids)
-    changes = []
+    edits = []
     for i in range(100):
         sid = field["ids"][i % len(field["ids"])]
-        changes.append(["move", sid, *near_point(rng)] if i % 3 == 0 else
-                       ["hours", sid, [[w, 6 * 60 + i, 20 * 60] for w in range(7)]]
-                       if i % 3 == 1 else ["amenities", sid, rng.sample(CODES, 3)])
-    for change in changes:
+        edits.append(["move", sid, *near_point(rng)] if i % 3 == 0 else
+                     ["hours", sid, [[w, 6 * 60 + i, 20 * 60] for w in range(7)]]
+                     if i % 3 == 1 else ["amenities", sid, rng.sample(CODES, 3)])
+    for change in edits:
         peer.ask({"op": "edit", "user": field["user"], "changes": [change]})
         here({"lat": CENTRE[0], "lng": CENTRE[1], "limit": 5, "radius_m": 5_000,
               "now": NOWS[2]})
-    assert selectors._index is index  # brought forward in place, never rebuilt
+    assert changes._index is index  # brought forward in place, never rebuilt
     assert len(index.ids) == slots
     assert len(index) == Station.objects.filter(is_active=True).count()
     # Distinct schedules alive: those the stations have now, not one per edit made.
     import gc
 
     gc.collect()
-    assert len(selectors._HOURS) <= len({id(h) for h in index.hours if h is not None}) + 1
+    assert len(hours.HOURS) <= len({id(h) for h in index.hours if h is not None}) + 1
     check_both(peer, rng, n=10)
 
 
@@ -248,14 +254,14 @@ def test_a_bulk_change_rebuilds_in_the_background(field, peer, monkeypatch):
     before = here(query)
     assert before == brute_force(**query)
     release = threading.Event()
-    real_load = selectors.NearbyIndex.load.__func__
+    real_load = NearbyIndex.load.__func__
 
     def slow_load(cls, version):
         if threading.current_thread().name == "nearby-index-rebuild":
             assert release.wait(30)
         return real_load(cls, version)
 
-    monkeypatch.setattr(selectors.NearbyIndex, "load", classmethod(slow_load))
+    monkeypatch.setattr(NearbyIndex, "load", classmethod(slow_load))
     toilet = bits_for(["toilet"])
     assert peer.ask({"op": "edit", "user": field["user"],
                      "changes": [["bulk", field["ids"], toilet]]}) == "ok"
@@ -271,7 +277,7 @@ def test_a_bulk_change_rebuilds_in_the_background(field, peer, monkeypatch):
               "changes": [["rename", field["ids"][0], "改名了"]]})
     assert here(query) == before
     release.set()
-    selectors.wait_for_rebuild(30)
+    changes.wait_for_rebuild(30)
     assert here(filtered) == brute_force(**filtered)
     assert here(query) == brute_force(**query)
     # The other process: rebuilt too (it may still be at it).
@@ -289,19 +295,19 @@ def test_a_campaign_over_many_stations_is_applied_in_the_background(field, peer,
     query = {"lat": CENTRE[0], "lng": CENTRE[1], "limit": 10, "radius_m": 5_000,
              "now": NOWS[2]}
     before = here(query)
-    index = selectors._index
+    index = changes._index
     release = threading.Event()
-    real_read = selectors._read_stations
+    real_read = changes.read_stations
 
     def slow_read(ids):
         if threading.current_thread().name == "nearby-index-rebuild":
             assert release.wait(30)
         return real_read(ids)
 
-    monkeypatch.setattr(selectors, "_read_stations", slow_read)
-    monkeypatch.setattr(selectors, "SYNC_CHANGES", 20)
+    monkeypatch.setattr(changes, "read_stations", slow_read)
+    monkeypatch.setattr(changes, "SYNC_CHANGES", 20)
     loads = []
-    monkeypatch.setattr(selectors.NearbyIndex, "load",
+    monkeypatch.setattr(NearbyIndex, "load",
                         classmethod(lambda cls, v: loads.append(v)))
     wifi = bits_for(["wifi"])
     # A quarter of the stations: more (a third of the index) would load a new index.
@@ -312,11 +318,11 @@ def test_a_campaign_over_many_stations_is_applied_in_the_background(field, peer,
     assert here(query) == before
     assert here(filtered) != brute_force(**filtered)
     release.set()
-    selectors.wait_for_rebuild(30)
+    changes.wait_for_rebuild(30)
     assert here(filtered) == brute_force(**filtered)
     assert {h[0] for h in here({**filtered, "limit": 50, "radius_m": 20_000})} >= set(listed)
     assert here(query) == brute_force(**query)
-    assert selectors._index is index and loads == []
+    assert changes._index is index and loads == []
 
 
 def test_a_search_that_overlaps_an_update_is_repeated(field, monkeypatch):
@@ -328,7 +334,7 @@ def test_a_search_that_overlaps_an_update_is_repeated(field, monkeypatch):
     here(query)
     sid = field["ids"][0]
     station = Station.objects.get(pk=sid)
-    real = selectors._search_neighbours
+    real = search._search_neighbours
     calls = []
 
     def during(index, *args):
@@ -338,12 +344,12 @@ def test_a_search_that_overlaps_an_update_is_repeated(field, monkeypatch):
             services.station_update(user=admin, station_id=sid, data=services.StationData(
                 name=station.name, type=station.type, region_code=YIJIASHAN,
                 lat=CENTRE[0] + 0.0001, lng=CENTRE[1]))
-            worker = threading.Thread(target=selectors.nearby_index)
+            worker = threading.Thread(target=changes.nearby_index)
             worker.start()
             worker.join()
         return real(index, *args)
 
-    monkeypatch.setattr(selectors, "_search_neighbours", during)
+    monkeypatch.setattr(search, "_search_neighbours", during)
     hits = here(query)
     assert len(calls) >= 2
     assert hits == brute_force(**query)
@@ -366,7 +372,7 @@ def test_a_process_far_behind_the_log_rebuilds(field, monkeypatch):
 
     StationChange.objects.all().delete()
     here(query)  # finds the gap, starts the rebuild
-    selectors.wait_for_rebuild(30)
+    changes.wait_for_rebuild(30)
     assert here(query) == brute_force(**query)
     assert here(query)[0][2] == "很远的改动"
 
@@ -377,9 +383,9 @@ def test_a_search_that_keeps_overlapping_updates_finishes_under_the_lock(field, 
     query = {"lat": CENTRE[0], "lng": CENTRE[1], "limit": 5, "radius_m": 3_000,
              "now": NOWS[2]}
     here(query)
-    index = selectors._index
+    index = changes._index
     index.neighbours.clear()
-    real = selectors._ring_search
+    real = search._ring_search
     tries = []
 
     def busy(*args):
@@ -388,7 +394,7 @@ def test_a_search_that_keeps_overlapping_updates_finishes_under_the_lock(field, 
             index.generation += 2  # an update ran meanwhile
         return real(*args)
 
-    monkeypatch.setattr(selectors, "_ring_search", busy)
+    monkeypatch.setattr(search, "_ring_search", busy)
     answers = []
     worker = threading.Thread(target=lambda: answers.append(here(query)), daemon=True)
     worker.start()
@@ -408,10 +414,10 @@ def test_a_request_that_read_the_counter_before_another_thread_caught_up_keeps_t
     query = {"lat": CENTRE[0], "lng": CENTRE[1], "limit": 5, "radius_m": 3_000,
              "now": NOWS[2]}
     here(query)
-    index = selectors._index
+    index = changes._index
     sid = field["ids"][0]
     station = Station.objects.get(pk=sid)
-    real_version = selectors.current_index_version
+    real_version = changes.current_index_version
     raced = []
 
     def read_then_race(db=None):
@@ -421,19 +427,186 @@ def test_a_request_that_read_the_counter_before_another_thread_caught_up_keeps_t
             services.station_update(user=admin, station_id=sid, data=services.StationData(
                 name="抢先一步", type=station.type, region_code=YIJIASHAN, lat=CENTRE[0],
                 lng=CENTRE[1]))
-            other = threading.Thread(target=selectors.nearby_index)
+            other = threading.Thread(target=changes.nearby_index)
             other.start()
             other.join()
-            assert selectors._index.version > version
+            assert changes._index.version > version
         return version
 
     loads = []
-    real_load = selectors.NearbyIndex.load.__func__
-    monkeypatch.setattr(selectors.NearbyIndex, "load",
+    real_load = NearbyIndex.load.__func__
+    monkeypatch.setattr(NearbyIndex, "load",
                         classmethod(lambda cls, v: loads.append(v) or real_load(cls, v)))
-    monkeypatch.setattr(selectors, "current_index_version", read_then_race)
+    monkeypatch.setattr(changes, "current_index_version", read_then_race)
     assert here(query) == brute_force(**query)
     assert raced
-    assert selectors._index is index
+    assert changes._index is index
     assert loads == []
     assert here(query)[0][2] == "抢先一步"
+
+
+# --- campaigns ---------------------------------------------------------------------------
+# A campaign change is one log row naming the campaign; every process applies it from the
+# campaign's row and members, re-pointing the listed stations' shared hours, without
+# reading the stations and without loading a new index, however many stations it touches.
+
+CAMPAIGN_SPANS = [(0, 24 * H), (20 * H, 4 * H), (10 * H, 12 * H), (6 * H, 22 * H)]
+
+
+def campaign_days(rng: random.Random) -> list[str]:
+    """Dates over the moments the queries ask about (NOWS), so campaigns decide answers;
+    starts on a few days only, so campaigns often start together (then the lower id
+    wins: the order the index keeps them in)."""
+    starts_on = MONDAY + timedelta(days=rng.choice([-1, 0, 1, 4, 4, 5]))
+    return [starts_on.isoformat(), (starts_on + timedelta(days=rng.randint(0, 4))).isoformat()]
+
+
+def random_campaign_change(rng: random.Random, ids: list[int]) -> list:
+    kind = rng.choice(["campaign_create", "campaign_create", "campaign_set", "campaign_set",
+                       "campaign_update", "campaign_update", "campaign_delete"])
+    members = rng.sample(ids, rng.randint(0, len(ids) // 2))
+    if kind == "campaign_create":
+        return [kind, f"活动{rng.randint(1, 999)}", *campaign_days(rng),
+                *rng.choice(CAMPAIGN_SPANS), members]
+    which = rng.randrange(10)
+    if kind == "campaign_set":
+        return [kind, which, members]
+    if kind == "campaign_update":
+        return [kind, which, *campaign_days(rng), *rng.choice(CAMPAIGN_SPANS)]
+    return [kind, which]
+
+
+def keys_of(index: NearbyIndex) -> dict[int, tuple]:
+    return {sid: index.hours[slot].key for sid, slot in index.slot_of.items()}
+
+
+@pytest.fixture
+def spied(monkeypatch):
+    """Index loads and the stations read by id, in this process."""
+    seen = {"loads": [], "read": []}
+    real_load = NearbyIndex.load.__func__
+    monkeypatch.setattr(NearbyIndex, "load", classmethod(
+        lambda cls, v: seen["loads"].append(v) or real_load(cls, v)))
+    real_read = changes.read_stations
+    monkeypatch.setattr(changes, "read_stations",
+                        lambda ids: seen["read"].extend(ids) or real_read(ids))
+    return seen
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(rng=st.randoms(use_true_random=False), edits=st.integers(1, 6))
+def test_campaign_changes_from_another_process_keep_both_indexes_exact(field, peer, spied,
+                                                                       rng, edits):
+    """Campaigns created, switched, edited and deleted in the other process, with station
+    edits between them; both processes answer like a full scan at once. This process
+    reads no station for a campaign change and loads no index."""
+    here({"lat": CENTRE[0], "lng": CENTRE[1], "limit": 1, "radius_m": 10, "now": NOWS[0]})
+    spied["loads"].clear()
+    index = changes._index
+    for _ in range(edits):
+        campaign_change = rng.random() < 0.7
+        change = (random_campaign_change(rng, field["ids"]) if campaign_change
+                  else random_change(rng, field["ids"]))
+        spied["read"].clear()
+        assert peer.ask({"op": "edit", "user": field["user"], "campaign": field["campaign"],
+                         "changes": [change]}) == "ok"
+        check_both(peer, rng)
+        if campaign_change:
+            assert spied["read"] == [], change
+    assert changes._index is index and spied["loads"] == []
+
+
+def test_after_campaign_changes_the_hours_keys_equal_a_fresh_load(field, peer, spied):
+    """The keys derived in memory (a campaign's entry put in, replaced, taken out) are
+    exactly those a fresh load reads, for every station: same entries, same order."""
+    rng = random.Random(11)
+    here({"lat": CENTRE[0], "lng": CENTRE[1], "limit": 1, "radius_m": 10, "now": NOWS[0]})
+    index = changes._index
+    spied["loads"].clear()
+    for _ in range(25):
+        peer.ask({"op": "edit", "user": field["user"],
+                  "changes": [random_campaign_change(rng, field["ids"])]})
+        here({"lat": CENTRE[0], "lng": CENTRE[1], "limit": 1, "radius_m": 10, "now": NOWS[0]})
+    assert HolidayCampaign.objects.count() > 2  # several campaigns, some starting together
+    assert changes._index is index and spied["loads"] == [] and spied["read"] == []
+    fresh = NearbyIndex.load(index.version)
+    assert keys_of(index) == keys_of(fresh)
+    assert any(len(key[2]) > 1 for key in keys_of(index).values())
+
+
+def test_a_campaign_change_is_seen_by_the_next_request_in_another_process(field, peer):
+    """This process writes through the services; the other one's next request answers
+    with the change (campaigns decide who is open at 3 a.m. on a campaign day)."""
+    admin = User.objects.get(pk=field["user"])
+    at_night = {"lat": CENTRE[0], "lng": CENTRE[1], "limit": 50, "radius_m": 20_000,
+                "required_bits": 0, "open_now": True, "now": NOWS[5]}
+    command = {"op": "query", **at_night, "now": NOWS[5].isoformat()}
+
+    def open_ids() -> set[int]:
+        answer = peer.ask(command)
+        assert answer == brute_force(**at_night)
+        return {h[0] for h in answer}
+
+    open_ids()  # the other process has its index now
+    ids = [sid for sid in field["ids"] if Station.objects.get(pk=sid).is_active]
+    first, second = ids[:8], ids[8:16]
+    campaign = services.campaign_create(
+        user=admin, name="通宵", region_code="330782", starts_on=CAMPAIGN[0],
+        ends_on=CAMPAIGN[1], opens=0, closes=24 * H, station_ids=first)
+    assert set(first) <= open_ids()
+    services.campaign_set_stations(user=admin, campaign_id=campaign.pk, station_ids=second)
+    assert set(second) <= open_ids()
+    services.campaign_update(user=admin, campaign_id=campaign.pk, name="通宵",
+                             starts_on=CAMPAIGN[0], ends_on=CAMPAIGN[1], opens=10 * H,
+                             closes=12 * H)
+    open_ids()
+    services.campaign_delete(user=admin, campaign_id=campaign.pk)
+    open_ids()
+
+
+def test_a_campaign_over_most_of_the_index_is_applied_without_a_load(field, peer, spied,
+                                                                     monkeypatch):
+    """A switch touching far more than a third of the index (which, read station by
+    station, would load a new index): re-pointed on the request that finds it, nothing
+    read but the campaign, no load, exact."""
+    at_night = {"lat": CENTRE[0], "lng": CENTRE[1], "limit": 50, "radius_m": 20_000,
+                "open_now": True, "now": NOWS[5]}
+    here(at_night)
+    index = changes._index
+    spied["loads"].clear()
+    assert peer.ask({"op": "edit", "user": field["user"],
+                     "changes": [["campaign_set", 0, field["ids"]]]}) == "ok"
+    assert here(at_night) == brute_force(**at_night)
+    assert changes._index is index and spied["loads"] == [] and spied["read"] == []
+
+
+def test_past_the_sync_bound_a_campaign_is_applied_in_the_background(field, peer, spied,
+                                                                     monkeypatch):
+    """More stations than SYNC_CAMPAIGN_STATIONS: the request that finds the change
+    answers from the version before, the background step re-points them (no load, no
+    station read), and the next request after it answers with the change."""
+    monkeypatch.setattr(changes, "SYNC_CAMPAIGN_STATIONS", 10)
+    at_night = {"lat": CENTRE[0], "lng": CENTRE[1], "limit": 50, "radius_m": 20_000,
+                "open_now": True, "now": NOWS[5]}
+    before = here(at_night)
+    index = changes._index
+    spied["loads"].clear()
+    release = threading.Event()
+    real = changes._read_campaigns
+
+    def slow(log):
+        if threading.current_thread().name == "nearby-index-rebuild":
+            assert release.wait(30)
+        return real(log)
+
+    monkeypatch.setattr(changes, "_read_campaigns", slow)
+    assert peer.ask({"op": "edit", "user": field["user"],
+                     "changes": [["campaign_set", 0, field["ids"]]]}) == "ok"
+    after = brute_force(**at_night)
+    assert after != before
+    assert here(at_night) == before
+    release.set()
+    changes.wait_for_rebuild(30)
+    assert here(at_night) == after
+    assert changes._index is index and spied["loads"] == [] and spied["read"] == []

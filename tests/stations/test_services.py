@@ -17,17 +17,20 @@ from nuanxin.geo.spatial import cell_of
 from nuanxin.stations import qr, services
 from nuanxin.stations.models import (
     CheckIn,
+    HolidayCampaign,
     OpeningSpan,
     ScheduleException,
     Station,
+    StationChange,
     StationIndexVersion,
 )
-from nuanxin.stations.selectors import current_index_version
+from nuanxin.stations.nearby.version import current_index_version
 
 from .helpers import (
     CHUITAI_POINT,
     HANGZHOU_POINT,
     YIJIASHAN,
+    YIJIASHAN_POINT,
     make_staff,
     make_station,
     make_superuser,
@@ -517,3 +520,77 @@ def test_inactive_station_refuses_checkin(root, station, worker):
 def test_deleted_station_refuses_checkin(worker):
     with pytest.raises(NotFound):
         services.checkin_record(worker=worker, token=qr.station_token(987_654))
+
+
+# --- holiday campaigns: what they tell the nearby index ------------------------------------
+
+def _campaign_log() -> list[tuple]:
+    return list(StationChange.objects.order_by("seq").values_list(
+        "seq", "station_pk", "station_pks", "campaign_pk"))
+
+
+def test_every_campaign_write_logs_one_row_naming_the_campaign(root):
+    stations = [make_station(user=root, point=(YIJIASHAN_POINT[0] + i / 1000,
+                                               YIJIASHAN_POINT[1])) for i in range(3)]
+    a, b, c = (s.pk for s in stations)
+    start = date.today() + timedelta(days=30)
+    StationChange.objects.all().delete()
+
+    def logged(write) -> tuple:
+        before = current_index_version()
+        write()
+        rows = _campaign_log()
+        StationChange.objects.all().delete()
+        if current_index_version() == before:
+            return ()
+        ((seq, station_pk, packed, campaign_pk),) = rows  # one row, whatever the size
+        assert seq == current_index_version() and station_pk is None
+        return campaign_pk, sorted(int(i) for i in packed.split(","))
+
+    campaign = services.campaign_create(user=root, name="春节不打烊", region_code=YIJIASHAN,
+                                        starts_on=start, ends_on=start + timedelta(days=6),
+                                        station_ids=[a, b])
+    assert logged(lambda: None) == ()
+    pk = campaign.pk
+    # Those that joined or left; a station that stays is not listed.
+    assert logged(lambda: services.campaign_set_stations(
+        user=root, campaign_id=pk, station_ids=[b, c])) == (pk, [a, c])
+    assert logged(lambda: services.campaign_add_stations(
+        user=root, campaign_id=pk, station_ids=[a])) == (pk, [a])
+    assert logged(lambda: services.campaign_remove_station(
+        user=root, campaign_id=pk, station_id=c)) == (pk, [c])
+    # New dates or hours: every member; a new name alone: nothing for the index.
+    assert logged(lambda: services.campaign_update(
+        user=root, campaign_id=pk, name="春节“不打烊”", starts_on=start,
+        ends_on=start + timedelta(days=6), opens=0, closes=24 * H)) == ()
+    assert logged(lambda: services.campaign_update(
+        user=root, campaign_id=pk, name="春节“不打烊”", starts_on=start,
+        ends_on=start + timedelta(days=3), opens=8 * H, closes=22 * H)) == (pk, [a, b])
+    campaign.refresh_from_db()
+    assert (campaign.name, campaign.ends_on, campaign.opens, campaign.closes) == (
+        "春节“不打烊”", start + timedelta(days=3), 8 * H, 22 * H)
+    assert logged(lambda: services.campaign_delete(user=root, campaign_id=pk)) == (pk, [a, b])
+    assert not HolidayCampaign.objects.filter(pk=pk).exists()
+    assert list(AuditLog.objects.filter(object_type="campaign", object_id=str(pk))
+                .order_by("pk").values_list("action", flat=True))[-3:] == [
+        "stations.campaign.updated", "stations.campaign.updated", "stations.campaign.deleted"]
+
+
+def test_campaign_edits_are_refused_outside_scope_and_when_invalid(root):
+    start = date.today() + timedelta(days=30)
+    campaign = services.campaign_create(user=root, name="春节不打烊", region_code=YIJIASHAN,
+                                        starts_on=start, ends_on=start + timedelta(days=6))
+    elsewhere = make_staff("district_admin", "330304")  # 瓯海区: not 义乌
+    with pytest.raises(NotFound):
+        services.campaign_update(user=elsewhere, campaign_id=campaign.pk, name="改",
+                                 starts_on=start, ends_on=start, opens=0, closes=24 * H)
+    with pytest.raises(NotFound):
+        services.campaign_delete(user=elsewhere, campaign_id=campaign.pk)
+    with pytest.raises(ServiceError) as refused:
+        services.campaign_update(user=root, campaign_id=campaign.pk, name="春节不打烊",
+                                 starts_on=start, ends_on=start - timedelta(days=1), opens=0,
+                                 closes=24 * H)
+    assert refused.value.code == "campaign_dates_reversed"
+    campaign.refresh_from_db()
+    assert campaign.ends_on == start + timedelta(days=6)
+    assert HolidayCampaign.objects.filter(pk=campaign.pk).exists()

@@ -14,7 +14,7 @@ from nuanxin.common.errors import PermissionDenied, ServiceError
 from nuanxin.stations import imports, xlsx
 from nuanxin.stations.amenities import AMENITIES
 from nuanxin.stations.models import OpeningSpan, Station
-from nuanxin.stations.selectors import current_index_version
+from nuanxin.stations.nearby.version import current_index_version
 
 from .factories import (
     CHUITAI,

@@ -12,6 +12,7 @@ from nuanxin.geo.datum import CRS, from_wgs84, to_wgs84
 from nuanxin.geo.schemas import CrsParam, Latitude, Longitude
 from nuanxin.stations import selectors, services
 from nuanxin.stations.amenities import bits_for, unknown_codes
+from nuanxin.stations.nearby.search import stations_nearby
 from nuanxin.stations.presenters import amenities_out, aware, station_detail_out
 
 router = Router(tags=["stations"])
@@ -91,8 +92,8 @@ def nearby(request, q: Query[NearbyQuery]):
     bits = _amenity_bits(q.amenity)
     crs = q.crs
     lat, lng = to_wgs84(q.lat, q.lng, crs)
-    hits = selectors.stations_nearby(lat=lat, lng=lng, limit=q.limit, radius_m=q.radius_m,
-                                     required_bits=bits, open_now=q.open_now)
+    hits = stations_nearby(lat=lat, lng=lng, limit=q.limit, radius_m=q.radius_m,
+                           required_bits=bits, open_now=q.open_now)
     # The body is exactly json.dumps(..., ensure_ascii=False) of NearbyOut's shape
     # (documented above; UTF-8 is half the size of \u escapes for the Chinese names and
     # labels), put together from pieces remembered per station and per status:

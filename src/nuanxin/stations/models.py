@@ -189,12 +189,18 @@ class StationChange(models.Model):
     """Which stations a version changed: one row per station for a few; for many (an
     import, a campaign over thousands of stations) one row listing them all in
     `station_pks`, which each process applies in the background; neither: stations
-    unknown, each process rebuilds its index in the background. Every version has at
-    least one row; old rows are pruned (a process that far behind rebuilds)."""
+    unknown, each process rebuilds its index in the background. A row naming a campaign
+    (`campaign_pk`) says that only that campaign's part of the listed stations' hours
+    changed: processes apply it from the campaign's own row and members, without reading
+    the stations. Every version has at least one row; old rows are pruned (a process that
+    far behind rebuilds)."""
 
     seq = models.BigIntegerField(db_index=True)
     station_pk = models.BigIntegerField(null=True)
     station_pks = models.TextField(blank=True, default="")  # "12,15,…" when many
+    campaign_pk = models.BigIntegerField(null=True)
 
     def __str__(self) -> str:
+        if self.campaign_pk is not None:
+            return f"{self.seq}: campaign {self.campaign_pk}"
         return f"{self.seq}: {self.station_pk or 'all'}"

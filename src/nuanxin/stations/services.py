@@ -43,7 +43,8 @@ BULK_CHANGE = 200
 CHANGES_KEPT = 20_000
 
 
-def bump_index_version(station_ids: Iterable[int] | None = None) -> int | None:
+def bump_index_version(station_ids: Iterable[int] | None = None, *,
+                       campaign_id: int | None = None) -> int | None:
     """Tell every process which stations changed; call inside the writing transaction.
 
     `station_ids`: the stations whose index entry (position, name, amenities, hours,
@@ -51,10 +52,17 @@ def bump_index_version(station_ids: Iterable[int] | None = None) -> int | None:
     tables directly). Nothing is logged for an empty list. The version goes up by one
     under the counter row's lock, which is held until commit: versions commit in order,
     so a process that has applied every change up to N has missed none below it.
+
+    `campaign_id`: the change was that campaign's alone (it was created, edited or
+    deleted, or `station_ids` joined or left it): one row naming it and listing the
+    stations, which processes apply from the campaign's row and members without reading
+    the stations, however many.
     """
     ids = None if station_ids is None else sorted({int(i) for i in station_ids})
     if ids is not None and not ids:
         return None
+    if campaign_id is not None and ids is None:
+        raise ValueError("a campaign change lists the stations it changed")
     counter = StationIndexVersion.objects.filter(pk=1)
     if not counter.update(version=F("version") + 1):
         # The row is created by a migration; only a database emptied since lacks it.
@@ -62,8 +70,9 @@ def bump_index_version(station_ids: Iterable[int] | None = None) -> int | None:
     version = counter.values_list("version", flat=True).get()
     if ids is None:
         changes = [StationChange(seq=version)]
-    elif len(ids) > BULK_CHANGE:
-        changes = [StationChange(seq=version, station_pks=",".join(map(str, ids)))]
+    elif campaign_id is not None or len(ids) > BULK_CHANGE:
+        changes = [StationChange(seq=version, station_pks=",".join(map(str, ids)),
+                                 campaign_pk=campaign_id)]
     else:
         changes = [StationChange(seq=version, station_pk=i) for i in ids]
     StationChange.objects.bulk_create(changes)
@@ -339,7 +348,7 @@ def campaign_create(
     )
     if station_ids:
         campaign.stations.set(_campaign_stations(user, campaign, station_ids))
-    bump_index_version(campaign.stations.values_list("pk", flat=True))
+    bump_index_version(campaign.stations.values_list("pk", flat=True), campaign_id=campaign.pk)
     audit(actor=user, action="stations.campaign.created", obj_type="campaign",
           obj_id=campaign.pk, stations=sorted(station_ids or []))
     return campaign
@@ -374,7 +383,8 @@ def campaign_set_stations(*, user: User, campaign_id: int, station_ids: list[int
     stations = _campaign_stations(user, campaign, station_ids)
     campaign.stations.set(stations)
     # Those that left and those that joined; a station that stays keeps its hours.
-    bump_index_version(before.symmetric_difference(s.pk for s in stations))
+    bump_index_version(before.symmetric_difference(s.pk for s in stations),
+                       campaign_id=campaign.pk)
     audit(actor=user, action="stations.campaign.stations_set", obj_type="campaign",
           obj_id=campaign.pk, stations=sorted(int(s) for s in station_ids))
 
@@ -385,7 +395,7 @@ def campaign_add_stations(*, user: User, campaign_id: int, station_ids: list[int
     before = set(campaign.stations.values_list("pk", flat=True))
     stations = _campaign_stations(user, campaign, station_ids)
     campaign.stations.add(*stations)
-    bump_index_version({s.pk for s in stations} - before)
+    bump_index_version({s.pk for s in stations} - before, campaign_id=campaign.pk)
     audit(actor=user, action="stations.campaign.stations_added", obj_type="campaign",
           obj_id=campaign.pk, stations=sorted(int(s) for s in station_ids))
 
@@ -396,9 +406,41 @@ def campaign_remove_station(*, user: User, campaign_id: int, station_id: int) ->
     if not campaign.stations.filter(pk=station_id).exists():
         raise NotFound("station_not_found", _("这个服务阵地没有参加该活动。"))
     campaign.stations.remove(station_id)
-    bump_index_version([station_id])
+    bump_index_version([station_id], campaign_id=campaign.pk)
     audit(actor=user, action="stations.campaign.station_removed", obj_type="campaign",
           obj_id=campaign.pk, station=station_id)
+
+
+@transaction.atomic
+def campaign_update(*, user: User, campaign_id: int, name: str, starts_on: date,
+                    ends_on: date, opens: int, closes: int) -> HolidayCampaign:
+    """Rename a campaign, move its dates or change its hours (ending it early: an earlier
+    `ends_on`, today at the soonest)."""
+    campaign = _locked_campaign(user, campaign_id)
+    validate_campaign(name=name, starts_on=starts_on, ends_on=ends_on, opens=opens,
+                      closes=closes)
+    hours_before = (campaign.starts_on, campaign.ends_on, campaign.opens, campaign.closes)
+    campaign.name, campaign.starts_on, campaign.ends_on = name.strip(), starts_on, ends_on
+    campaign.opens, campaign.closes = opens, closes
+    campaign.save(update_fields=["name", "starts_on", "ends_on", "opens", "closes"])
+    if (starts_on, ends_on, opens, closes) != hours_before:
+        bump_index_version(campaign.stations.values_list("pk", flat=True),
+                           campaign_id=campaign.pk)
+    audit(actor=user, action="stations.campaign.updated", obj_type="campaign",
+          obj_id=campaign.pk, starts_on=starts_on.isoformat(), ends_on=ends_on.isoformat(),
+          opens=opens, closes=closes)
+    return campaign
+
+
+@transaction.atomic
+def campaign_delete(*, user: User, campaign_id: int) -> None:
+    """Delete a campaign: its stations go back to their own hours."""
+    campaign = _locked_campaign(user, campaign_id)
+    members = list(campaign.stations.values_list("pk", flat=True))
+    campaign.delete()
+    bump_index_version(members, campaign_id=campaign_id)
+    audit(actor=user, action="stations.campaign.deleted", obj_type="campaign",
+          obj_id=campaign_id, stations=sorted(members))
 
 
 # --- Photos ------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from nuanxin.geo.models import Region, RegionLevel
 from nuanxin.geo.spatial import distance_text
 from nuanxin.stations import selectors, services
 from nuanxin.stations.amenities import AMENITIES, bits_for
+from nuanxin.stations.nearby.search import stations_nearby
 from nuanxin.stations.presenters import station_detail_out
 from nuanxin.stations.schedule import Status, status_at
 
@@ -59,7 +60,7 @@ def home(request):
     open_now = request.GET.get("open_now") == "1"
     hits = []
     if lat is not None and lng is not None:
-        hits = selectors.stations_nearby(
+        hits = stations_nearby(
             lat=lat,
             lng=lng,
             limit=10,
