@@ -4,7 +4,7 @@ import pytest
 
 from nuanxin.accounts.decorators import SESSION_TOTP_OK
 from nuanxin.accounts.models import AuditLog
-from tests.accounts.factories import StaffFactory, WorkerFactory
+from tests.factories.people import StaffFactory, WorkerFactory
 
 pytestmark = pytest.mark.django_db
 

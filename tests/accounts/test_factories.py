@@ -5,7 +5,8 @@ import pytest
 from nuanxin.accounts.models import ROLE_LEVELS, StaffRole, WorkerProfile
 from nuanxin.accounts.selectors import scope_prefix, users_visible_to
 from nuanxin.accounts.services import staff_requires_totp
-from tests.accounts.factories import OrgUnitFactory, StaffFactory, WorkerFactory
+from tests.factories.people import StaffFactory, WorkerFactory
+from tests.factories.places import OrgUnitFactory
 
 pytestmark = pytest.mark.django_db
 

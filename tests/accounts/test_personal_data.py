@@ -16,7 +16,7 @@ from nuanxin.accounts.models import (
 from nuanxin.common import manifest
 from nuanxin.common.errors import ServiceError
 from nuanxin.common.manifest import Manifest
-from tests.accounts.factories import StaffFactory, WorkerFactory
+from tests.factories.people import StaffFactory, WorkerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +64,7 @@ def test_a_worker_downloads_everything_kept_about_them(client, worker, registere
 
 
 def test_the_export_holds_nobody_elses_data(client, worker):
-    other = WorkerFactory(phone="13700001111")
+    other = WorkerFactory(home_region_code=None, phone="13700001111")
     client.force_login(worker)
     body = client.get(EXPORT).content.decode()
     assert "13700001111" not in body and str(other.pk) not in json.loads(body)["account"].values()

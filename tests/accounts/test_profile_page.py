@@ -3,7 +3,7 @@
 import pytest
 
 from nuanxin.accounts.models import WorkerProfile
-from tests.accounts.factories import StaffFactory, WorkerFactory
+from tests.factories.people import StaffFactory, WorkerFactory
 
 pytestmark = pytest.mark.django_db
 

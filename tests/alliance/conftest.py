@@ -2,7 +2,7 @@ import pytest
 from django.core.cache import cache
 from django.utils import translation
 
-from tests.alliance.helpers import CHUITAI, YIJIASHAN, ensure_units, other_choucheng
+from tests.factories.places import CHUITAI, YIJIASHAN, ensure_units, next_door
 
 
 def _regions_back():
@@ -21,7 +21,7 @@ def places(db):
     """Organisation units of the article's places and every level above them, and a second
     community in 稠城街道; a clean cache (sign-in failure counters live there)."""
     _regions_back()
-    other_choucheng()
+    next_door()
     ensure_units(YIJIASHAN, CHUITAI, "330782001098")
     cache.clear()
     yield

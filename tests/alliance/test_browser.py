@@ -12,19 +12,10 @@ from nuanxin.accounts.models import PartnerKind
 from nuanxin.alliance.models import Project, ProjectStatus
 from nuanxin.alliance.services import routings as routing_services
 from nuanxin.needs.models import Need, NeedFeedback, NeedStatus
-
-from .helpers import (
-    CHUITAI,
-    YIJIASHAN,
-    YIWU,
-    ensure_units,
-    partner,
-    partner_user,
-    raise_need,
-    resource,
-    staff,
-    worker,
-)
+from tests.alliance.helpers import resource
+from tests.factories.needs import raise_need
+from tests.factories.people import PartnerFactory, PartnerUserFactory, StaffFactory, WorkerFactory
+from tests.factories.places import CHUITAI, YIJIASHAN, YIWU, ensure_units
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -34,12 +25,12 @@ PASSWORD = "a-long-browser-password"
 @pytest.fixture
 def story(regions):
     ensure_units(YIJIASHAN, CHUITAI)
-    secretary = staff("community_staff", YIJIASHAN)
+    secretary = StaffFactory(region_code=YIJIASHAN)
     secretary.set_password(PASSWORD)
     secretary.save()
-    rider = worker(display_name="丁建")
-    need = raise_need(by=rider, title="充电慢、充电难，还不安全")
-    tower = partner("中国铁塔义乌分公司", kind=PartnerKind.OPERATOR, code=YIWU)
+    rider = WorkerFactory(display_name="丁建")
+    need = raise_need(by=rider, title="充电慢、充电难，还不安全", accept=True)
+    tower = PartnerFactory(name="中国铁塔义乌分公司", kind=PartnerKind.OPERATOR, region_code=YIWU)
     resource(tower, title="义驾山换电柜电池槽", capacity=96)
     return {"secretary": secretary, "rider": rider, "need": need, "tower": tower}
 
@@ -103,7 +94,7 @@ def test_secretary_answers_a_need_with_a_project_and_the_rider_rates_it(new_page
 
 
 def test_partner_answers_on_the_phone(new_page, story, live_server):
-    engineer = partner_user(story["tower"], "tower.browser")
+    engineer = PartnerUserFactory(partner=story["tower"], username="tower.browser")
     engineer.set_password(PASSWORD)
     engineer.save()
     routing_services.routing_create(actor=story["secretary"], need_id=story["need"].pk,

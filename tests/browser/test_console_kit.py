@@ -18,15 +18,11 @@ from nuanxin.alliance.services.projects import ProjectInput
 from nuanxin.stations import services as station_services
 from nuanxin.surveys import services as survey_services
 from nuanxin.voice import services as voice_services
-from tests.alliance.helpers import (
-    YIJIASHAN,
-    ensure_units,
-    partner,
-    raise_need,
-    resource,
-    superuser,
-)
-from tests.surveys.helpers import answer, charging_survey, make_staff, make_worker
+from tests.alliance.helpers import resource
+from tests.factories.needs import raise_need
+from tests.factories.people import PartnerFactory, StaffFactory, SuperuserFactory, WorkerFactory
+from tests.factories.places import YIJIASHAN, ensure_units
+from tests.surveys.helpers import answer, charging_survey
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -52,17 +48,17 @@ def fits_the_screen(page):
 @pytest.fixture
 def root(regions):
     ensure_units(YIJIASHAN)
-    return superuser()
+    return SuperuserFactory()
 
 
 def test_survey_results_project_list_and_voice_console_fit_a_phone(new_page, root,
                                                                    live_server):
-    staff = make_staff()
+    staff = StaffFactory()
     survey, q = charging_survey(staff)
     for pains in ((1,), (1, 2), (2, 3)):
-        survey_services.response_submit(worker=make_worker(), survey_id=survey.pk,
+        survey_services.response_submit(worker=WorkerFactory(), survey_id=survey.pk,
                                         answers=answer(q, pains=pains, text="晚上充电站关门太早"))
-    ally = partner("义乌市某某新能源科技有限公司")
+    ally = PartnerFactory(name="义乌市某某新能源科技有限公司")
     slots = resource(ally, actor=root)
     for i in range(3):
         project = project_services.project_create(actor=root, data=ProjectInput(
@@ -71,7 +67,7 @@ def test_survey_results_project_list_and_voice_console_fit_a_phone(new_page, roo
         project_services.project_allocate(actor=root, project_id=project.pk,
                                           resource_id=slots.pk, quantity=2)
     for text in ("谢谢社区的热水和充电宝，冬天跑单不那么难了。" * 3, "希望驿站晚上开到十点。"):
-        voice_services.story_create(author=make_worker(), text=text, consent_publish=True)
+        voice_services.story_create(author=WorkerFactory(), text=text, consent_publish=True)
     page = signed_in(new_page(), root, live_server.url)
 
     page.goto(f"/console/surveys/{survey.pk}/results/")
@@ -99,7 +95,7 @@ def test_survey_results_project_list_and_voice_console_fit_a_phone(new_page, roo
 
 
 def test_deleting_a_question_asks_first_in_the_dialog(new_page, root, live_server):
-    staff = make_staff()
+    staff = StaffFactory()
     survey, q = charging_survey(staff, publish=False)
     page = signed_in(new_page(), staff, live_server.url)
     page.goto(f"/console/surveys/{survey.pk}/")
@@ -124,20 +120,20 @@ def test_every_console_page_outside_energy_fits_a_phone(new_page, root, live_ser
     station = station_services.station_create(user=root, data=station_services.StationData(
         name="义驾山社区党群服务中心驿站", type="center", region_code=YIJIASHAN,
         lat=29.3157, lng=120.0782, amenities=("hot_water",)))
-    need = raise_need()
-    staff = make_staff()
+    need = raise_need(accept=True)
+    staff = StaffFactory()
     survey, q = charging_survey(staff)
-    survey_services.response_submit(worker=make_worker(), survey_id=survey.pk,
+    survey_services.response_submit(worker=WorkerFactory(), survey_id=survey.pk,
                                     answers=answer(q, text="晚上充电站关门太早"))
     draft, dq = charging_survey(staff, publish=False)
-    ally = partner("义乌市某某新能源科技有限公司")
+    ally = PartnerFactory(name="义乌市某某新能源科技有限公司")
     slots = resource(ally, actor=root)
     project = project_services.project_create(actor=root, data=ProjectInput(
         title="义驾山骑手充电驿站改造", owner_region_code=YIJIASHAN, progress=30))
     project_services.project_allocate(actor=root, project_id=project.pk,
                                       resource_id=slots.pk, quantity=2)
     project_services.project_add_need(actor=root, project_id=project.pk, need_id=need.pk)
-    voice_services.story_create(author=make_worker(), text="谢谢社区的热水和充电宝",
+    voice_services.story_create(author=WorkerFactory(), text="谢谢社区的热水和充电宝",
                                 consent_publish=True)
     stations = [f"/console/stations/{station.pk}/{tail}"
                 for tail in ("", "edit/", "hours/", "exceptions/", "photos/", "qr/")]
@@ -173,8 +169,8 @@ def energy_desk(root):
     from django.utils import timezone
 
     from nuanxin.energy.services import safety, workorders
-    from tests.energy import factories as f
     from tests.energy.test_console import completed_swap
+    from tests.factories import energy as f
 
     op = f.operator(name="铁塔换电义乌")
     cab = f.cabinet(op=op, name="义驾山社区党群服务中心 1 号柜", group="义驾山组", full=5,
@@ -191,7 +187,7 @@ def energy_desk(root):
 
 
 def test_every_energy_console_page_fits_a_phone(new_page, root, live_server):
-    from tests.energy import factories as f
+    from tests.factories import energy as f
 
     op, cab, _order = energy_desk(root)
     pages = ["/console/energy/", f"/console/energy/cabinets/{cab.pk}/",

@@ -20,9 +20,9 @@ from nuanxin.accounts.models import User
 from nuanxin.stations import services as station_services
 from nuanxin.surveys import services as survey_services
 from nuanxin.surveys.services import AnswerInput, OptionInput, QuestionInput
-from tests.energy import factories as energy
-from tests.stations.factories import StaffFactory
-from tests.surveys.helpers import make_worker, survey_input
+from tests.factories import energy as energy
+from tests.factories.people import StaffFactory, WorkerFactory
+from tests.surveys.helpers import survey_input
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -106,7 +106,7 @@ def test_cabinet_and_station_names_on_energy_pages_and_console_map_are_text(
 
 def test_survey_question_and_option_labels_on_result_charts_are_text(new_page, regions,
                                                                      live_server):
-    staff = StaffFactory(role="community_staff", region_code="330782001001")
+    staff = StaffFactory(region_code="330782001001")
     survey = survey_services.survey_create(actor=staff, data=survey_input())
     question = survey_services.question_add(
         actor=staff, survey_id=survey.pk, data=QuestionInput(
@@ -116,7 +116,7 @@ def test_survey_question_and_option_labels_on_result_charts_are_text(new_page, r
     chosen = question.options.get(position=1).pk
     for _ in range(3):
         survey_services.response_submit(
-            worker=make_worker(), survey_id=survey.pk,
+            worker=WorkerFactory(), survey_id=survey.pk,
             answers={question.pk: AnswerInput(options=[chosen])})
 
     desk = new_page()

@@ -11,8 +11,8 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from nuanxin.stations.qr import station_token
-from tests.accounts.factories import WorkerFactory
-from tests.stations.factories import QIANJIANGYUAN, StationFactory
+from tests.factories.people import WorkerFactory
+from tests.factories.places import QIANJIANGYUAN, StationFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -1,8 +1,8 @@
 import pytest
 
 from nuanxin.accounts.models import AuditLog
-from tests.accounts.factories import WorkerFactory
-from tests.stations.factories import StationFactory
+from tests.factories.people import WorkerFactory
+from tests.factories.places import StationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +29,7 @@ def test_admin_pages_open_for_a_superuser(superuser_client, path):
 
 
 def test_opening_a_worker_in_admin_is_audited(superuser_client):
-    worker = WorkerFactory()
+    worker = WorkerFactory(home_region_code=None)
     response = superuser_client.get(f"/admin/accounts/user/{worker.pk}/change/")
     assert response.status_code == 200
     entry = AuditLog.objects.get(action="accounts.phone.viewed_in_admin")

@@ -12,7 +12,6 @@ import segno  # noqa: F401  (the QR images are drawn with it)
 from django.urls import reverse
 from django.utils import timezone
 
-from nuanxin.accounts.models import StaffRole
 from nuanxin.energy.models import (
     Alarm,
     AlarmState,
@@ -28,8 +27,9 @@ from nuanxin.energy.models import (
 from nuanxin.energy.qr import cabinet_id_from_token
 from nuanxin.energy.selectors import console as selectors
 from nuanxin.energy.services import custody, safety
-from tests.energy import factories as f
-from tests.stations.factories import YIJIASHAN, StaffFactory, StationFactory, console_client
+from tests.factories import energy as f
+from tests.factories.people import StaffFactory, login
+from tests.factories.places import YIJIASHAN, StationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -54,8 +54,7 @@ def member_client(client, op):
 
 @pytest.fixture
 def staff_client(client):
-    return console_client(client, StaffFactory(role=StaffRole.COMMUNITY_STAFF,
-                                               region_code=YIJIASHAN))
+    return login(client, StaffFactory(region_code=YIJIASHAN))
 
 
 def text(response) -> str:

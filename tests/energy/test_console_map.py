@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from nuanxin.accounts.decorators import SESSION_TOTP_OK
 from nuanxin.accounts.models import User
-from tests.energy import factories as f
+from tests.factories import energy as f
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -19,7 +19,7 @@ from django.conf import settings
 
 from nuanxin.energy import protocol
 from nuanxin.energy.simulator import Faults, VirtualCabinet, demo_hands, parse_faults
-from tests.energy.factories import serial
+from tests.factories.energy import serial
 
 
 def broker_url() -> str:
@@ -502,7 +502,7 @@ def test_simulate_command_brings_database_cabinets_on_the_wire(watch):
     from io import StringIO
 
     from nuanxin.energy.simulate import main
-    from tests.energy import factories
+    from tests.factories import energy as factories
 
     cab = factories.cabinet(full=3, charging=1)
     w = watch(cab.serial)

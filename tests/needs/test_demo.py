@@ -12,8 +12,8 @@ from nuanxin.accounts.models import Notification
 from nuanxin.common.stats import stat
 from nuanxin.needs.demo import seed_needs
 from nuanxin.needs.models import Need, NeedEvent, NeedFeedback, NeedFollower, NeedRaiser
-from tests.needs.factories import YIJIASHAN, ensure_units
-from tests.needs.helpers import worker
+from tests.factories.people import WorkerFactory
+from tests.factories.places import YIJIASHAN, ensure_units
 
 pytestmark = pytest.mark.django_db
 
@@ -24,8 +24,8 @@ PLACES = ("330782001001", "331004001001", "330212001001", "330102001001", "33030
 @pytest.fixture
 def riders():
     ensure_units(*PLACES)
-    people = [worker(home=YIJIASHAN)]
-    people += [worker(home=PLACES[i % len(PLACES)]) for i in range(40)]
+    people = [WorkerFactory()]
+    people += [WorkerFactory(home_region_code=PLACES[i % len(PLACES)]) for i in range(40)]
     return people
 
 

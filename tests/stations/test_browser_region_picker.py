@@ -10,7 +10,8 @@ from playwright.sync_api import expect
 from nuanxin.accounts.models import StaffRole
 from nuanxin.geo.models import Region, RegionLevel
 from nuanxin.stations.models import HolidayCampaign
-from tests.stations.factories import YIJIASHAN, YIWU, StaffFactory, console_client
+from tests.factories.people import StaffFactory, login
+from tests.factories.places import YIJIASHAN, YIWU
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -23,8 +24,7 @@ def test_the_cascade_narrows_each_level(new_page, live_server, regions):
     Region.objects.get_or_create(code=YIWU + "998001", defaults={
         "name": "测试社区", "level": RegionLevel.COMMUNITY, "parent_id": YIWU + "998",
         "is_demo": True})
-    client = console_client(Client(), StaffFactory(role=StaffRole.DISTRICT_ADMIN,
-                                                   region_code=YIWU))
+    client = login(Client(), StaffFactory(role=StaffRole.DISTRICT_ADMIN, region_code=YIWU))
     page = new_page()
     page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
                                "url": live_server.url}])

@@ -23,17 +23,9 @@ from nuanxin.stations.models import (
     StationIndexVersion,
 )
 from nuanxin.stations.selectors import current_index_version
-
-from .helpers import (
-    CHUITAI_POINT,
-    HANGZHOU_POINT,
-    YIJIASHAN,
-    make_staff,
-    make_station,
-    make_superuser,
-    make_worker,
-    station_data,
-)
+from tests.factories.people import StaffFactory, SuperuserFactory, WorkerFactory
+from tests.factories.places import CHUITAI_POINT, HANGZHOU_POINT, YIJIASHAN
+from tests.stations.helpers import make_station, station_data
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +34,7 @@ H = 60  # minutes per hour
 
 @pytest.fixture
 def root():
-    return make_superuser()
+    return SuperuserFactory()
 
 
 @pytest.fixture
@@ -71,7 +63,7 @@ def test_create_saves_everything(root):
 
 
 def test_community_staff_can_create_in_their_community():
-    keeper = make_staff("community_staff", YIJIASHAN)
+    keeper = StaffFactory(region_code=YIJIASHAN)
     station = services.station_create(user=keeper, data=station_data())
     assert station.region_id == YIJIASHAN
 
@@ -298,7 +290,7 @@ def test_remove_exception_of_another_station(root, station):
 
 @pytest.fixture
 def worker():
-    return make_worker()
+    return WorkerFactory(home_region_code=None)
 
 
 def test_checkin_records_once_per_hour(station, worker):
@@ -321,7 +313,7 @@ def test_checkin_records_once_per_hour(station, worker):
 
 def test_checkin_limit_is_per_station_and_per_worker(root, station, worker):
     other_station = make_station(user=root)
-    other_worker = make_worker()
+    other_worker = WorkerFactory(home_region_code=None)
     assert services.checkin_record(worker=worker, token=qr.station_token(station.pk)).recorded
     assert services.checkin_record(worker=worker,
                                    token=qr.station_token(other_station.pk)).recorded
@@ -493,7 +485,7 @@ def test_expired_token_is_refused_at_checkin(station, worker):
 
 
 def test_staff_cannot_check_in(station):
-    staff = make_staff("community_staff", YIJIASHAN)
+    staff = StaffFactory(region_code=YIJIASHAN)
     with pytest.raises(PermissionDenied) as exc:
         services.checkin_record(worker=staff, token=qr.station_token(station.pk))
     assert exc.value.code == "workers_only"

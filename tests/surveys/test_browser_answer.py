@@ -7,15 +7,16 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from nuanxin.surveys.selectors import survey_token
-from tests.surveys.helpers import charging_survey, make_staff, make_worker
+from tests.factories.people import StaffFactory, WorkerFactory
+from tests.surveys.helpers import charging_survey
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_the_error_highlight_clears_when_the_answer_is_fixed(new_page, live_server, regions):
-    survey, q = charging_survey(make_staff())
+    survey, q = charging_survey(StaffFactory())
     client = Client()
-    client.force_login(make_worker())
+    client.force_login(WorkerFactory())
     page = new_page()
     new_page.allow_error_status("/surveys/a/")  # the refused submit answers 400
     page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
