@@ -17,6 +17,7 @@ from nuanxin.common import manifest
 from nuanxin.common.errors import ServiceError
 from nuanxin.common.manifest import Manifest
 from tests.factories.people import StaffFactory, WorkerFactory
+from tests.factories.places import CHUITAI
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +27,7 @@ DELETE = "/accounts/me/delete/"
 
 @pytest.fixture
 def worker():
-    return WorkerFactory(phone="13912345678", home_region_code="330304001001",
+    return WorkerFactory(phone="13912345678", home_region_code=CHUITAI,
                          occupation="courier", platforms=["顺丰", "京东"],
                          display_name="小李")
 
@@ -57,7 +58,7 @@ def test_a_worker_downloads_everything_kept_about_them(client, worker, registere
     assert data["account"]["display_name"] == "小李"
     assert data["profile"]["occupation"] == "courier"
     assert data["profile"]["platforms"] == ["顺丰", "京东"]
-    assert data["profile"]["home_region"] == {"code": "330304001001", "name": "吹台社区"}
+    assert data["profile"]["home_region"] == {"code": CHUITAI, "name": "吹台社区"}
     assert [c["version"] for c in data["consents"]] == ["2026-11"]
     assert data["test_visits"] == [{"station": "义驾山驿站", "who": worker.pk}]
     assert "吹台社区" in response.content.decode()  # readable Chinese, not \\u escapes

@@ -14,7 +14,7 @@ from django.test import RequestFactory
 from nuanxin.accounts.decorators import SESSION_TOTP_OK, staff_required
 from nuanxin.accounts.models import AuditLog, User
 from tests.accounts.qr import read_svg_qr
-from tests.factories.people import STAFF_PASSWORD, StaffFactory, WorkerFactory
+from tests.factories.people import STAFF_PASSWORD, StaffFactory, SuperuserFactory, WorkerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -300,7 +300,7 @@ def test_the_admin_login_sends_people_to_the_staff_login(client):
 
 
 def test_a_superuser_reaches_the_admin_only_after_the_second_factor(client):
-    root = User.objects.create_superuser("root", password=STAFF_PASSWORD)
+    root = SuperuserFactory(username="root")
     response = client.post(LOGIN, {"username": "root", "password": STAFF_PASSWORD})
     assert urlparse(response["Location"]).path == TOTP
     assert client.get("/admin/").status_code == 302  # password alone is not enough

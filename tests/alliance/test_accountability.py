@@ -17,7 +17,7 @@ from nuanxin.voice import services as voice_services
 from tests.alliance.helpers import resource, today
 from tests.factories.needs import raise_need
 from tests.factories.people import PartnerFactory, StaffFactory, WorkerFactory
-from tests.factories.places import CHOUCHENG, CHUITAI, YIJIASHAN, YIWU
+from tests.factories.places import CHOUCHENG, CHUITAI, NEXT_DOOR, YIJIASHAN, YIWU
 
 pytestmark = pytest.mark.django_db
 
@@ -86,7 +86,7 @@ def test_the_page_holds_no_personal_data(client, yijiashan):
 
 
 def test_street_page_adds_up_its_communities(client, yijiashan):
-    raise_need(region_code="330782001098", title="隔壁社区的需求", accept=True)
+    raise_need(region_code=NEXT_DOOR, title="隔壁社区的需求", accept=True)
     response = client.get(f"/streets/{CHOUCHENG}/")
     assert response.status_code == 200
     html = response.content.decode()

@@ -17,7 +17,7 @@ from tests.factories.people import (
     WorkerFactory,
     login,
 )
-from tests.factories.places import CHUITAI, YIJIASHAN, YIJIASHAN_POINT, YIWU
+from tests.factories.places import CHUITAI, OUHAI, YIJIASHAN, YIJIASHAN_POINT, YIWU
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ def offers():
     tower = PartnerFactory(name="中国铁塔义乌分公司", kind=PartnerKind.OPERATOR, region_code=YIWU)
     here = [resource(tower, title=f"换电柜{i}", lat=YIJIASHAN_POINT[0] + i * 0.001,
                      lng=YIJIASHAN_POINT[1]) for i in range(5)]
-    far = resource(PartnerFactory(name="温州单位", region_code="330304"), region_code=CHUITAI,
+    far = resource(PartnerFactory(name="温州单位", region_code=OUHAI), region_code=CHUITAI,
                    title="吹台夜校", category="skills")
     return {"tower": tower, "here": here, "far": far}
 

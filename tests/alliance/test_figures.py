@@ -13,7 +13,7 @@ from nuanxin.common.stats import registered_stats, stat
 from nuanxin.voice import services as voice_services
 from tests.alliance.helpers import resource
 from tests.factories.people import PartnerFactory, StaffFactory, WorkerFactory
-from tests.factories.places import CHUITAI, YIJIASHAN, YIWU
+from tests.factories.places import CHUITAI, OUHAI, YIJIASHAN, YIWU
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ def test_figures_count_what_happened_where():
     chuitai = StaffFactory(region_code=CHUITAI)
     tower = PartnerFactory(region_code=YIWU)
     resource(tower)
-    PartnerFactory(region_code="330304")
+    PartnerFactory(region_code=OUHAI)
     active = project_services.project_create(actor=secretary, data=ProjectInput(
         title="进行中", cost_fen=500_00))
     project_services.project_start(actor=secretary, project_id=active.pk)
@@ -57,10 +57,10 @@ def test_figures_count_what_happened_where():
     assert value("alliance.projects.closed", "3307") == 1
     assert value("alliance.project_cost", "3307") == 150000
     assert value("alliance.project_cost") == 150000  # cancelled projects spent nothing
-    assert value("alliance.partners", "330782") == 1 and value("alliance.partners") >= 2
-    assert value("alliance.resources", "330782001001") == 1
-    assert value("voice.stories_published", "330782") == 1
-    assert value("voice.stories_shared", "330782") == 2
+    assert value("alliance.partners", YIWU) == 1 and value("alliance.partners") >= 2
+    assert value("alliance.resources", YIJIASHAN) == 1
+    assert value("voice.stories_published", YIWU) == 1
+    assert value("voice.stories_shared", YIWU) == 2
     assert list(stat("alliance.projects.closed").records("3307", None, None)) == [done]
     later = timezone.now() + timedelta(days=1)
     assert stat("alliance.projects.closed").compute("3307", later, None) == 0

@@ -14,21 +14,31 @@ from nuanxin.common.errors import NotFound
 from tests.alliance.helpers import resource, today
 from tests.factories.needs import raise_need
 from tests.factories.people import PartnerFactory, StaffFactory
-from tests.factories.places import CHUITAI, YIJIASHAN, YIJIASHAN_POINT, YIWU
+from tests.factories.places import (
+    CHOUCHENG,
+    CHUITAI,
+    JINHUA,
+    NEXT_DOOR,
+    OUHAI,
+    YIJIASHAN,
+    YIJIASHAN_POINT,
+    YIWU,
+    ZHEJIANG,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize(("need", "res", "rank", "reason"), [
-    ("330782001001", "330782001001", 0, "同社区"),
-    ("330782001001", "330782001098", 1, "同街道"),
-    ("330782001001", "330782001", 1, "同街道"),
-    ("330782001001", "330782002001", 2, "同区县"),
-    ("330782001001", "330782", 2, "同区县"),
-    ("330782001001", "330783001001", 3, "同城市"),
-    ("330782001001", "330700", 3, "同城市"),
-    ("330782001001", "330304001001", 4, "辖区内其他地方"),
-    ("330782001001", "330000", 4, "辖区内其他地方"),
+    (YIJIASHAN, YIJIASHAN, 0, "同社区"),
+    (YIJIASHAN, NEXT_DOOR, 1, "同街道"),
+    (YIJIASHAN, CHOUCHENG, 1, "同街道"),
+    (YIJIASHAN, "330782002001", 2, "同区县"),
+    (YIJIASHAN, YIWU, 2, "同区县"),
+    (YIJIASHAN, "330783001001", 3, "同城市"),
+    (YIJIASHAN, JINHUA, 3, "同城市"),
+    (YIJIASHAN, CHUITAI, 4, "辖区内其他地方"),
+    (YIJIASHAN, ZHEJIANG, 4, "辖区内其他地方"),
 ])
 def test_closeness_by_region_codes(need, res, rank, reason):
     assert closeness(need, res) == (rank, reason)
@@ -52,7 +62,7 @@ def test_order_same_community_then_street_then_district_then_nearest(district_ad
     far_here = resource(tower, title="本社区·远", lat=lat + 0.010, lng=lng)       # ~1.1 km
     near_here = resource(tower, title="本社区·近", lat=lat + 0.002, lng=lng)      # ~220 m
     no_point = resource(tower, title="本社区·无坐标")
-    street = resource(tower, title="同街道", region_code="330782001098", lat=lat, lng=lng)
+    street = resource(tower, title="同街道", region_code=NEXT_DOOR, lat=lat, lng=lng)
     district = resource(tower, title="全市", region_code=YIWU)
     results = resources_for_need(need.pk, district_admin)
     assert [s.resource.title for s in results] == [
@@ -106,7 +116,7 @@ def test_suggestions_stay_in_the_viewers_scope():
     need = raise_need(accept=True)
     yiwu = PartnerFactory(region_code=YIWU)
     mine = resource(yiwu)
-    wenzhou = PartnerFactory(region_code="330304")
+    wenzhou = PartnerFactory(region_code=OUHAI)
     resource(wenzhou, region_code=CHUITAI)
     assert [s.resource.pk for s in resources_for_need(need.pk, secretary)] == [mine.pk]
     chuitai_staff = StaffFactory(region_code=CHUITAI)

@@ -26,7 +26,7 @@ from tests.factories.people import (
     WorkerFactory,
     login,
 )
-from tests.factories.places import CHOUCHENG, CHUITAI, JINHUA, YIJIASHAN, YIWU, ZHEJIANG
+from tests.factories.places import CHOUCHENG, CHUITAI, JINHUA, OUHAI, YIJIASHAN, YIWU, ZHEJIANG
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +73,7 @@ def world():
     """One of everything in each of the two places."""
     root = SuperuserFactory()
     places = {}
-    for name, code, partner_code in (("义驾山", YIJIASHAN, YIWU), ("吹台", CHUITAI, "330304")):
+    for name, code, partner_code in (("义驾山", YIJIASHAN, YIWU), ("吹台", CHUITAI, OUHAI)):
         p = PartnerFactory(name=f"{name}单位", kind=PartnerKind.COMPANY, region_code=partner_code)
         offer = resource(p, region_code=code)
         need = raise_need(region_code=code, accept=True)

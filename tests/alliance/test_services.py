@@ -37,7 +37,7 @@ from tests.factories.people import (
     SuperuserFactory,
     WorkerFactory,
 )
-from tests.factories.places import CHUITAI, YIJIASHAN, YIWU
+from tests.factories.places import CHOUCHENG, CHUITAI, NEXT_DOOR, OUHAI, YIJIASHAN, YIWU
 
 pytestmark = pytest.mark.django_db
 
@@ -140,7 +140,7 @@ def test_an_agreement_lets_a_community_manage_a_partner_registered_elsewhere():
     """The cosmetics company is registered for 瓯海区; 吹台's staff manage its offers once it
     signed a co-building agreement with 吹台's centre."""
     chuitai = StaffFactory(region_code=CHUITAI)
-    company = PartnerFactory(name="美妆企业（测试）", region_code="330304")
+    company = PartnerFactory(name="美妆企业（测试）", region_code=OUHAI)
     with pytest.raises(PermissionDenied):
         resource(company, actor=chuitai, region_code=CHUITAI, category="skills",
                  title="美妆课")
@@ -428,8 +428,8 @@ def test_needs_outside_the_owner_or_scope_are_refused(secretary):
     chuitai_need = raise_need(region_code=CHUITAI, accept=True)
     with pytest.raises(NotFound):
         new_project(secretary, chuitai_need)
-    street = StaffFactory(role="street_admin", region_code="330782001")
-    other = raise_need(region_code="330782001098", accept=True)
+    street = StaffFactory(role="street_admin", region_code=CHOUCHENG)
+    other = raise_need(region_code=NEXT_DOOR, accept=True)
     project = project_services.project_create(
         actor=street, data=ProjectInput(title="义驾山", owner_region_code=YIJIASHAN))
     with pytest.raises(ServiceError) as exc:

@@ -9,10 +9,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from django.test import Client
 from playwright.sync_api import expect
 
-from nuanxin.accounts.decorators import SESSION_TOTP_OK
 from nuanxin.alliance.services import projects as project_services
 from nuanxin.alliance.services.projects import ProjectInput
 from nuanxin.stations import services as station_services
@@ -20,7 +18,13 @@ from nuanxin.surveys import services as survey_services
 from nuanxin.voice import services as voice_services
 from tests.alliance.helpers import resource
 from tests.factories.needs import raise_need
-from tests.factories.people import PartnerFactory, StaffFactory, SuperuserFactory, WorkerFactory
+from tests.factories.people import (
+    PartnerFactory,
+    StaffFactory,
+    SuperuserFactory,
+    WorkerFactory,
+    browser_login,
+)
 from tests.factories.places import YIJIASHAN, ensure_units
 from tests.surveys.helpers import answer, charging_survey
 
@@ -28,17 +32,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WIDTH = 360
 SHOTS = Path(os.environ.get("NUANXIN_SCREENSHOTS", tempfile.gettempdir()))
-
-
-def signed_in(page, user, base_url):
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    session[SESSION_TOTP_OK] = True
-    session.save()
-    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
-                               "url": base_url}])
-    return page
 
 
 def fits_the_screen(page):
@@ -68,7 +61,7 @@ def test_survey_results_project_list_and_voice_console_fit_a_phone(new_page, roo
                                           resource_id=slots.pk, quantity=2)
     for text in ("谢谢社区的热水和充电宝，冬天跑单不那么难了。" * 3, "希望驿站晚上开到十点。"):
         voice_services.story_create(author=WorkerFactory(), text=text, consent_publish=True)
-    page = signed_in(new_page(), root, live_server.url)
+    page = browser_login(new_page(), root, live_server.url)
 
     page.goto(f"/console/surveys/{survey.pk}/results/")
     expect(page.locator("h1")).to_contain_text(survey.title)
@@ -97,7 +90,7 @@ def test_survey_results_project_list_and_voice_console_fit_a_phone(new_page, roo
 def test_deleting_a_question_asks_first_in_the_dialog(new_page, root, live_server):
     staff = StaffFactory()
     survey, q = charging_survey(staff, publish=False)
-    page = signed_in(new_page(), staff, live_server.url)
+    page = browser_login(new_page(), staff, live_server.url)
     page.goto(f"/console/surveys/{survey.pk}/")
     questions = page.locator("ol.questions > li")
     expect(questions).to_have_count(5)
@@ -154,7 +147,7 @@ def test_every_console_page_outside_energy_fits_a_phone(new_page, root, live_ser
         f"/console/alliance/projects/{project.pk}/", f"/console/alliance/needs/{need.pk}/match/",
         "/console/voice/?status=all",
     ]
-    page = signed_in(new_page(), root, live_server.url)
+    page = browser_login(new_page(), root, live_server.url)
     too_wide = {}
     for url in pages:
         page.goto(url)
@@ -196,7 +189,7 @@ def test_every_energy_console_page_fits_a_phone(new_page, root, live_server):
              "/console/energy/health/", "/console/energy/coverage/"]
     too_wide = {}
     for user in (root, f.operator_user(op)):
-        page = signed_in(new_page(), user, live_server.url)
+        page = browser_login(new_page(), user, live_server.url)
         for url in pages:
             page.goto(url)
             expect(page.locator(".page-head h1")).to_be_visible()
@@ -215,7 +208,7 @@ def test_cancelling_a_work_order_asks_first(new_page, root, live_server):
     from nuanxin.energy.models import WorkOrder, WorkOrderState
 
     _op, _cab, order = energy_desk(root)
-    page = signed_in(new_page(), root, live_server.url)
+    page = browser_login(new_page(), root, live_server.url)
     page.goto("/console/energy/work-orders/")
     row = page.locator(f'tr[data-work-order="{order.pk}"]')
     dialog = page.locator("#confirm-dialog")
@@ -240,7 +233,7 @@ def test_a_poster_prints_on_one_sheet_of_the_paper_chosen(new_page, root, live_s
     import re
 
     _op, cab, _order = energy_desk(root)
-    page = signed_in(new_page(), root, live_server.url)
+    page = browser_login(new_page(), root, live_server.url)
     for size, (width, height) in PAPER.items():
         page.goto(f"/console/energy/cabinets/{cab.pk}/qr/?size={size}")
         expect(page.locator(f"article.poster.{size} img")).to_be_visible()

@@ -5,11 +5,10 @@ reporters shows what to do before who reported it."""
 import os
 
 import pytest
-from django.test import Client
 from playwright.sync_api import expect
 
 from tests.factories.needs import NeedFactory
-from tests.factories.people import StaffFactory, WorkerFactory
+from tests.factories.people import StaffFactory, WorkerFactory, browser_login
 from tests.factories.places import YIJIASHAN, StationFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,12 +24,7 @@ def shot(page, name):
 
 @pytest.fixture
 def desk(new_page, regions, live_server):
-    page = new_page()
-    client = Client()
-    client.force_login(StaffFactory(region_code=YIJIASHAN))
-    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
-                               "url": live_server.url}])
-    return page
+    return browser_login(new_page(), StaffFactory(), live_server.url)
 
 
 def inside_the_screen(locator):

@@ -6,7 +6,6 @@ outcome and rates it."""
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -16,7 +15,7 @@ from nuanxin.surveys.selectors.surveys import survey_token
 from nuanxin.surveys.services import surveys as survey_services
 from tests.alliance.helpers import resource
 from tests.factories.needs import raise_need
-from tests.factories.people import PartnerFactory, StaffFactory, WorkerFactory
+from tests.factories.people import PartnerFactory, StaffFactory, WorkerFactory, browser_login
 from tests.factories.places import YIJIASHAN, YIWU, ensure_units
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -47,15 +46,9 @@ def world(regions):
     return {"secretary": secretary, "rider": rider, "earlier": earlier, "survey": survey}
 
 
-def logged_in_cookie(user, base_url):
-    client = Client()
-    client.force_login(user)
-    return {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base_url}
-
-
 def test_from_survey_to_solved_problem(new_page, world, live_server):
     phone = new_page()
-    phone.context.add_cookies([logged_in_cookie(world["rider"], live_server.url)])
+    browser_login(phone, world["rider"], live_server.url)
 
     # The survey, on the phone: one tap and submit.
     phone.goto(f"/surveys/a/{survey_token(world['survey'].pk)}/")

@@ -1,21 +1,16 @@
 import pytest
 
 from nuanxin.accounts.models import AuditLog
-from tests.factories.people import WorkerFactory
+from tests.factories.people import SuperuserFactory, WorkerFactory, login
 from tests.factories.places import StationFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def superuser_client(client, django_user_model):
-    from nuanxin.accounts.decorators import SESSION_TOTP_OK
-
-    root = django_user_model.objects.create_superuser("root", password="x")  # noqa: S106
-    client.force_login(root)
-    session = client.session
-    session[SESSION_TOTP_OK] = True
-    session.save()
+def superuser_client(client):
+    root = SuperuserFactory()
+    login(client, root)
     client.root = root
     return client
 

@@ -23,7 +23,7 @@ from tests.factories.people import (
     SuperuserFactory,
     WorkerFactory,
 )
-from tests.factories.places import CHUITAI, YIJIASHAN, ensure_units
+from tests.factories.places import CHUITAI, OUHAI, YIJIASHAN, YIWU, ensure_units
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +41,7 @@ def _story(home):
 def test_staff_see_their_region_superusers_everything_others_nothing():
     here, there = _story(YIJIASHAN), _story(CHUITAI)
     assert set(Story.objects.visible_to(StaffFactory(region_code=YIJIASHAN))) == {here}
-    ouhai_admin = StaffFactory(role="district_admin", region_code="330304")
+    ouhai_admin = StaffFactory(role="district_admin", region_code=OUHAI)
     assert set(Story.objects.visible_to(ouhai_admin)) == {there}
     assert set(Story.objects.visible_to(SuperuserFactory())) == {here, there}
     for nobody in (WorkerFactory(), AnonymousUser(), None):
@@ -71,16 +71,16 @@ def test_a_partner_sees_its_own_rows_through_its_path():
 
 
 def test_overlapping_regions_show_an_offer_of_the_whole_city_to_a_community():
-    city_wide = resource(PartnerFactory(), region_code="330782")
+    city_wide = resource(PartnerFactory(), region_code=YIWU)
     community = StaffFactory(region_code=YIJIASHAN)
     assert city_wide in Resource.objects.visible_to(community)
     assert not Project.objects.visible_to(community).exists()  # inside-only models stay so
 
 
 def test_covers_and_in_scope():
-    assert covers("330782", "330782001001") and covers("", "330304001001")
-    assert not covers("330782", "330304001001") and not covers(None, "330782")
-    assert not covers("330782", None)
+    assert covers(YIWU, YIJIASHAN) and covers("", CHUITAI)
+    assert not covers(YIWU, CHUITAI) and not covers(None, YIWU)
+    assert not covers(YIWU, None)
     assert in_scope(StaffFactory(region_code=YIJIASHAN), YIJIASHAN)
     assert not in_scope(WorkerFactory(), YIJIASHAN)
 

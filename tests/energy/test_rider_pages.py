@@ -16,6 +16,7 @@ from nuanxin.energy.services import swaps
 from nuanxin.geo.datum import CRS, from_wgs84
 from tests.factories import energy as f
 from tests.factories.people import WorkerFactory
+from tests.factories.places import YIWU
 
 pytestmark = pytest.mark.django_db
 
@@ -123,7 +124,7 @@ def test_nearby_counts_only_the_riders_battery_model(client, world):
 def test_nearby_without_location_offers_districts_and_works_from_one(client, world):
     html = _text(client.get("/energy/"))
     assert "用我的位置查找" in html and 'name="district"' in html
-    response = client.get("/energy/", {"district": "330782"})  # 义乌市
+    response = client.get("/energy/", {"district": YIWU})  # 义乌市
     assert response.status_code == 200
     assert "义驾山换电柜" in _text(response)
 

@@ -12,6 +12,7 @@
     PartnerFactory(kind="operator", region_code=YIJIASHAN)
     PartnerUserFactory(partner=tower)                 # a login of that partner
     login(client, user)                               # as if they had logged in (and passed TOTP)
+    browser_login(page, user, live_server.url)        # the same, for a Playwright page
 
 Staff and superusers log in with STAFF_PASSWORD, partners' users with PARTNER_PASSWORD;
 workers log in by SMS code. Staff belong to the organisation unit of their region
@@ -222,3 +223,14 @@ def login(client, user):
     session[SESSION_TOTP_OK] = True
     session.save()
     return client
+
+
+def browser_login(page, user, base_url: str):
+    """`login` for a Playwright page: its browser gets the session cookie a real sign-in
+    would have set, for the live server at `base_url`."""
+    from django.test import Client
+
+    client = login(Client(), user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": base_url}])
+    return page

@@ -37,6 +37,9 @@ CHUITAI = "330304001001"  # 温州市瓯海区娄桥街道吹台社区
 QIANJIANGYUAN = "330102001001"  # 杭州市上城区四季青街道钱江苑社区
 HAIJINGYUAN = "330212001001"  # 宁波市鄞州区潘火街道海璟园社区
 YANGHONG = "331004001001"  # 台州市路桥区路桥街道洋洪社区
+YUXIANGKOU = "330522001001"  # 湖州市长兴县雉城街道鱼巷口社区
+CANGQIAN = "330110001001"  # 杭州市余杭区仓前街道仓前社区
+CHENGDONG = "330902001001"  # 舟山市定海区昌国街道城东社区
 
 # Test-only places, made by next_door() and other_street().
 NEXT_DOOR = "330782001098"  # 隔壁社区, a second community in 稠城街道
@@ -51,6 +54,17 @@ HANGZHOU_POINT = (30.2590, 120.1490)
 
 def region(code: str) -> Region:
     return Region.objects.get(code=code)
+
+
+def regions_back() -> None:
+    """The region tree back in place if a transactional test emptied the tables (the tree
+    is loaded once per session, and such tests truncate everything afterwards)."""
+    from nuanxin.geo.selectors import reset_locate_index
+    from nuanxin.geo.services import regions_load_zhejiang
+
+    if not Region.objects.filter(code=YIJIASHAN).exists():
+        regions_load_zhejiang()
+        reset_locate_index()
 
 
 def next_door() -> str:

@@ -21,15 +21,7 @@ pytestmark = [
 
 
 @pytest.fixture(autouse=True)
-def units(transactional_db):
-    """Transactional tests empty the tables afterwards: put the region tree back first."""
-    from nuanxin.geo.models import Region
-    from nuanxin.geo.selectors import reset_locate_index
-    from nuanxin.geo.services import regions_load_zhejiang
-
-    if not Region.objects.filter(code="330782001001").exists():
-        regions_load_zhejiang()
-    reset_locate_index()
+def units(regions):
     ensure_units(YIJIASHAN, CHUITAI, QIANJIANGYUAN)
 
 

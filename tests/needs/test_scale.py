@@ -15,7 +15,7 @@ from nuanxin.common.stats import stat
 from nuanxin.geo.models import Region
 from nuanxin.needs.models import Need, NeedCategory, NeedFeedback
 from tests.factories.people import StaffFactory, WorkerFactory, login
-from tests.factories.places import CHOUCHENG, CHUITAI, QIANJIANGYUAN, YIJIASHAN, org_unit_for
+from tests.factories.places import CHOUCHENG, CHUITAI, QIANJIANGYUAN, YIJIASHAN, YIWU, org_unit_for
 
 pytestmark = pytest.mark.django_db
 
@@ -88,7 +88,7 @@ def _in(value, start, end):
 WINDOWS = [
     ("", None, None),
     (YIJIASHAN, None, None),
-    ("330782", datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC)),
+    (YIWU, datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC)),
     ("3303", datetime(2026, 6, 1, tzinfo=UTC), None),
     ("330102", None, datetime(2026, 2, 15, tzinfo=UTC)),
 ]

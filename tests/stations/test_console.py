@@ -23,10 +23,12 @@ from tests.factories.people import StaffFactory, WorkerFactory, login
 from tests.factories.places import (
     CHOUCHENG,
     CHUITAI,
+    JINHUA,
     QIANJIANGYUAN,
     ROUND_THE_CLOCK,
     YIJIASHAN,
     YIWU,
+    ZHEJIANG,
     StationFactory,
 )
 
@@ -103,9 +105,9 @@ GRID = [
     (StaffRole.COMMUNITY_STAFF, QIANJIANGYUAN, False, False),
     (StaffRole.STREET_ADMIN, CHOUCHENG, True, False),
     (StaffRole.DISTRICT_ADMIN, YIWU, True, False),
-    (StaffRole.CITY_ADMIN, "330700", True, False),
+    (StaffRole.CITY_ADMIN, JINHUA, True, False),
     (StaffRole.CITY_ADMIN, "330300", False, True),
-    (StaffRole.PROVINCE_ADMIN, "330000", True, True),
+    (StaffRole.PROVINCE_ADMIN, ZHEJIANG, True, True),
 ]
 
 
@@ -388,7 +390,7 @@ def test_exception_needs_hours_for_special_hours(staff_client, own):
 
 
 def test_cannot_remove_another_scopes_exception(staff_client, own, foreign):
-    root = StaffFactory(role=StaffRole.PROVINCE_ADMIN, region_code="330000")
+    root = StaffFactory(role=StaffRole.PROVINCE_ADMIN, region_code=ZHEJIANG)
     exc = services.station_add_exception(user=root, station_id=foreign.pk,
                                          day=date(2030, 1, 1), closed=True)
     for station in (foreign, own):  # also through a station in scope

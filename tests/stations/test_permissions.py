@@ -12,11 +12,16 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
-from nuanxin.accounts.models import User, UserKind
+from nuanxin.accounts.models import User
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
 from nuanxin.stations import selectors, services
 from nuanxin.stations.models import CheckIn, OpeningSpan, ScheduleException, Station
-from tests.factories.people import StaffFactory, SuperuserFactory, WorkerFactory
+from tests.factories.people import (
+    PartnerUserFactory,
+    StaffFactory,
+    SuperuserFactory,
+    WorkerFactory,
+)
 from tests.factories.places import (
     CHOUCHENG,
     CHUITAI,
@@ -65,8 +70,7 @@ def person(label: str):
     if who == "worker":
         return WorkerFactory(home_region_code=None)
     if who == "partner":
-        return User.objects.create_user(username="partner1", password="p-long-password",
-                                        kind=UserKind.PARTNER)
+        return PartnerUserFactory(partner=None)
     if who == "anonymous":
         return AnonymousUser()
     role, region = who

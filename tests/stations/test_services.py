@@ -24,7 +24,7 @@ from nuanxin.stations.models import (
 )
 from nuanxin.stations.selectors import current_index_version
 from tests.factories.people import StaffFactory, SuperuserFactory, WorkerFactory
-from tests.factories.places import CHUITAI_POINT, HANGZHOU_POINT, YIJIASHAN
+from tests.factories.places import CHUITAI_POINT, HANGZHOU_POINT, JINHUA, YIJIASHAN, StationFactory
 from tests.stations.helpers import make_station, station_data
 
 pytestmark = pytest.mark.django_db
@@ -82,7 +82,7 @@ BAD_DATA = [
     ("the sea", {"lat": 29.5, "lng": 123.5}, "outside_service_area"),
     ("Wenzhou point for a Yiwu community", {"lat": CHUITAI_POINT[0], "lng": CHUITAI_POINT[1]},
      "location_outside_region"),
-    ("Hangzhou point for Jinhua city", {"region_code": "330700", "lat": HANGZHOU_POINT[0],
+    ("Hangzhou point for Jinhua city", {"region_code": JINHUA, "lat": HANGZHOU_POINT[0],
                                         "lng": HANGZHOU_POINT[1]}, "location_outside_region"),
 ]
 
@@ -358,14 +358,11 @@ def test_simultaneous_scans_record_one_visit():
 
     if connection.vendor != "postgresql":
         pytest.skip("concurrent writers need PostgreSQL")
-    from nuanxin.accounts.models import User, UserKind
-    from nuanxin.geo.spatial import cell_of as cell
+    from nuanxin.accounts.models import User
 
     def setup():
-        worker = User.objects.create(username="13900009999", phone="13900009999",
-                                     kind=UserKind.WORKER)
-        station = Station.objects.create(name="并发测试站", region_id=YIJIASHAN,
-                                         lat=29.3152, lng=120.0786, h3_cell=cell(29.3152, 120.0786))
+        worker = WorkerFactory(profile=None)
+        station = StationFactory(name="并发测试站", hours=[])
         return worker.pk, station.pk
 
     worker_id, station_id = _in_thread(setup)

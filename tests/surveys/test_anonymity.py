@@ -19,7 +19,7 @@ from nuanxin.accounts.personal_data import personal_data_export
 from nuanxin.surveys import services
 from nuanxin.surveys.models import Answer, Participation, Response
 from tests.factories.people import StaffFactory, SuperuserFactory, WorkerFactory, login
-from tests.factories.places import YIJIASHAN
+from tests.factories.places import YIJIASHAN, YIWU
 from tests.surveys.helpers import answer, charging_survey
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +68,7 @@ def _assert_clean(text: str, workers, moments, where: str) -> None:
 
 
 def _admins():
-    district = StaffFactory(role="district_admin", region_code="330782")
+    district = StaffFactory(role="district_admin", region_code=YIWU)
     return [("superuser", SuperuserFactory()), ("district_admin", district)]
 
 

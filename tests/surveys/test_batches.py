@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 from nuanxin.surveys import services
 from nuanxin.surveys.models import RESULTS_BATCH, Response
 from tests.factories.people import StaffFactory, WorkerFactory, login
+from tests.factories.places import YIWU
 from tests.surveys.helpers import answer, charging_survey
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +44,7 @@ def _submit(survey, q, i, worker=None):
 
 
 def test_one_answer_changes_nothing_a_watcher_can_see_until_a_batch_fills():
-    staff = StaffFactory(role="district_admin", region_code="330782")
+    staff = StaffFactory(role="district_admin", region_code=YIWU)
     survey, q = charging_survey(staff, anonymous=True)
     client = login(Client(HTTP_HOST="127.0.0.1"), staff)
     riders = [WorkerFactory() for _i in range(2 * RESULTS_BATCH + 2)]  # the target group

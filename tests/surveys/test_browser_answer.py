@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from playwright.sync_api import expect
 
 from nuanxin.surveys.selectors import survey_token
-from tests.factories.people import StaffFactory, WorkerFactory
+from tests.factories.people import StaffFactory, WorkerFactory, browser_login
 from tests.surveys.helpers import charging_survey
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -15,12 +14,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_the_error_highlight_clears_when_the_answer_is_fixed(new_page, live_server, regions):
     survey, q = charging_survey(StaffFactory())
-    client = Client()
-    client.force_login(WorkerFactory())
-    page = new_page()
+    page = browser_login(new_page(), WorkerFactory(), live_server.url)
     new_page.allow_error_status("/surveys/a/")  # the refused submit answers 400
-    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
-                               "url": live_server.url}])
     page.goto(f"/surveys/a/{survey_token(survey.pk)}/")
     page.get_by_role("button", name="提交").click()
     rating = page.locator(f"#question-{q['rating'].pk}")

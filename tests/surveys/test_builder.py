@@ -13,7 +13,7 @@ from nuanxin.surveys import services
 from nuanxin.surveys.models import Option, Question, Survey, SurveyEvent, SurveyStatus
 from nuanxin.surveys.services import OptionInput, QuestionInput
 from tests.factories.people import StaffFactory, SuperuserFactory
-from tests.factories.places import CHUITAI, YIJIASHAN, YIWU
+from tests.factories.places import CHOUCHENG, CHUITAI, YIJIASHAN, YIWU
 from tests.surveys.helpers import charging_survey, simple_survey, survey_input
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +55,7 @@ def test_target_region_must_be_in_scope(staff):
         services.survey_create(actor=staff, data=survey_input(region_code=CHUITAI))
     assert error.value.code == "region_not_found"
     with pytest.raises(NotFound):  # the street above is outside a community's scope too
-        services.survey_create(actor=staff, data=survey_input(region_code="330782001"))
+        services.survey_create(actor=staff, data=survey_input(region_code=CHOUCHENG))
     district = StaffFactory(role="district_admin", region_code=YIWU)
     survey = services.survey_create(actor=district, data=survey_input(region_code=YIWU))
     assert survey.region_id == YIWU

@@ -24,15 +24,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def regions(transactional_db):
-    from nuanxin.geo.models import Region
-    from nuanxin.geo.services import regions_load_zhejiang
-
-    if not Region.objects.filter(code="330782001001").exists():
-        regions_load_zhejiang()
-
-
 @pytest.mark.parametrize("anonymous", [False, True])
 def test_two_concurrent_submissions_record_one_answer(regions, anonymous):
     survey, q = charging_survey(StaffFactory(), anonymous=anonymous)

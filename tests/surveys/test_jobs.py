@@ -9,7 +9,7 @@ from nuanxin.surveys import services
 from nuanxin.surveys.jobs import announce_survey
 from nuanxin.surveys.selectors import survey_token
 from tests.factories.people import StaffFactory, WorkerFactory
-from tests.factories.places import CHUITAI
+from tests.factories.places import CHUITAI, OUHAI, YIJIASHAN, YIWU
 from tests.surveys.helpers import simple_survey
 
 pytestmark = pytest.mark.django_db
@@ -47,8 +47,8 @@ def test_figures_count_records_in_the_region():
         services.response_submit(worker=WorkerFactory(), survey_id=survey.pk,
                                  answers={q.pk: AnswerInput(options=[opt(q, 1)])})
     services.visit_record(actor=staff, data=VisitInput(
-        visited_at=survey.opens_at, household_name="王家", region_code="330782001001"))
-    assert stat("surveys.responses").compute("330782", None, None) == 3
-    assert stat("surveys.responses").compute("330304", None, None) == 0
+        visited_at=survey.opens_at, household_name="王家", region_code=YIJIASHAN))
+    assert stat("surveys.responses").compute(YIWU, None, None) == 3
+    assert stat("surveys.responses").compute(OUHAI, None, None) == 0
     assert stat("surveys.home_visits").compute("", None, None) == 1
-    assert stat("surveys.home_visits").records("330782001001", None, None).count() == 1
+    assert stat("surveys.home_visits").records(YIJIASHAN, None, None).count() == 1

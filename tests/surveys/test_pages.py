@@ -21,7 +21,7 @@ from nuanxin.surveys.models import (
 )
 from tests.accounts.qr import read_svg_qr
 from tests.factories.people import StaffFactory, WorkerFactory, login
-from tests.factories.places import YIJIASHAN
+from tests.factories.places import CHUITAI, YIJIASHAN
 from tests.surveys.helpers import answer, charging_survey, opt
 
 pytestmark = pytest.mark.django_db
@@ -115,7 +115,7 @@ def test_list_of_my_surveys(staff):
 ])
 def test_answering_refusals_are_pages(staff, case, status, code):
     survey, _q = charging_survey(staff)
-    worker = WorkerFactory(home_region_code={"outside": "330304001001", "no_home": None}.get(case,
+    worker = WorkerFactory(home_region_code={"outside": CHUITAI, "no_home": None}.get(case,
                                                                                YIJIASHAN))
     url = _url(survey)
     if case == "forged":

@@ -12,7 +12,7 @@ from django.test import Client
 from nuanxin.surveys import services
 from nuanxin.surveys.services import VisitInput
 from tests.factories.people import StaffFactory, SuperuserFactory, WorkerFactory, login
-from tests.factories.places import CHOUCHENG, CHUITAI, YIJIASHAN, YIWU
+from tests.factories.places import CHOUCHENG, CHUITAI, OUHAI, YIJIASHAN, YIWU
 from tests.surveys.helpers import answer, charging_survey, opt
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +24,7 @@ VIEWERS = [
     ("district_admin", YIWU, 200),
     ("superuser", "", 200),
     ("community_staff", CHUITAI, 404),  # another community's staff
-    ("district_admin", "330304", 404),  # another district
+    ("district_admin", OUHAI, 404),  # another district
     ("station_keeper", YIJIASHAN, 403),
     ("worker", YIJIASHAN, 302),
     ("anonymous", "", 302),

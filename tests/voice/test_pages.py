@@ -8,7 +8,7 @@ import pytest
 from nuanxin.voice import services
 from nuanxin.voice.models import Story, StoryStatus
 from tests.factories.people import StaffFactory, WorkerFactory, login
-from tests.factories.places import CHUITAI, YIJIASHAN
+from tests.factories.places import CHOUCHENG, CHUITAI, YIJIASHAN
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +80,7 @@ def test_staff_publish_with_consent_and_it_reaches_the_community_page(client, ri
 
 @pytest.mark.parametrize(("role", "code", "status"), [
     ("community_staff", YIJIASHAN, 302),
-    ("street_admin", "330782001", 302),
+    ("street_admin", CHOUCHENG, 302),
     ("community_staff", CHUITAI, 404),
     ("station_keeper", YIJIASHAN, 403),
 ])

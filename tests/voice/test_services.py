@@ -12,7 +12,7 @@ from nuanxin.voice import services
 from nuanxin.voice.models import Story, StoryEvent, StoryStatus
 from nuanxin.voice.selectors import byline, public_story, stories_published
 from tests.factories.people import StaffFactory, SuperuserFactory, WorkerFactory
-from tests.factories.places import CHUITAI, YIJIASHAN
+from tests.factories.places import CHOUCHENG, CHUITAI, YIJIASHAN
 
 pytestmark = pytest.mark.django_db
 
@@ -174,7 +174,7 @@ def test_reviewers_act_in_their_own_region_only(rider, role, code, error):
 
 def test_superusers_and_admins_above_review(rider):
     s = story(rider, consent_publish=True)
-    services.story_publish(actor=StaffFactory(role="street_admin", region_code="330782001"),
+    services.story_publish(actor=StaffFactory(role="street_admin", region_code=CHOUCHENG),
                            story_id=s.pk)
     services.story_hide(actor=SuperuserFactory(), story_id=s.pk)
 
