@@ -16,7 +16,14 @@ from nuanxin.stations.amenities import AMENITIES
 from nuanxin.stations.models import OpeningSpan, Station
 from nuanxin.stations.selectors import current_index_version
 from tests.factories.people import StaffFactory, login
-from tests.factories.places import CHUITAI, ROUND_THE_CLOCK, YIJIASHAN, YIWU, StationFactory
+from tests.factories.places import (
+    CHUITAI,
+    ROUND_THE_CLOCK,
+    YIJIASHAN,
+    YIJIASHAN_POINT,
+    YIWU,
+    StationFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +31,6 @@ H = 60
 HEADERS = ["编号", "名称", "类型", "区划代码", "地址", "纬度 (WGS-84)", "经度 (WGS-84)", "联系人",
            "联系电话", "设施", "夜间亮灯", "启用", "周一", "周二", "周三", "周四", "周五", "周六",
            "周日"]
-YIJIASHAN_POINT = (29.3152, 120.0786)
 
 
 @pytest.fixture

@@ -20,11 +20,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def staff():
-    return StaffFactory()
-
-
-@pytest.fixture
 def survey(staff):
     return charging_survey(staff)
 

@@ -12,16 +12,11 @@ from django.utils import timezone
 
 from nuanxin.surveys import services
 from nuanxin.surveys.models import Response, Survey
-from tests.factories.people import StaffFactory, WorkerFactory, login
+from tests.factories.people import WorkerFactory, login
 from tests.factories.places import CHUITAI
 from tests.surveys.helpers import answer, charging_survey, opt
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff():
-    return StaffFactory()
 
 
 @pytest.fixture

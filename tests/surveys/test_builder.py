@@ -24,11 +24,6 @@ def single(text="愿意吗？", labels=("愿意", "不愿意"), **kw) -> Questio
                          options=[OptionInput(label) for label in labels], **kw)
 
 
-@pytest.fixture
-def staff():
-    return StaffFactory()
-
-
 def test_create_is_a_draft_with_history(staff):
     survey = services.survey_create(actor=staff, data=survey_input(occupations=["courier"]))
     assert survey.status == SurveyStatus.DRAFT

@@ -20,16 +20,11 @@ from nuanxin.surveys.models import (
     VisitPlan,
 )
 from tests.accounts.qr import read_svg_qr
-from tests.factories.people import StaffFactory, WorkerFactory, login
+from tests.factories.people import WorkerFactory, login
 from tests.factories.places import CHUITAI, YIJIASHAN
 from tests.surveys.helpers import answer, charging_survey, opt
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff():
-    return StaffFactory()
 
 
 @pytest.fixture

@@ -28,11 +28,6 @@ CRAFTED = [
 ]
 
 
-@pytest.fixture
-def staff():
-    return StaffFactory()
-
-
 def crafted(staff, *, anonymous=False):
     survey, q = charging_survey(staff, anonymous=anonymous)
     workers = []

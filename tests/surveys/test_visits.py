@@ -19,11 +19,6 @@ from tests.factories.places import CHOUCHENG, CHUITAI, YIJIASHAN, next_door
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff():
-    return StaffFactory()
-
-
 def visit(staff, **overrides) -> HomeVisit:
     values = {"visited_at": timezone.now() - timedelta(hours=2),
               "difficulty_text": "充电慢、充电难，还不安全。",
