@@ -6,7 +6,7 @@
     WorkerFactory(profile=None)                       # a bare worker row: never logged in
     StaffFactory()                                    # community staff at 义驾山社区
     StaffFactory(role="district_admin")               # at 义乌市 (330782) by default
-    StaffFactory(role="community_staff", region_code=CHUITAI)
+    StaffFactory(region_code=CHUITAI)                 # community staff at 吹台社区
     StaffFactory(role="city_admin", totp=True)        # second factor already enrolled
     SuperuserFactory()
     PartnerFactory(kind="operator", region_code=YIJIASHAN)
@@ -40,7 +40,15 @@ from nuanxin.accounts.models import (
     UserKind,
     WorkerProfile,
 )
-from tests.factories.places import YIJIASHAN, YIWU, org_unit_for, region
+from tests.factories.places import (
+    CHOUCHENG,
+    JINHUA,
+    YIJIASHAN,
+    YIWU,
+    ZHEJIANG,
+    org_unit_for,
+    region,
+)
 
 STAFF_PASSWORD = "warm-station-2026"
 PARTNER_PASSWORD = "partner-long-password"
@@ -49,10 +57,10 @@ PARTNER_PASSWORD = "partner-long-password"
 DEFAULT_REGION_FOR_ROLE = {
     StaffRole.STATION_KEEPER: YIJIASHAN,
     StaffRole.COMMUNITY_STAFF: YIJIASHAN,
-    StaffRole.STREET_ADMIN: "330782001",
+    StaffRole.STREET_ADMIN: CHOUCHENG,
     StaffRole.DISTRICT_ADMIN: YIWU,
-    StaffRole.CITY_ADMIN: "330700",
-    StaffRole.PROVINCE_ADMIN: "330000",
+    StaffRole.CITY_ADMIN: JINHUA,
+    StaffRole.PROVINCE_ADMIN: ZHEJIANG,
 }
 
 
