@@ -82,7 +82,8 @@ def test_each_role_signs_in_to_the_console_with_the_factory_password(client, rol
 
 
 @pytest.mark.parametrize("make", [StaffFactory, SuperuserFactory,
-                                  lambda: StaffFactory(role="province_admin")])
+                                  lambda: StaffFactory(role="province_admin")],
+                         ids=["community_staff", "superuser", "province_admin"])
 def test_login_lets_staff_straight_into_the_console(client, make):
     assert login(client, make()).get("/console/").status_code == 200
 
