@@ -108,7 +108,7 @@ def django_setup() -> None:
 def build_fleet(cabinets: int, swap_cabinets: int) -> tuple[list, list]:
     """Telemetry cabinets (12 full slots each) and swap cabinets (10 full, 2 empty)."""
     from nuanxin.geo.services import regions_load_zhejiang
-    from tests.energy import factories as f
+    from tests.factories import energy as f
 
     regions_load_zhejiang()
     op = f.operator("基准测试换电运营商")
@@ -309,7 +309,7 @@ def bench_swaps(port: int, swap_cabinets, env: dict, tmp: Path, seconds: float) 
     )
     from nuanxin.energy.services import swaps
     from nuanxin.energy.simulate import simulation_from_database
-    from tests.energy import factories as f
+    from tests.factories import energy as f
 
     sim = simulation_from_database(Cabinet.objects.filter(pk__in=[c.pk for c in swap_cabinets]),
                                    mqtt_url=f"mqtt://127.0.0.1:{port}", credentials=False,

@@ -58,12 +58,10 @@ def browser():
 @pytest.fixture
 def regions(transactional_db):
     """Transactional tests empty the tables afterwards; put the region tree back first."""
-    from nuanxin.geo.models import Region
     from nuanxin.geo.selectors import reset_locate_index
-    from nuanxin.geo.services import regions_load_zhejiang
+    from tests.factories.places import regions_back
 
-    if not Region.objects.filter(code="330782001001").exists():
-        regions_load_zhejiang()
+    regions_back()
     reset_locate_index()
 
 

@@ -4,7 +4,8 @@ import pytest
 
 from nuanxin.accounts.decorators import SESSION_TOTP_OK
 from nuanxin.accounts.models import AuditLog
-from tests.accounts.factories import StaffFactory, WorkerFactory
+from tests.factories.people import StaffFactory, WorkerFactory
+from tests.factories.places import CHUITAI, JINHUA, YIJIASHAN
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ def pass_totp(api):
 
 @pytest.fixture
 def worker():
-    return WorkerFactory(phone="13812345678", home_region_code="330782001001")
+    return WorkerFactory(phone="13812345678", home_region_code=YIJIASHAN)
 
 
 def test_me_shows_the_phone_masked_and_never_in_full(api, worker):
@@ -31,7 +32,7 @@ def test_me_shows_the_phone_masked_and_never_in_full(api, worker):
     assert response.status_code == 200
     assert body["phone_masked"] == "138****5678"
     assert "13812345678" not in response.content.decode()
-    assert body["home_region"] == {"code": "330782001001", "name": "义驾山社区"}
+    assert body["home_region"] == {"code": YIJIASHAN, "name": "义驾山社区"}
     assert body["consent_version"] == "2026-11"
 
 
@@ -41,7 +42,7 @@ def test_me_needs_a_login(api):
 
 
 def test_community_staff_see_the_full_number_and_it_is_written_down(api, worker):
-    staff = StaffFactory(role="community_staff", region_code="330782001001")
+    staff = StaffFactory(role="community_staff", region_code=YIJIASHAN)
     api.force_login(staff)
     response = reveal(api, worker.pk)
     assert response.status_code == 200 and response.json() == {"phone": "13812345678"}
@@ -51,7 +52,7 @@ def test_community_staff_see_the_full_number_and_it_is_written_down(api, worker)
 
 
 def test_a_station_keeper_may_not_see_full_numbers(api, worker):
-    api.force_login(StaffFactory(role="station_keeper", region_code="330782001001"))
+    api.force_login(StaffFactory(role="station_keeper", region_code=YIJIASHAN))
     response = reveal(api, worker.pk)
     assert response.status_code == 403
     assert response.json()["code"] == "phone_reveal_forbidden"
@@ -60,7 +61,7 @@ def test_a_station_keeper_may_not_see_full_numbers(api, worker):
 
 
 def test_someone_outside_the_staff_members_region_is_not_found(api, worker):
-    api.force_login(StaffFactory(role="community_staff", region_code="330304001001"))
+    api.force_login(StaffFactory(role="community_staff", region_code=CHUITAI))
     response = reveal(api, worker.pk)
     assert response.status_code == 404 and response.json()["code"] == "user_not_found"
     assert not AuditLog.objects.exists()
@@ -79,7 +80,7 @@ def test_a_keeper_is_refused_before_anything_is_looked_up(api):
 
 
 def test_an_administrator_above_the_community_sees_it_after_the_second_factor(api, worker):
-    admin = StaffFactory(role="city_admin", region_code="330700", totp=True)
+    admin = StaffFactory(role="city_admin", region_code=JINHUA, totp=True)
     api.force_login(admin)
     response = reveal(api, worker.pk)
     assert response.status_code == 403 and response.json()["code"] == "totp_required"
@@ -90,7 +91,7 @@ def test_an_administrator_above_the_community_sees_it_after_the_second_factor(ap
 
 
 def test_workers_and_strangers_get_nothing(api, worker):
-    other = WorkerFactory(home_region_code="330782001001")
+    other = WorkerFactory(home_region_code=YIJIASHAN)
     assert reveal(api, worker.pk).status_code == 401
     api.force_login(other)
     response = reveal(api, worker.pk)

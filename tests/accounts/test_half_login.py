@@ -7,8 +7,8 @@ import pytest
 from django.test import Client
 
 from nuanxin.accounts.models import Notification
-from tests.accounts.factories import STAFF_PASSWORD, StaffFactory, WorkerFactory
 from tests.accounts.test_staff_auth import totp_now
+from tests.factories.people import STAFF_PASSWORD, StaffFactory, WorkerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +29,7 @@ def _code_for(phone, sms):
 
 
 def test_sms_login_without_a_csrf_token_is_refused_and_logs_nobody_in(browser_client, sms):
-    worker = WorkerFactory(phone="13811112222")
+    worker = WorkerFactory(home_region_code=None, phone="13811112222")
     code = _code_for(worker.phone, sms)
     response = browser_client.post("/api/v1/auth/sms-login",
                                    {"phone": worker.phone, "code": code},
@@ -39,7 +39,7 @@ def test_sms_login_without_a_csrf_token_is_refused_and_logs_nobody_in(browser_cl
 
 
 def test_sms_login_with_the_csrf_token_logs_in(browser_client, sms):
-    worker = WorkerFactory(phone="13811113333")
+    worker = WorkerFactory(home_region_code=None, phone="13811113333")
     code = _code_for(worker.phone, sms)
     token = browser_client.get("/api/v1/auth/csrf").json()["csrf_token"]
     response = browser_client.post("/api/v1/auth/sms-login",

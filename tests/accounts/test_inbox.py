@@ -2,13 +2,13 @@ import pytest
 
 from nuanxin.accounts.models import Notification
 from nuanxin.accounts.services import notify, notify_many
-from tests.accounts.factories import WorkerFactory
+from tests.factories.people import WorkerFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def test_inbox_shows_my_messages_and_marks_them_read(client):
-    me, other = WorkerFactory(), WorkerFactory()
+    me, other = WorkerFactory(home_region_code=None), WorkerFactory(home_region_code=None)
     notify(user=me, title="您反映的充电难题已受理", link="/needs/1/")
     notify(user=other, title="别人的消息")
     client.force_login(me)
@@ -22,7 +22,7 @@ def test_inbox_shows_my_messages_and_marks_them_read(client):
 
 
 def test_a_retried_sender_does_not_notify_twice():
-    me = WorkerFactory()
+    me = WorkerFactory(home_region_code=None)
     assert notify(user=me, title="已解决", dedupe_key="need-1-resolved") is not None
     assert notify(user=me, title="已解决", dedupe_key="need-1-resolved") is None
     notify_many(user_ids=[me.pk, me.pk], title="进展", dedupe_key="need-1-progress")

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import SESSION_KEY
 
 from nuanxin.accounts.models import ConsentRecord, SmsCode, User, WorkerProfile
-from tests.accounts.factories import WorkerFactory
+from tests.factories.people import WorkerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -101,7 +101,7 @@ def test_a_first_login_must_choose_an_occupation(browser, sms):
 
 
 def test_a_returning_worker_logs_straight_in_and_goes_where_they_were_going(browser, sms):
-    worker = WorkerFactory(phone=PHONE)
+    worker = WorkerFactory(home_region_code=None, phone=PHONE)
     send(browser, sms, next="/stations/12/")
     response = browser.post(URL, {"phone": PHONE, "code": sms.last_code(PHONE),
                                   "action": "login", "next": "/stations/12/"})
@@ -113,7 +113,7 @@ def test_a_returning_worker_logs_straight_in_and_goes_where_they_were_going(brow
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x",
                                     "/accounts/login/", "javascript:alert(1)"])
 def test_next_never_leaves_the_site_or_loops_to_the_login(browser, sms, target):
-    WorkerFactory(phone=PHONE)
+    WorkerFactory(home_region_code=None, phone=PHONE)
     send(browser, sms)
     response = browser.post(URL, {"phone": PHONE, "code": sms.last_code(PHONE),
                                   "action": "login", "next": target})
@@ -121,7 +121,7 @@ def test_next_never_leaves_the_site_or_loops_to_the_login(browser, sms, target):
 
 
 def test_a_returning_worker_whose_notice_is_outdated_is_asked_only_for_consent(browser, sms):
-    worker = WorkerFactory(phone=PHONE)
+    worker = WorkerFactory(home_region_code=None, phone=PHONE)
     WorkerProfile.objects.filter(user=worker).update(consent_version="2025-01")
     send(browser, sms)
     response = browser.post(URL, {"phone": PHONE, "code": sms.last_code(PHONE),
@@ -216,7 +216,7 @@ def test_a_code_without_six_digits_does_not_cost_a_try(browser, sms):
 
 
 def test_a_logged_in_worker_is_sent_on(browser):
-    browser.force_login(WorkerFactory())
+    browser.force_login(WorkerFactory(home_region_code=None))
     response = browser.get(URL + "?next=/stations/3/")
     assert response.status_code == 302 and response["Location"] == "/stations/3/"
 

@@ -9,8 +9,8 @@ import pytest
 
 from nuanxin.energy.qr import cabinet_token
 from nuanxin.stations.qr import station_token
-from tests.energy.factories import cabinet
-from tests.stations.factories import StationFactory
+from tests.factories.energy import cabinet
+from tests.factories.places import StationFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,8 @@ from nuanxin.accounts.models import (
 from nuanxin.common import manifest
 from nuanxin.common.errors import ServiceError
 from nuanxin.common.manifest import Manifest
-from tests.accounts.factories import StaffFactory, WorkerFactory
+from tests.factories.people import StaffFactory, WorkerFactory
+from tests.factories.places import CHUITAI
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +27,7 @@ DELETE = "/accounts/me/delete/"
 
 @pytest.fixture
 def worker():
-    return WorkerFactory(phone="13912345678", home_region_code="330304001001",
+    return WorkerFactory(phone="13912345678", home_region_code=CHUITAI,
                          occupation="courier", platforms=["顺丰", "京东"],
                          display_name="小李")
 
@@ -57,14 +58,14 @@ def test_a_worker_downloads_everything_kept_about_them(client, worker, registere
     assert data["account"]["display_name"] == "小李"
     assert data["profile"]["occupation"] == "courier"
     assert data["profile"]["platforms"] == ["顺丰", "京东"]
-    assert data["profile"]["home_region"] == {"code": "330304001001", "name": "吹台社区"}
+    assert data["profile"]["home_region"] == {"code": CHUITAI, "name": "吹台社区"}
     assert [c["version"] for c in data["consents"]] == ["2026-11"]
     assert data["test_visits"] == [{"station": "义驾山驿站", "who": worker.pk}]
     assert "吹台社区" in response.content.decode()  # readable Chinese, not \\u escapes
 
 
 def test_the_export_holds_nobody_elses_data(client, worker):
-    other = WorkerFactory(phone="13700001111")
+    other = WorkerFactory(home_region_code=None, phone="13700001111")
     client.force_login(worker)
     body = client.get(EXPORT).content.decode()
     assert "13700001111" not in body and str(other.pk) not in json.loads(body)["account"].values()

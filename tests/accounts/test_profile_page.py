@@ -3,7 +3,8 @@
 import pytest
 
 from nuanxin.accounts.models import WorkerProfile
-from tests.accounts.factories import StaffFactory, WorkerFactory
+from tests.factories.people import StaffFactory, WorkerFactory
+from tests.factories.places import CHOUCHENG, CHUITAI, YIJIASHAN, YIWU
 
 pytestmark = pytest.mark.django_db
 
@@ -12,7 +13,7 @@ URL = "/accounts/me/"
 
 @pytest.fixture
 def worker():
-    return WorkerFactory(phone="13912345678", home_region_code="330782001001",
+    return WorkerFactory(phone="13912345678", home_region_code=YIJIASHAN,
                          platforms=["美团", "达达"])
 
 
@@ -60,9 +61,9 @@ def test_a_bad_occupation_is_shown_not_saved(signed_in, worker):
 def test_choosing_a_community_of_a_district(signed_in, worker):
     html = signed_in.get(URL + "?district=330304").content.decode()
     assert 'value="330304001001"' in html and "吹台社区" in html
-    response = signed_in.post(URL, {"section": "home", "home_region": "330304001001"})
+    response = signed_in.post(URL, {"section": "home", "home_region": CHUITAI})
     assert response.status_code == 302
-    assert WorkerProfile.objects.get(user=worker).home_region_id == "330304001001"
+    assert WorkerProfile.objects.get(user=worker).home_region_id == CHUITAI
 
 
 def test_searching_a_community_by_name(signed_in):
@@ -77,11 +78,11 @@ def test_the_district_list_covers_zhejiang(signed_in):
 
 
 def test_only_a_community_can_be_home(signed_in, worker):
-    for code in ("330782", "330782001", "999999999999", "x" * 40):
+    for code in (YIWU, CHOUCHENG, "999999999999", "x" * 40):
         response = signed_in.post(URL, {"section": "home", "home_region": code})
         assert response.status_code == 200
         assert "请选择一个社区" in response.content.decode()
-    assert WorkerProfile.objects.get(user=worker).home_region_id == "330782001001"
+    assert WorkerProfile.objects.get(user=worker).home_region_id == YIJIASHAN
 
 
 def test_clearing_the_home_community(signed_in, worker):

@@ -21,8 +21,8 @@ from django.db import connection, connections
 from nuanxin.accounts import services
 from nuanxin.accounts.models import SmsCode
 from nuanxin.common.errors import ServiceError
-from tests.accounts.factories import STAFF_PASSWORD, StaffFactory
 from tests.accounts.test_staff_auth import totp_wrong
+from tests.factories.people import STAFF_PASSWORD, StaffFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 

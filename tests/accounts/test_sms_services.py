@@ -9,7 +9,7 @@ from django.utils import timezone
 from nuanxin.accounts import services
 from nuanxin.accounts.models import ConsentRecord, SmsCode, User, UserKind, WorkerProfile
 from nuanxin.common.errors import ServiceError
-from tests.accounts.factories import StaffFactory, WorkerFactory
+from tests.factories.people import StaffFactory, WorkerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -211,7 +211,7 @@ def test_consent_to_an_old_version_is_not_consent(sms):
 
 
 def test_second_login_needs_no_consent_and_records_none(sms):
-    worker = WorkerFactory(phone=PHONE)
+    worker = WorkerFactory(home_region_code=None, phone=PHONE)
     code = request_code(sms)
     user = services.worker_login_with_sms(phone=PHONE, code=code, consent_version=None, ip=None)
     assert user == worker and user.last_login is not None
@@ -219,7 +219,7 @@ def test_second_login_needs_no_consent_and_records_none(sms):
 
 
 def test_a_new_notice_version_asks_again_and_keeps_both_records(sms):
-    worker = WorkerFactory(phone=PHONE, occupation="truck")
+    worker = WorkerFactory(home_region_code=None, phone=PHONE, occupation="truck")
     WorkerProfile.objects.filter(user=worker).update(consent_version="2025-01")
     ConsentRecord.objects.filter(user=worker).update(version="2025-01")
     code = request_code(sms)
@@ -233,7 +233,7 @@ def test_a_new_notice_version_asks_again_and_keeps_both_records(sms):
 
 
 def test_a_wrong_code_says_the_same_for_known_and_unknown_numbers(sms):
-    WorkerFactory(phone="13900000001")
+    WorkerFactory(home_region_code=None, phone="13900000001")
     answers = []
     for phone in ("13900000001", "13900000002"):
         code = request_code(sms, phone=phone)

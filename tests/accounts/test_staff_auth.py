@@ -13,8 +13,8 @@ from django.test import RequestFactory
 
 from nuanxin.accounts.decorators import SESSION_TOTP_OK, staff_required
 from nuanxin.accounts.models import AuditLog, User
-from tests.accounts.factories import STAFF_PASSWORD, StaffFactory, WorkerFactory
 from tests.accounts.qr import read_svg_qr
+from tests.factories.people import STAFF_PASSWORD, StaffFactory, SuperuserFactory, WorkerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +80,7 @@ def test_an_unknown_username_gets_the_same_answer(client):
 
 
 def test_a_worker_cannot_use_the_staff_login(client):
-    worker = WorkerFactory()
+    worker = WorkerFactory(home_region_code=None)
     worker.set_password("a-worker-password")
     worker.save()
     response = client.post(LOGIN, {"username": worker.username,
@@ -209,7 +209,7 @@ def test_a_malformed_totp_code_is_explained(client):
 def test_the_totp_page_needs_a_logged_in_staff_member(client):
     response = client.get(TOTP)
     assert response.status_code == 302 and response["Location"].startswith(LOGIN)
-    client.force_login(WorkerFactory())
+    client.force_login(WorkerFactory(home_region_code=None))
     response = client.get(TOTP)
     assert response.status_code == 302 and response["Location"].startswith(LOGIN)
     response = client.post(TOTP, {"code": "123456"})
@@ -257,7 +257,7 @@ def test_the_guard_sends_an_admin_without_totp_to_the_totp_page():
 
 def test_the_guard_lets_staff_without_totp_duty_in_and_keeps_workers_out():
     assert guarded(StaffFactory(role="community_staff")).content == b"console"
-    response = guarded(WorkerFactory())
+    response = guarded(WorkerFactory(home_region_code=None))
     assert response.status_code == 302 and response["Location"].startswith(LOGIN)
 
 
@@ -282,7 +282,7 @@ def test_logout_is_a_post(client):
 
 
 def test_a_worker_logs_out_to_the_home_page(client):
-    client.force_login(WorkerFactory())
+    client.force_login(WorkerFactory(home_region_code=None))
     response = client.post("/accounts/logout/")
     assert response["Location"] == "/" and session_user(client) is None
 
@@ -300,7 +300,7 @@ def test_the_admin_login_sends_people_to_the_staff_login(client):
 
 
 def test_a_superuser_reaches_the_admin_only_after_the_second_factor(client):
-    root = User.objects.create_superuser("root", password=STAFF_PASSWORD)
+    root = SuperuserFactory(username="root")
     response = client.post(LOGIN, {"username": "root", "password": STAFF_PASSWORD})
     assert urlparse(response["Location"]).path == TOTP
     assert client.get("/admin/").status_code == 302  # password alone is not enough

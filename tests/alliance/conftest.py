@@ -2,27 +2,24 @@ import pytest
 from django.core.cache import cache
 from django.utils import translation
 
-from tests.alliance.helpers import CHUITAI, YIJIASHAN, ensure_units, other_choucheng
-
-
-def _regions_back():
-    """Transactional tests (the browser's) empty the tables afterwards: reload the tree."""
-    from nuanxin.geo.models import Region
-    from nuanxin.geo.selectors import reset_locate_index
-    from nuanxin.geo.services import regions_load_zhejiang
-
-    if not Region.objects.filter(code=YIJIASHAN).exists():
-        regions_load_zhejiang()
-        reset_locate_index()
+from tests.factories.places import (
+    CHUITAI,
+    NEXT_DOOR,
+    YIJIASHAN,
+    ensure_units,
+    next_door,
+    regions_back,
+)
 
 
 @pytest.fixture(autouse=True)
 def places(db):
     """Organisation units of the article's places and every level above them, and a second
-    community in 稠城街道; a clean cache (sign-in failure counters live there)."""
-    _regions_back()
-    other_choucheng()
-    ensure_units(YIJIASHAN, CHUITAI, "330782001098")
+    community in 稠城街道; a clean cache (sign-in failure counters live there). Transactional
+    tests (the browser's) empty the tables afterwards, so the region tree is put back first."""
+    regions_back()
+    next_door()
+    ensure_units(YIJIASHAN, CHUITAI, NEXT_DOOR)
     cache.clear()
     yield
     cache.clear()

@@ -14,19 +14,10 @@ from nuanxin.alliance.services import projects as project_services
 from nuanxin.alliance.services.projects import ProjectInput
 from nuanxin.needs import services as need_services
 from nuanxin.voice import services as voice_services
-
-from .helpers import (
-    CHOUCHENG,
-    CHUITAI,
-    YIJIASHAN,
-    YIWU,
-    partner,
-    raise_need,
-    resource,
-    staff,
-    today,
-    worker,
-)
+from tests.alliance.helpers import resource, today
+from tests.factories.needs import raise_need
+from tests.factories.people import PartnerFactory, StaffFactory, WorkerFactory
+from tests.factories.places import CHOUCHENG, CHUITAI, NEXT_DOOR, YIJIASHAN, YIWU
 
 pytestmark = pytest.mark.django_db
 
@@ -39,13 +30,13 @@ def yijiashan():
     """The article's story in small: charging needs → a cabinet project with the operator,
     closed with results; a skills need still waiting; a legal need resolved privately; a
     published story with consent."""
-    secretary = staff("community_staff", YIJIASHAN)
-    raisers = [worker(phone=p, display_name=n) for p, n in zip(PHONES, NAMES, strict=True)]
-    charging = [raise_need(by=r, title=f"充电难题{i}") for i, r in enumerate(raisers)]
-    raise_need(by=raisers[0], category="skills", title="想学技能", accept=False)
-    legal = raise_need(by=raisers[1], category="legal", title="王小二被拖欠工资三个月")
+    secretary = StaffFactory(region_code=YIJIASHAN)
+    raisers = [WorkerFactory(phone=p, display_name=n) for p, n in zip(PHONES, NAMES, strict=True)]
+    charging = [raise_need(by=r, title=f"充电难题{i}", accept=True) for i, r in enumerate(raisers)]
+    raise_need(by=raisers[0], category="skills", title="想学技能", accept=True)
+    legal = raise_need(by=raisers[1], category="legal", title="王小二被拖欠工资三个月", accept=True)
     need_services.need_resolve(actor=secretary, need_id=legal.pk, outcome="追回工资 6000 元")
-    tower = partner("中国铁塔义乌分公司", kind=PartnerKind.OPERATOR, code=YIWU)
+    tower = PartnerFactory(name="中国铁塔义乌分公司", kind=PartnerKind.OPERATOR, region_code=YIWU)
     cabinets = resource(tower, capacity=96)
     partner_services.agreement_create(actor=secretary, partner_id=tower.pk, title="共建",
                                       starts_on=today(), ends_on=today() + timedelta(365))
@@ -95,7 +86,7 @@ def test_the_page_holds_no_personal_data(client, yijiashan):
 
 
 def test_street_page_adds_up_its_communities(client, yijiashan):
-    raise_need(code="330782001098", title="隔壁社区的需求")
+    raise_need(region_code=NEXT_DOOR, title="隔壁社区的需求", accept=True)
     response = client.get(f"/streets/{CHOUCHENG}/")
     assert response.status_code == 200
     html = response.content.decode()
@@ -119,6 +110,6 @@ def test_an_empty_community_page(client):
 
 def test_page_query_budget(client, yijiashan, django_assert_max_num_queries):
     for i in range(10):
-        raise_need(title=f"更多需求{i}")
+        raise_need(title=f"更多需求{i}", accept=True)
     with django_assert_max_num_queries(20):
         assert client.get(f"/communities/{YIJIASHAN}/").status_code == 200

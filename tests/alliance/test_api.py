@@ -8,36 +8,32 @@ import pytest
 from nuanxin.accounts.models import PartnerKind
 from nuanxin.alliance.services import projects as project_services
 from nuanxin.alliance.services.projects import ProjectInput
-from tests.stations.factories import console_client
-
-from .helpers import (
-    CHUITAI,
-    YIJIASHAN,
-    YIJIASHAN_POINT,
-    YIWU,
-    partner,
-    partner_user,
-    raise_need,
-    resource,
-    staff,
-    worker,
+from tests.alliance.helpers import resource
+from tests.factories.needs import raise_need
+from tests.factories.people import (
+    PartnerFactory,
+    PartnerUserFactory,
+    StaffFactory,
+    WorkerFactory,
+    login,
 )
+from tests.factories.places import CHUITAI, OUHAI, YIJIASHAN, YIJIASHAN_POINT, YIWU
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def secretary_api(client):
-    return console_client(client, staff("community_staff", YIJIASHAN))
+    return login(client, StaffFactory(region_code=YIJIASHAN))
 
 
 @pytest.fixture
 def offers():
-    tower = partner("中国铁塔义乌分公司", kind=PartnerKind.OPERATOR, code=YIWU)
+    tower = PartnerFactory(name="中国铁塔义乌分公司", kind=PartnerKind.OPERATOR, region_code=YIWU)
     here = [resource(tower, title=f"换电柜{i}", lat=YIJIASHAN_POINT[0] + i * 0.001,
                      lng=YIJIASHAN_POINT[1]) for i in range(5)]
-    far = resource(partner("温州单位", code="330304"), region_code=CHUITAI, title="吹台夜校",
-                   category="skills")
+    far = resource(PartnerFactory(name="温州单位", region_code=OUHAI), region_code=CHUITAI,
+                   title="吹台夜校", category="skills")
     return {"tower": tower, "here": here, "far": far}
 
 
@@ -58,7 +54,7 @@ def test_resource_query_budget(secretary_api, offers, django_assert_max_num_quer
 
 
 def test_matches_for_a_need(secretary_api, offers):
-    need = raise_need(point=YIJIASHAN_POINT)
+    need = raise_need(point=YIJIASHAN_POINT, accept=True)
     body = secretary_api.get(f"/api/v1/alliance/needs/{need.pk}/matches").json()
     assert [r["resource"]["title"] for r in body["results"]] == [f"换电柜{i}" for i in range(5)]
     assert body["results"][0]["reasons"] == ["同类别", "同社区", "0 米", "剩余 12 个电池槽"]
@@ -66,8 +62,8 @@ def test_matches_for_a_need(secretary_api, offers):
 
 
 def test_projects_list_and_detail(secretary_api, offers):
-    secretary = staff("community_staff", YIJIASHAN)
-    need = raise_need()
+    secretary = StaffFactory(region_code=YIJIASHAN)
+    need = raise_need(accept=True)
     project = project_services.project_create(actor=secretary, data=ProjectInput(
         title="义驾山换电柜布设", cost_fen=1_200_00), need_ids=(need.pk,))
     project_services.project_allocate(actor=secretary, project_id=project.pk,
@@ -81,7 +77,7 @@ def test_projects_list_and_detail(secretary_api, offers):
 
 
 def test_routing_through_the_api(secretary_api, offers):
-    need = raise_need()
+    need = raise_need(accept=True)
     response = secretary_api.post("/api/v1/alliance/routings",
                                   {"need_id": need.pk, "partner_id": offers["tower"].pk,
                                    "description": "取餐点没有换电柜"},
@@ -121,21 +117,21 @@ def test_bad_input_is_json_with_a_code(secretary_api, method, url, body, status,
 
 def test_who_may_call(client, offers):
     assert client.get("/api/v1/alliance/resources").status_code == 401
-    client.force_login(worker())
+    client.force_login(WorkerFactory())
     denied = client.get("/api/v1/alliance/resources")
     assert denied.status_code == 403 and denied.json()["code"] == "not_allowed"
-    client.force_login(partner_user(offers["tower"]))
+    client.force_login(PartnerUserFactory(partner=offers["tower"]))
     own = client.get("/api/v1/alliance/resources").json()
     assert own["count"] == 5
-    need = raise_need()
+    need = raise_need(accept=True)
     staff_only = client.get(f"/api/v1/alliance/needs/{need.pk}/matches")
     assert staff_only.status_code == 403
 
 
 def test_administrators_need_their_second_factor(client, offers):
-    admin = staff("district_admin", YIWU)
+    admin = StaffFactory(role="district_admin", region_code=YIWU)
     client.force_login(admin)  # password only: the TOTP step not done in this session
     response = client.get("/api/v1/alliance/resources")
     assert response.status_code == 403 and response.json()["code"] == "totp_required"
-    console_client(client, admin)
+    login(client, admin)
     assert client.get("/api/v1/alliance/resources").status_code == 200

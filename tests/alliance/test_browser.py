@@ -5,26 +5,22 @@ on the phone and rates it; the partner answers a routed need at 360 px."""
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from playwright.sync_api import expect
 
 from nuanxin.accounts.models import PartnerKind
 from nuanxin.alliance.models import Project, ProjectStatus
 from nuanxin.alliance.services import routings as routing_services
 from nuanxin.needs.models import Need, NeedFeedback, NeedStatus
-
-from .helpers import (
-    CHUITAI,
-    YIJIASHAN,
-    YIWU,
-    ensure_units,
-    partner,
-    partner_user,
-    raise_need,
-    resource,
-    staff,
-    worker,
+from tests.alliance.helpers import resource
+from tests.factories.needs import raise_need
+from tests.factories.people import (
+    PartnerFactory,
+    PartnerUserFactory,
+    StaffFactory,
+    WorkerFactory,
+    browser_login,
 )
+from tests.factories.places import CHUITAI, YIJIASHAN, YIWU, ensure_units
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -34,20 +30,14 @@ PASSWORD = "a-long-browser-password"
 @pytest.fixture
 def story(regions):
     ensure_units(YIJIASHAN, CHUITAI)
-    secretary = staff("community_staff", YIJIASHAN)
+    secretary = StaffFactory(region_code=YIJIASHAN)
     secretary.set_password(PASSWORD)
     secretary.save()
-    rider = worker(display_name="丁建")
-    need = raise_need(by=rider, title="充电慢、充电难，还不安全")
-    tower = partner("中国铁塔义乌分公司", kind=PartnerKind.OPERATOR, code=YIWU)
+    rider = WorkerFactory(display_name="丁建")
+    need = raise_need(by=rider, title="充电慢、充电难，还不安全", accept=True)
+    tower = PartnerFactory(name="中国铁塔义乌分公司", kind=PartnerKind.OPERATOR, region_code=YIWU)
     resource(tower, title="义驾山换电柜电池槽", capacity=96)
     return {"secretary": secretary, "rider": rider, "need": need, "tower": tower}
-
-
-def session_cookie(user, base_url):
-    client = Client()
-    client.force_login(user)
-    return {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base_url}
 
 
 def test_secretary_answers_a_need_with_a_project_and_the_rider_rates_it(new_page, story,
@@ -85,7 +75,7 @@ def test_secretary_answers_a_need_with_a_project_and_the_rider_rates_it(new_page
     assert Need.objects.get(pk=need.pk).status == NeedStatus.RESOLVED
 
     phone = new_page()
-    phone.context.add_cookies([session_cookie(story["rider"], live_server.url)])
+    browser_login(phone, story["rider"], live_server.url)
     phone.goto(f"/needs/{need.pk}/")
     expect(phone.locator("#need-status")).to_contain_text("已解决")
     expect(phone.get_by_role("paragraph").filter(
@@ -103,7 +93,7 @@ def test_secretary_answers_a_need_with_a_project_and_the_rider_rates_it(new_page
 
 
 def test_partner_answers_on_the_phone(new_page, story, live_server):
-    engineer = partner_user(story["tower"], "tower.browser")
+    engineer = PartnerUserFactory(partner=story["tower"], username="tower.browser")
     engineer.set_password(PASSWORD)
     engineer.save()
     routing_services.routing_create(actor=story["secretary"], need_id=story["need"].pk,

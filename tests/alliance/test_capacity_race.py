@@ -11,11 +11,13 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from nuanxin.accounts.models import OrgUnit, Partner, PartnerKind, User, UserKind
+from nuanxin.accounts.models import OrgUnit, Partner, PartnerKind, User
 from nuanxin.alliance.models import Project, ProjectEvent, ProjectResource, Resource
 from nuanxin.alliance.services import projects as project_services
 from nuanxin.alliance.services.resources import RESOURCE_SEATS
 from nuanxin.common.errors import ServiceError
+from tests.factories.people import PartnerFactory, SuperuserFactory
+from tests.factories.places import YIJIASHAN, YIWU, OrgUnitFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -50,13 +52,11 @@ def test_simultaneous_allocations_never_overbook(monkeypatch):
                     "(BEGIN IMMEDIATE), so there is no race to provoke; run on PostgreSQL")
 
     def setup():
-        root = User.objects.create_superuser(username="race-root", password="x-long-password",
-                                             kind=UserKind.STAFF)
-        unit = OrgUnit.objects.create(region_id="330782001001", name="并发测试单位")
-        tower = Partner.objects.create(name="并发测试铁塔", kind=PartnerKind.OPERATOR,
-                                       region_id="330782")
+        root = SuperuserFactory()
+        unit = OrgUnitFactory(region_code=YIJIASHAN, name="并发测试单位")
+        tower = PartnerFactory(name="并发测试铁塔", kind=PartnerKind.OPERATOR, region_code=YIWU)
         cabinet = Resource.objects.create(
-            partner=tower, title="电池槽", category="charging", region_id="330782001001",
+            partner=tower, title="电池槽", category="charging", region_id=YIJIASHAN,
             capacity=CAPACITY, capacity_unit="个电池槽",
             available_from=timezone.localdate() - timedelta(days=1))
         projects = [Project.objects.create(title=f"并发项目{i}", owner=unit,

@@ -16,6 +16,7 @@ from nuanxin.geo.models import Region, RegionLevel
 from nuanxin.needs.models import Need, NeedStatus
 from nuanxin.voice.demo import seed_voice
 from nuanxin.voice.models import Story, StoryStatus
+from tests.factories.places import CHUITAI
 
 pytestmark = pytest.mark.django_db
 
@@ -58,14 +59,14 @@ def test_the_cabinet_project_is_closed_and_its_needs_resolved(seeded, client):
 
 
 def test_chuitai_alliance(seeded):
-    agreements = Agreement.objects.filter(org_unit__region_id="330304001001")
+    agreements = Agreement.objects.filter(org_unit__region_id=CHUITAI)
     assert agreements.count() == 26
     today = timezone.localdate()
     active = agreements.filter(starts_on__lte=today, ends_on__gte=today)
     assert 0 < active.count() < 26
     assert Partner.objects.filter(agreements__in=agreements).distinct().count() >= 20
     course = Resource.objects.get(title="菁英夜校·美妆课")
-    assert course.partner.name == "吹台暖新联盟·美妆企业" and course.region_id == "330304001001"
+    assert course.partner.name == "吹台暖新联盟·美妆企业" and course.region_id == CHUITAI
     night_school = Project.objects.get(title="菁英夜校 春季班")
     assert night_school.status == ProjectStatus.ACTIVE
 

@@ -11,8 +11,9 @@ from nuanxin.alliance.services import projects as project_services
 from nuanxin.alliance.services.projects import ProjectInput
 from nuanxin.common.stats import registered_stats, stat
 from nuanxin.voice import services as voice_services
-
-from .helpers import CHUITAI, YIJIASHAN, YIWU, partner, resource, staff, worker
+from tests.alliance.helpers import resource
+from tests.factories.people import PartnerFactory, StaffFactory, WorkerFactory
+from tests.factories.places import CHUITAI, OUHAI, YIJIASHAN, YIWU
 
 pytestmark = pytest.mark.django_db
 
@@ -28,11 +29,11 @@ def test_figures_are_registered_with_records():
 
 
 def test_figures_count_what_happened_where():
-    secretary = staff("community_staff", YIJIASHAN)
-    chuitai = staff("community_staff", CHUITAI)
-    tower = partner(code=YIWU)
+    secretary = StaffFactory(region_code=YIJIASHAN)
+    chuitai = StaffFactory(region_code=CHUITAI)
+    tower = PartnerFactory(region_code=YIWU)
     resource(tower)
-    partner(code="330304")
+    PartnerFactory(region_code=OUHAI)
     active = project_services.project_create(actor=secretary, data=ProjectInput(
         title="进行中", cost_fen=500_00))
     project_services.project_start(actor=secretary, project_id=active.pk)
@@ -43,7 +44,7 @@ def test_figures_count_what_happened_where():
     dropped = project_services.project_create(actor=chuitai, data=ProjectInput(
         title="取消", cost_fen=9_999_00))
     project_services.project_cancel(actor=chuitai, project_id=dropped.pk, reason="不做了")
-    rider = worker(home=YIJIASHAN)
+    rider = WorkerFactory()
     story = voice_services.story_create(author=rider, text="谢谢社区的热水和插座。",
                                         consent_publish=True)
     voice_services.story_publish(actor=secretary, story_id=story.pk)
@@ -56,10 +57,10 @@ def test_figures_count_what_happened_where():
     assert value("alliance.projects.closed", "3307") == 1
     assert value("alliance.project_cost", "3307") == 150000
     assert value("alliance.project_cost") == 150000  # cancelled projects spent nothing
-    assert value("alliance.partners", "330782") == 1 and value("alliance.partners") >= 2
-    assert value("alliance.resources", "330782001001") == 1
-    assert value("voice.stories_published", "330782") == 1
-    assert value("voice.stories_shared", "330782") == 2
+    assert value("alliance.partners", YIWU) == 1 and value("alliance.partners") >= 2
+    assert value("alliance.resources", YIJIASHAN) == 1
+    assert value("voice.stories_published", YIWU) == 1
+    assert value("voice.stories_shared", YIWU) == 2
     assert list(stat("alliance.projects.closed").records("3307", None, None)) == [done]
     later = timezone.now() + timedelta(days=1)
     assert stat("alliance.projects.closed").compute("3307", later, None) == 0

@@ -9,8 +9,8 @@ from django.utils import translation
 import nuanxin.alliance
 import nuanxin.voice
 from tests.common.test_i18n import _entries
-
-from .helpers import YIJIASHAN, staff
+from tests.factories.people import StaffFactory
+from tests.factories.places import YIJIASHAN
 
 CATALOGUES = [Path(app.__file__).parent / "locale" / "en" / "LC_MESSAGES" / "django.po"
               for app in (nuanxin.alliance, nuanxin.voice)]
@@ -34,9 +34,9 @@ def test_english_is_used():
 
 @pytest.mark.django_db
 def test_api_errors_carry_english(client):
-    from tests.stations.factories import console_client
+    from tests.factories.people import login
 
-    console_client(client, staff("community_staff", YIJIASHAN))
+    login(client, StaffFactory(region_code=YIJIASHAN))
     body = client.get("/api/v1/alliance/projects/99999").json()
     assert (body["message"], body["message_en"]) == ("找不到这个项目。", "Project not found.")
 

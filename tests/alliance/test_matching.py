@@ -11,32 +11,34 @@ from nuanxin.alliance.selectors import closeness, distance_text, resources_for_n
 from nuanxin.alliance.services import projects as project_services
 from nuanxin.alliance.services.projects import ProjectInput
 from nuanxin.common.errors import NotFound
-
-from .helpers import (
+from tests.alliance.helpers import resource, today
+from tests.factories.needs import raise_need
+from tests.factories.people import PartnerFactory, StaffFactory
+from tests.factories.places import (
+    CHOUCHENG,
     CHUITAI,
+    JINHUA,
+    NEXT_DOOR,
+    OUHAI,
     YIJIASHAN,
     YIJIASHAN_POINT,
     YIWU,
-    partner,
-    raise_need,
-    resource,
-    staff,
-    today,
+    ZHEJIANG,
 )
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize(("need", "res", "rank", "reason"), [
-    ("330782001001", "330782001001", 0, "同社区"),
-    ("330782001001", "330782001098", 1, "同街道"),
-    ("330782001001", "330782001", 1, "同街道"),
-    ("330782001001", "330782002001", 2, "同区县"),
-    ("330782001001", "330782", 2, "同区县"),
-    ("330782001001", "330783001001", 3, "同城市"),
-    ("330782001001", "330700", 3, "同城市"),
-    ("330782001001", "330304001001", 4, "辖区内其他地方"),
-    ("330782001001", "330000", 4, "辖区内其他地方"),
+    (YIJIASHAN, YIJIASHAN, 0, "同社区"),
+    (YIJIASHAN, NEXT_DOOR, 1, "同街道"),
+    (YIJIASHAN, CHOUCHENG, 1, "同街道"),
+    (YIJIASHAN, "330782002001", 2, "同区县"),
+    (YIJIASHAN, YIWU, 2, "同区县"),
+    (YIJIASHAN, "330783001001", 3, "同城市"),
+    (YIJIASHAN, JINHUA, 3, "同城市"),
+    (YIJIASHAN, CHUITAI, 4, "辖区内其他地方"),
+    (YIJIASHAN, ZHEJIANG, 4, "辖区内其他地方"),
 ])
 def test_closeness_by_region_codes(need, res, rank, reason):
     assert closeness(need, res) == (rank, reason)
@@ -50,17 +52,17 @@ def test_distance_text(metres, text):
 
 @pytest.fixture
 def district_admin():
-    return staff("district_admin", YIWU)
+    return StaffFactory(role="district_admin", region_code=YIWU)
 
 
 def test_order_same_community_then_street_then_district_then_nearest(district_admin):
-    tower = partner("铁塔", kind=PartnerKind.OPERATOR, code=YIWU)
+    tower = PartnerFactory(name="铁塔", kind=PartnerKind.OPERATOR, region_code=YIWU)
     lat, lng = YIJIASHAN_POINT
-    need = raise_need(point=YIJIASHAN_POINT)
+    need = raise_need(point=YIJIASHAN_POINT, accept=True)
     far_here = resource(tower, title="本社区·远", lat=lat + 0.010, lng=lng)       # ~1.1 km
     near_here = resource(tower, title="本社区·近", lat=lat + 0.002, lng=lng)      # ~220 m
     no_point = resource(tower, title="本社区·无坐标")
-    street = resource(tower, title="同街道", region_code="330782001098", lat=lat, lng=lng)
+    street = resource(tower, title="同街道", region_code=NEXT_DOOR, lat=lat, lng=lng)
     district = resource(tower, title="全市", region_code=YIWU)
     results = resources_for_need(need.pk, district_admin)
     assert [s.resource.title for s in results] == [
@@ -74,8 +76,8 @@ def test_order_same_community_then_street_then_district_then_nearest(district_ad
 
 
 def test_without_the_needs_own_point_distance_comes_from_the_community_centre(district_admin):
-    tower = partner(code=YIWU)
-    need = raise_need()
+    tower = PartnerFactory(region_code=YIWU)
+    need = raise_need(accept=True)
     resource(tower, lat=YIJIASHAN_POINT[0], lng=YIJIASHAN_POINT[1])
     [suggestion] = resources_for_need(need.pk, district_admin)
     assert suggestion.approximate_distance
@@ -83,8 +85,8 @@ def test_without_the_needs_own_point_distance_comes_from_the_community_centre(di
 
 
 def test_only_same_category_available_today_with_capacity_left(district_admin):
-    tower = partner(code=YIWU)
-    need = raise_need()
+    tower = PartnerFactory(region_code=YIWU)
+    need = raise_need(accept=True)
     good = resource(tower, title="可用")
     resource(tower, title="别的类别", category="skills")
     resource(tower, title="还没开始", available_from=today() + timedelta(days=1))
@@ -100,8 +102,8 @@ def test_only_same_category_available_today_with_capacity_left(district_admin):
 
 
 def test_remaining_capacity_breaks_ties_and_is_shown(district_admin):
-    tower = partner(code=YIWU)
-    need = raise_need()
+    tower = PartnerFactory(region_code=YIWU)
+    need = raise_need(accept=True)
     small = resource(tower, title="小", capacity=3)
     big = resource(tower, title="大", capacity=30)
     results = resources_for_need(need.pk, district_admin)
@@ -110,14 +112,14 @@ def test_remaining_capacity_breaks_ties_and_is_shown(district_admin):
 
 
 def test_suggestions_stay_in_the_viewers_scope():
-    secretary = staff("community_staff", YIJIASHAN)
-    need = raise_need()
-    yiwu = partner(code=YIWU)
+    secretary = StaffFactory(region_code=YIJIASHAN)
+    need = raise_need(accept=True)
+    yiwu = PartnerFactory(region_code=YIWU)
     mine = resource(yiwu)
-    wenzhou = partner(code="330304")
+    wenzhou = PartnerFactory(region_code=OUHAI)
     resource(wenzhou, region_code=CHUITAI)
     assert [s.resource.pk for s in resources_for_need(need.pk, secretary)] == [mine.pk]
-    chuitai_staff = staff("community_staff", CHUITAI)
+    chuitai_staff = StaffFactory(region_code=CHUITAI)
     with pytest.raises(NotFound):
         resources_for_need(need.pk, chuitai_staff)
 
@@ -125,8 +127,8 @@ def test_suggestions_stay_in_the_viewers_scope():
 def test_a_routed_partner_is_marked(district_admin):
     from nuanxin.alliance.services.routings import routing_create
 
-    tower = partner(code=YIWU)
-    need = raise_need()
+    tower = PartnerFactory(region_code=YIWU)
+    need = raise_need(accept=True)
     resource(tower)
     routing_create(actor=district_admin, need_id=need.pk, partner_id=tower.pk)
     [suggestion] = resources_for_need(need.pk, district_admin)

@@ -9,19 +9,16 @@ from nuanxin.accounts.models import PartnerKind
 from nuanxin.accounts.phones import mask_phone
 from nuanxin.alliance.models import NeedRouting, Resource, RoutingStatus
 from nuanxin.alliance.services import routings as routing_services
-from tests.stations.factories import console_client
-
-from .helpers import (
-    YIJIASHAN,
-    YIWU,
-    partner,
-    partner_user,
-    raise_need,
-    resource,
-    staff,
-    today,
-    worker,
+from tests.alliance.helpers import resource, today
+from tests.factories.needs import raise_need
+from tests.factories.people import (
+    PartnerFactory,
+    PartnerUserFactory,
+    StaffFactory,
+    WorkerFactory,
+    login,
 )
+from tests.factories.places import YIJIASHAN, YIWU
 
 pytestmark = pytest.mark.django_db
 
@@ -31,28 +28,28 @@ RAISER_NAME = "丁建国"
 
 @pytest.fixture
 def tower():
-    return partner("中国铁塔义乌分公司", kind=PartnerKind.OPERATOR, code=YIWU)
+    return PartnerFactory(name="中国铁塔义乌分公司", kind=PartnerKind.OPERATOR, region_code=YIWU)
 
 
 @pytest.fixture
 def engineer(tower):
-    return partner_user(tower, "tower.test")
+    return PartnerUserFactory(partner=tower, username="tower.test")
 
 
 @pytest.fixture
 def routed(tower):
     """Two needs routed to the tower, one to another partner; the raiser has a name and a
     phone number that must never reach a partner."""
-    secretary = staff("community_staff", YIJIASHAN)
-    raiser = worker(phone=RAISER_PHONE, display_name=RAISER_NAME)
-    mine = [raise_need(by=raiser, title=f"取餐点缺换电柜 {i}") for i in range(2)]
-    other = raise_need(by=raiser, title="别家的需求")
+    secretary = StaffFactory(region_code=YIJIASHAN)
+    raiser = WorkerFactory(phone=RAISER_PHONE, display_name=RAISER_NAME)
+    mine = [raise_need(by=raiser, title=f"取餐点缺换电柜 {i}", accept=True) for i in range(2)]
+    other = raise_need(by=raiser, title="别家的需求", accept=True)
     routings = [routing_services.routing_create(actor=secretary, need_id=n.pk,
                                                 partner_id=tower.pk,
                                                 description="取餐点附近没有换电柜")
                 for n in mine]
     routing_services.routing_create(actor=secretary, need_id=other.pk,
-                                    partner_id=partner("别的单位", code=YIWU).pk)
+                                    partner_id=PartnerFactory(name="别的单位", region_code=YIWU).pk)
     return routings
 
 
@@ -68,7 +65,7 @@ def test_sign_in_page(client, engineer):
 def test_sign_in_refuses_wrong_passwords_and_other_kinds(client, engineer):
     response = client.post("/partner/login/", {"username": "tower.test", "password": "nope"})
     assert response.status_code == 400 and "用户名或密码不正确" in response.content.decode()
-    secretary = staff()
+    secretary = StaffFactory()
     secretary.set_password("staff-password-long")
     secretary.save()
     response = client.post("/partner/login/", {"username": secretary.username,
@@ -84,7 +81,7 @@ def test_sign_in_ignores_foreign_next(client, engineer):
 
 
 def test_staff_and_workers_are_sent_to_the_partner_sign_in(client):
-    console_client(client, staff())
+    login(client, StaffFactory())
     response = client.get("/partner/")
     assert response.status_code == 302 and response["Location"].startswith("/partner/login/")
 
@@ -127,7 +124,7 @@ def test_partner_manages_own_offers(client, engineer, tower):
     assert (offer.capacity, offer.created_by) == (96, engineer)
     response = client.post(f"/partner/resources/{offer.pk}/edit/", {**form, "capacity": "0"})
     assert response.status_code == 200 and "容量" in response.content.decode()
-    other = resource(partner("别家", code=YIWU))
+    other = resource(PartnerFactory(name="别家", region_code=YIWU))
     assert client.get(f"/partner/resources/{other.pk}/edit/").status_code == 404
 
 

@@ -16,24 +16,17 @@ from nuanxin.alliance.services import partners as partner_services
 from nuanxin.alliance.services import projects as project_services
 from nuanxin.alliance.services import routings as routing_services
 from nuanxin.alliance.services.projects import ProjectInput
-from tests.stations.factories import console_client
-
-from .helpers import (
-    CHOUCHENG,
-    CHUITAI,
-    JINHUA,
-    YIJIASHAN,
-    YIWU,
-    ZHEJIANG,
-    partner,
-    partner_user,
-    raise_need,
-    resource,
-    staff,
-    superuser,
-    today,
-    worker,
+from tests.alliance.helpers import resource, today
+from tests.factories.needs import raise_need
+from tests.factories.people import (
+    PartnerFactory,
+    PartnerUserFactory,
+    StaffFactory,
+    SuperuserFactory,
+    WorkerFactory,
+    login,
 )
+from tests.factories.places import CHOUCHENG, CHUITAI, JINHUA, OUHAI, YIJIASHAN, YIWU, ZHEJIANG
 
 pytestmark = pytest.mark.django_db
 
@@ -64,25 +57,26 @@ def person(label, client):
     if who == "anonymous":
         return AnonymousUser(), client
     if who == "superuser":
-        user = superuser()
+        user = SuperuserFactory()
     elif who == "worker":
-        user = worker()
+        user = WorkerFactory()
     elif who == "partner":
-        user = partner_user(partner(code=YIJIASHAN))
+        user = PartnerUserFactory(partner=PartnerFactory(region_code=YIJIASHAN))
     else:
-        user = staff(*who)
-    return user, console_client(client, user)
+        role, region_code = who
+        user = StaffFactory(role=role, region_code=region_code)
+    return user, login(client, user)
 
 
 @pytest.fixture
 def world():
     """One of everything in each of the two places."""
-    root = superuser()
+    root = SuperuserFactory()
     places = {}
-    for name, code, partner_code in (("义驾山", YIJIASHAN, YIWU), ("吹台", CHUITAI, "330304")):
-        p = partner(f"{name}单位", kind=PartnerKind.COMPANY, code=partner_code)
+    for name, code, partner_code in (("义驾山", YIJIASHAN, YIWU), ("吹台", CHUITAI, OUHAI)):
+        p = PartnerFactory(name=f"{name}单位", kind=PartnerKind.COMPANY, region_code=partner_code)
         offer = resource(p, region_code=code)
-        need = raise_need(code=code)
+        need = raise_need(region_code=code, accept=True)
         project = project_services.project_create(
             actor=root, data=ProjectInput(title=f"{name}项目", owner_region_code=code))
         routing = routing_services.routing_create(actor=root, need_id=need.pk,
@@ -158,7 +152,7 @@ def test_lists_show_only_what_is_in_scope(client, world, label):
 
 
 def test_project_list_query_budget(client, world, django_assert_max_num_queries):
-    root = superuser()
+    root = SuperuserFactory()
     for i in range(15):
         project = project_services.project_create(
             actor=root, data=ProjectInput(title=f"项目{i}", owner_region_code=YIJIASHAN))
@@ -166,7 +160,7 @@ def test_project_list_query_budget(client, world, django_assert_max_num_queries)
             project_services.project_allocate(actor=root, project_id=project.pk,
                                               resource_id=world["义驾山"]["resource"].pk,
                                               quantity=1)
-    console_client(client, staff("community_staff", YIJIASHAN))
+    login(client, StaffFactory(region_code=YIJIASHAN))
     with django_assert_max_num_queries(15):
         assert client.get("/console/alliance/projects/").status_code == 200
     assert Project.objects.count() >= 16
@@ -174,8 +168,8 @@ def test_project_list_query_budget(client, world, django_assert_max_num_queries)
 
 def test_partner_list_query_budget(client, world, django_assert_max_num_queries):
     for i in range(20):
-        resource(partner(f"批量单位{i}", code=YIJIASHAN), region_code=YIJIASHAN)
-    console_client(client, staff("district_admin", YIWU))
+        resource(PartnerFactory(name=f"批量单位{i}", region_code=YIJIASHAN), region_code=YIJIASHAN)
+    login(client, StaffFactory(role="district_admin", region_code=YIWU))
     with django_assert_max_num_queries(15):
         response = client.get("/console/alliance/")
     assert response.status_code == 200 and "批量单位19" in response.content.decode()
@@ -183,7 +177,7 @@ def test_partner_list_query_budget(client, world, django_assert_max_num_queries)
 
 def test_the_pager_keeps_the_filters(client):
     for i in range(55):
-        partner(f"筛选单位{i:02d}", kind=PartnerKind.MERCHANT, code=YIJIASHAN)
-    console_client(client, staff("community_staff", YIJIASHAN))
+        PartnerFactory(name=f"筛选单位{i:02d}", kind=PartnerKind.MERCHANT, region_code=YIJIASHAN)
+    login(client, StaffFactory(region_code=YIJIASHAN))
     html = client.get("/console/alliance/?q=筛选&kind=merchant").content.decode()
     assert "?q=%E7%AD%9B%E9%80%89&amp;kind=merchant&amp;page=2" in html

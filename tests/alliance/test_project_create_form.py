@@ -8,9 +8,9 @@ import re
 import pytest
 
 from nuanxin.alliance.models import Project, ProjectResource
-from tests.stations.factories import console_client
-
-from .helpers import CHOUCHENG, CHUITAI, YIJIASHAN, YIWU, partner, resource, staff
+from tests.alliance.helpers import resource
+from tests.factories.people import PartnerFactory, StaffFactory, login
+from tests.factories.places import CHOUCHENG, CHUITAI, YIJIASHAN, YIWU
 
 URL = "/console/alliance/projects/new/"
 
@@ -21,9 +21,9 @@ def _form(**extra):
 
 
 def test_the_owner_is_picked_by_name_and_resources_are_offered(client):
-    tower = partner("中国铁塔义乌分公司", code=YIWU)
+    tower = PartnerFactory(name="中国铁塔义乌分公司", region_code=YIWU)
     slots = resource(tower, title="义驾山换电柜电池槽", capacity=12)
-    console_client(client, staff("district_admin", YIWU))
+    login(client, StaffFactory(role="district_admin", region_code=YIWU))
     page = client.get(URL).content.decode()
     assert re.search(r'<select name="owner_region_code_2"[^>]*data-level="community"', page)
     assert f'<option value="{YIJIASHAN}">义驾山社区</option>' in page
@@ -33,8 +33,8 @@ def test_the_owner_is_picked_by_name_and_resources_are_offered(client):
 
 
 def test_a_project_takes_a_resource_when_it_is_created(client):
-    slots = resource(partner(code=YIWU), capacity=12)
-    console_client(client, staff("district_admin", YIWU))
+    slots = resource(PartnerFactory(region_code=YIWU), capacity=12)
+    login(client, StaffFactory(role="district_admin", region_code=YIWU))
     response = client.post(URL, _form(owner_region_code_0=YIWU, owner_region_code_1=CHOUCHENG,
                                       owner_region_code_2=YIJIASHAN, resource=slots.pk,
                                       quantity="4"))
@@ -50,8 +50,8 @@ def test_a_project_takes_a_resource_when_it_is_created(client):
     ({"owner_region_code_0": CHUITAI[:6]}, "owner_region_code"),  # outside the scope
 ])
 def test_a_refused_part_saves_nothing(client, extra, field):
-    slots = resource(partner(code=YIWU), capacity=12)
-    console_client(client, staff("district_admin", YIWU))
+    slots = resource(PartnerFactory(region_code=YIWU), capacity=12)
+    login(client, StaffFactory(role="district_admin", region_code=YIWU))
     data = _form(owner_region_code_0=YIWU, owner_region_code_1=CHOUCHENG,
                  owner_region_code_2=YIJIASHAN, resource=slots.pk, quantity="4")
     data.update(extra)

@@ -28,21 +28,16 @@ from nuanxin.alliance.services.projects import ProjectInput
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
 from nuanxin.needs import services as need_services
 from nuanxin.needs.models import Need, NeedStatus
-
-from .helpers import (
-    CHUITAI,
-    YIJIASHAN,
-    YIWU,
-    partner,
-    partner_user,
-    raise_need,
-    resource,
-    resource_input,
-    staff,
-    superuser,
-    today,
-    worker,
+from tests.alliance.helpers import resource, resource_input, today
+from tests.factories.needs import raise_need
+from tests.factories.people import (
+    PartnerFactory,
+    PartnerUserFactory,
+    StaffFactory,
+    SuperuserFactory,
+    WorkerFactory,
 )
+from tests.factories.places import CHOUCHENG, CHUITAI, NEXT_DOOR, OUHAI, YIJIASHAN, YIWU
 
 pytestmark = pytest.mark.django_db
 
@@ -50,12 +45,13 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def secretary():
     """义驾山社区's community staff (the article's 何书记)."""
-    return staff("community_staff", YIJIASHAN)
+    return StaffFactory(region_code=YIJIASHAN)
 
 
 @pytest.fixture
 def tower():
-    return partner("中国铁塔义乌分公司（测试）", kind=PartnerKind.OPERATOR, code=YIWU)
+    return PartnerFactory(name="中国铁塔义乌分公司（测试）", kind=PartnerKind.OPERATOR,
+                          region_code=YIWU)
 
 
 @pytest.fixture
@@ -100,7 +96,7 @@ def test_partner_names_are_unique(secretary):
 
 @pytest.mark.parametrize("role", ["station_keeper"])
 def test_station_keepers_do_not_change_the_alliance(role):
-    keeper = staff(role, YIJIASHAN)
+    keeper = StaffFactory(role=role, region_code=YIJIASHAN)
     with pytest.raises(PermissionDenied):
         partner_services.partner_create(actor=keeper, data=PartnerInput(
             name="某超市", kind="merchant", region_code=YIJIASHAN))
@@ -111,7 +107,7 @@ def test_a_district_wide_partner_is_seen_but_not_edited_by_community_staff(secre
         partner_services.partner_update(actor=secretary, partner_id=tower.pk, data=PartnerInput(
             name="改名", kind="operator", region_code=YIJIASHAN))
     assert exc.value.code == "partner_not_editable"
-    district = staff("district_admin", YIWU)
+    district = StaffFactory(role="district_admin", region_code=YIWU)
     changed = partner_services.partner_update(actor=district, partner_id=tower.pk,
                                               data=PartnerInput(name="铁塔义乌", kind="operator",
                                                                 region_code=YIWU))
@@ -143,8 +139,8 @@ def test_agreement_dates_are_checked(secretary, tower):
 def test_an_agreement_lets_a_community_manage_a_partner_registered_elsewhere():
     """The cosmetics company is registered for 瓯海区; 吹台's staff manage its offers once it
     signed a co-building agreement with 吹台's centre."""
-    chuitai = staff("community_staff", CHUITAI)
-    company = partner("美妆企业（测试）", code="330304")
+    chuitai = StaffFactory(region_code=CHUITAI)
+    company = PartnerFactory(name="美妆企业（测试）", region_code=OUHAI)
     with pytest.raises(PermissionDenied):
         resource(company, actor=chuitai, region_code=CHUITAI, category="skills",
                  title="美妆课")
@@ -156,7 +152,7 @@ def test_an_agreement_lets_a_community_manage_a_partner_registered_elsewhere():
 
 
 def test_partner_logins_are_made_for_managed_partners(secretary):
-    shop = partner("义驾山便利店", code=YIJIASHAN)
+    shop = PartnerFactory(name="义驾山便利店", region_code=YIJIASHAN)
     user = partner_services.partner_member_create(actor=secretary, partner_id=shop.pk,
                                                   username="shop1", password="Long-enough-1")
     assert user.partner_member.partner == shop and user.check_password("Long-enough-1")
@@ -167,13 +163,13 @@ def test_partner_logins_are_made_for_managed_partners(secretary):
 
 
 def test_partner_sign_in_and_lock():
-    shop = partner(code=YIJIASHAN)
-    user = partner_user(shop, "shop.login")
+    shop = PartnerFactory(region_code=YIJIASHAN)
+    user = PartnerUserFactory(partner=shop, username="shop.login")
     assert partner_services.partner_authenticate(username="shop.login",
                                                  password="partner-long-password",
                                                  ip=None) == user
     with pytest.raises(PermissionDenied) as exc:
-        other = staff()
+        other = StaffFactory()
         other.set_password("staff-password-long")
         other.save()
         partner_services.partner_authenticate(username=other.username,
@@ -191,10 +187,10 @@ def test_partner_sign_in_and_lock():
 # --- resources -------------------------------------------------------------------------------
 
 def test_partner_users_manage_their_own_offers_only(tower):
-    engineer = partner_user(tower)
+    engineer = PartnerUserFactory(partner=tower)
     offer = resource(tower, actor=engineer, title="换电柜")
     assert offer.created_by == engineer
-    other = partner("别的单位", code=YIWU)
+    other = PartnerFactory(name="别的单位", region_code=YIWU)
     with pytest.raises(NotFound):
         resource(other, actor=engineer)
     foreign = resource(other)
@@ -228,11 +224,11 @@ def test_capacity_cannot_drop_below_what_open_projects_hold(secretary, cabinets)
     project_services.project_allocate(actor=secretary, project_id=project.pk,
                                       resource_id=cabinets.pk, quantity=8)
     with pytest.raises(ServiceError) as exc:
-        resource_services.resource_update(actor=superuser(), resource_id=cabinets.pk,
+        resource_services.resource_update(actor=SuperuserFactory(), resource_id=cabinets.pk,
                                           data=resource_input(capacity=7))
     assert exc.value.code == "capacity_below_allocated"
     assert exc.value.details == {"allocated": 8}
-    resource_services.resource_update(actor=superuser(), resource_id=cabinets.pk,
+    resource_services.resource_update(actor=SuperuserFactory(), resource_id=cabinets.pk,
                                       data=resource_input(capacity=8))
 
 
@@ -409,7 +405,7 @@ def test_a_closed_project_cannot_be_changed(secretary, cabinets):
         lambda: project_services.milestone_add(actor=secretary, project_id=project.pk,
                                                title="x"),
         lambda: project_services.project_add_need(actor=secretary, project_id=project.pk,
-                                                  need_id=raise_need().pk),
+                                                  need_id=raise_need(accept=True).pk),
     ]
     for call in calls:
         with pytest.raises(ServiceError) as exc:
@@ -420,7 +416,7 @@ def test_a_closed_project_cannot_be_changed(secretary, cabinets):
 # --- projects and needs ----------------------------------------------------------------------
 
 def test_adding_a_need_puts_it_in_the_project(secretary):
-    need = raise_need()
+    need = raise_need(accept=True)
     project = new_project(secretary, need)
     need.refresh_from_db()
     assert (need.status, need.project_ref) == (NeedStatus.IN_PROJECT,
@@ -429,11 +425,11 @@ def test_adding_a_need_puts_it_in_the_project(secretary):
 
 
 def test_needs_outside_the_owner_or_scope_are_refused(secretary):
-    chuitai_need = raise_need(code=CHUITAI)
+    chuitai_need = raise_need(region_code=CHUITAI, accept=True)
     with pytest.raises(NotFound):
         new_project(secretary, chuitai_need)
-    street = staff("street_admin", "330782001")
-    other = raise_need(code="330782001098")
+    street = StaffFactory(role="street_admin", region_code=CHOUCHENG)
+    other = raise_need(region_code=NEXT_DOOR, accept=True)
     project = project_services.project_create(
         actor=street, data=ProjectInput(title="义驾山", owner_region_code=YIJIASHAN))
     with pytest.raises(ServiceError) as exc:
@@ -443,7 +439,7 @@ def test_needs_outside_the_owner_or_scope_are_refused(secretary):
 
 
 def test_a_need_joins_a_project_once(secretary):
-    need = raise_need()
+    need = raise_need(accept=True)
     project = new_project(secretary, need)
     with pytest.raises(ServiceError) as exc:
         project_services.project_add_need(actor=secretary, project_id=project.pk,
@@ -452,7 +448,7 @@ def test_a_need_joins_a_project_once(secretary):
 
 
 def test_removing_a_need_returns_it_to_the_list(secretary):
-    need = raise_need()
+    need = raise_need(accept=True)
     project = new_project(secretary, need)
     project_services.project_remove_need(actor=secretary, project_id=project.pk,
                                          need_id=need.pk)
@@ -462,9 +458,9 @@ def test_removing_a_need_returns_it_to_the_list(secretary):
 
 
 def test_closing_resolves_the_needs_and_tells_the_raisers(secretary, cabinets):
-    rider, other_rider = worker(), worker()
-    first = raise_need(by=rider, title="充电慢、充电难，还不安全")
-    second = raise_need(by=other_rider, title="电池衰减快")
+    rider, other_rider = WorkerFactory(), WorkerFactory()
+    first = raise_need(by=rider, title="充电慢、充电难，还不安全", accept=True)
+    second = raise_need(by=other_rider, title="电池衰减快", accept=True)
     need_services.need_raise_again(worker=rider, need_id=second.pk)
     project = new_project(secretary, first, second)
     project_services.project_allocate(actor=secretary, project_id=project.pk,
@@ -488,7 +484,7 @@ def test_closing_resolves_the_needs_and_tells_the_raisers(secretary, cabinets):
 
 
 def test_closing_leaves_needs_that_left_the_project_alone(secretary):
-    kept, detached = raise_need(), raise_need()
+    kept, detached = raise_need(accept=True), raise_need(accept=True)
     project = new_project(secretary, kept, detached)
     need_services.need_detach_from_project(actor=secretary, need_id=detached.pk)
     project_services.project_start(actor=secretary, project_id=project.pk)
@@ -499,7 +495,7 @@ def test_closing_leaves_needs_that_left_the_project_alone(secretary):
 
 
 def test_cancelling_detaches_needs_by_default(secretary):
-    need = raise_need()
+    need = raise_need(accept=True)
     project = new_project(secretary, need)
     project_services.project_cancel(actor=secretary, project_id=project.pk, reason="场地不行")
     need.refresh_from_db()
@@ -507,8 +503,8 @@ def test_cancelling_detaches_needs_by_default(secretary):
 
 
 def test_cancelling_can_mark_needs_not_feasible(secretary):
-    rider = worker()
-    need = raise_need(by=rider)
+    rider = WorkerFactory()
+    need = raise_need(by=rider, accept=True)
     project = new_project(secretary, need)
     Notification.objects.all().delete()
     project_services.project_cancel(actor=secretary, project_id=project.pk,
@@ -519,7 +515,7 @@ def test_cancelling_can_mark_needs_not_feasible(secretary):
 
 
 def test_projects_of_another_region_are_not_found(secretary):
-    chuitai = staff("community_staff", CHUITAI)
+    chuitai = StaffFactory(region_code=CHUITAI)
     project = new_project(chuitai, title="吹台夜校")
     with pytest.raises(NotFound):
         project_services.project_start(actor=secretary, project_id=project.pk)
@@ -540,8 +536,8 @@ def route(actor, need, to, **kwargs) -> NeedRouting:
 
 
 def test_routing_copies_only_what_staff_send(secretary, tower, django_capture_on_commit_callbacks):
-    engineer = partner_user(tower)
-    need = raise_need(description="我叫张三，电话 13900001111，小区门口没有充电桩")
+    engineer = PartnerUserFactory(partner=tower)
+    need = raise_need(description="我叫张三，电话 13900001111，小区门口没有充电桩", accept=True)
     with django_capture_on_commit_callbacks(execute=True):
         routing = route(secretary, need, tower, description="小区门口没有充电桩",
                         message="请评估布设换电柜")
@@ -552,12 +548,12 @@ def test_routing_copies_only_what_staff_send(secretary, tower, django_capture_on
 
 
 def test_a_need_is_routed_once_per_partner_and_only_while_open(secretary, tower):
-    need = raise_need()
+    need = raise_need(accept=True)
     route(secretary, need, tower)
     with pytest.raises(ServiceError) as exc:
         route(secretary, need, tower)
     assert (exc.value.code, exc.value.status) == ("already_routed", 409)
-    closed = raise_need()
+    closed = raise_need(accept=True)
     need_services.need_resolve(actor=secretary, need_id=closed.pk, outcome="已解决")
     with pytest.raises(ServiceError) as exc:
         route(secretary, closed, tower)
@@ -565,9 +561,9 @@ def test_a_need_is_routed_once_per_partner_and_only_while_open(secretary, tower)
 
 
 def test_routing_a_resource_of_another_partner_is_refused(secretary, tower):
-    other_offer = resource(partner(code=YIWU))
+    other_offer = resource(PartnerFactory(region_code=YIWU))
     with pytest.raises(NotFound):
-        route(secretary, raise_need(), tower, resource_id=other_offer.pk)
+        route(secretary, raise_need(accept=True), tower, resource_id=other_offer.pk)
 
 
 ANSWER_TEXT = {"accept": "", "propose": "先在取餐点放 2 组试点", "decline": "该区域电力容量不足"}
@@ -579,8 +575,8 @@ ANSWER_TO = {"accept": RoutingStatus.ACCEPTED, "propose": RoutingStatus.PROPOSED
 @pytest.mark.parametrize("second", ["accept", "propose", "decline"])
 def test_routing_transition_table(secretary, tower, first, second,
                                   django_capture_on_commit_callbacks):
-    engineer = partner_user(tower)
-    routing = route(secretary, raise_need(), tower)
+    engineer = PartnerUserFactory(partner=tower)
+    routing = route(secretary, raise_need(accept=True), tower)
     with django_capture_on_commit_callbacks(execute=True):
         routing_services.routing_answer(actor=engineer, routing_id=routing.pk, action=first,
                                         text=ANSWER_TEXT[first])
@@ -599,8 +595,8 @@ def test_routing_transition_table(secretary, tower, first, second,
                                               ("decline", "reason_required"),
                                               ("ignore", "invalid_action")])
 def test_answers_that_need_words(secretary, tower, action, code):
-    engineer = partner_user(tower)
-    routing = route(secretary, raise_need(), tower)
+    engineer = PartnerUserFactory(partner=tower)
+    routing = route(secretary, raise_need(accept=True), tower)
     with pytest.raises(ServiceError) as exc:
         routing_services.routing_answer(actor=engineer, routing_id=routing.pk, action=action,
                                         text="  ")
@@ -609,8 +605,8 @@ def test_answers_that_need_words(secretary, tower, action, code):
 
 
 def test_only_the_partner_routed_to_answers(secretary, tower):
-    routing = route(secretary, raise_need(), tower)
-    stranger = partner_user(partner(code=YIWU))
+    routing = route(secretary, raise_need(accept=True), tower)
+    stranger = PartnerUserFactory(partner=PartnerFactory(region_code=YIWU))
     with pytest.raises(NotFound):
         routing_services.routing_answer(actor=stranger, routing_id=routing.pk, action="accept")
     with pytest.raises(PermissionDenied):

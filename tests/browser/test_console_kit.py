@@ -9,40 +9,29 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from django.test import Client
 from playwright.sync_api import expect
 
-from nuanxin.accounts.decorators import SESSION_TOTP_OK
 from nuanxin.alliance.services import projects as project_services
 from nuanxin.alliance.services.projects import ProjectInput
 from nuanxin.stations import services as station_services
 from nuanxin.surveys import services as survey_services
 from nuanxin.voice import services as voice_services
-from tests.alliance.helpers import (
-    YIJIASHAN,
-    ensure_units,
-    partner,
-    raise_need,
-    resource,
-    superuser,
+from tests.alliance.helpers import resource
+from tests.factories.needs import raise_need
+from tests.factories.people import (
+    PartnerFactory,
+    StaffFactory,
+    SuperuserFactory,
+    WorkerFactory,
+    browser_login,
 )
-from tests.surveys.helpers import answer, charging_survey, make_staff, make_worker
+from tests.factories.places import YIJIASHAN, ensure_units
+from tests.surveys.helpers import answer, charging_survey
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WIDTH = 360
 SHOTS = Path(os.environ.get("NUANXIN_SCREENSHOTS", tempfile.gettempdir()))
-
-
-def signed_in(page, user, base_url):
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    session[SESSION_TOTP_OK] = True
-    session.save()
-    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
-                               "url": base_url}])
-    return page
 
 
 def fits_the_screen(page):
@@ -52,17 +41,17 @@ def fits_the_screen(page):
 @pytest.fixture
 def root(regions):
     ensure_units(YIJIASHAN)
-    return superuser()
+    return SuperuserFactory()
 
 
 def test_survey_results_project_list_and_voice_console_fit_a_phone(new_page, root,
                                                                    live_server):
-    staff = make_staff()
+    staff = StaffFactory()
     survey, q = charging_survey(staff)
     for pains in ((1,), (1, 2), (2, 3)):
-        survey_services.response_submit(worker=make_worker(), survey_id=survey.pk,
+        survey_services.response_submit(worker=WorkerFactory(), survey_id=survey.pk,
                                         answers=answer(q, pains=pains, text="晚上充电站关门太早"))
-    ally = partner("义乌市某某新能源科技有限公司")
+    ally = PartnerFactory(name="义乌市某某新能源科技有限公司")
     slots = resource(ally, actor=root)
     for i in range(3):
         project = project_services.project_create(actor=root, data=ProjectInput(
@@ -71,8 +60,8 @@ def test_survey_results_project_list_and_voice_console_fit_a_phone(new_page, roo
         project_services.project_allocate(actor=root, project_id=project.pk,
                                           resource_id=slots.pk, quantity=2)
     for text in ("谢谢社区的热水和充电宝，冬天跑单不那么难了。" * 3, "希望驿站晚上开到十点。"):
-        voice_services.story_create(author=make_worker(), text=text, consent_publish=True)
-    page = signed_in(new_page(), root, live_server.url)
+        voice_services.story_create(author=WorkerFactory(), text=text, consent_publish=True)
+    page = browser_login(new_page(), root, live_server.url)
 
     page.goto(f"/console/surveys/{survey.pk}/results/")
     expect(page.locator("h1")).to_contain_text(survey.title)
@@ -99,9 +88,9 @@ def test_survey_results_project_list_and_voice_console_fit_a_phone(new_page, roo
 
 
 def test_deleting_a_question_asks_first_in_the_dialog(new_page, root, live_server):
-    staff = make_staff()
+    staff = StaffFactory()
     survey, q = charging_survey(staff, publish=False)
-    page = signed_in(new_page(), staff, live_server.url)
+    page = browser_login(new_page(), staff, live_server.url)
     page.goto(f"/console/surveys/{survey.pk}/")
     questions = page.locator("ol.questions > li")
     expect(questions).to_have_count(5)
@@ -124,20 +113,20 @@ def test_every_console_page_outside_energy_fits_a_phone(new_page, root, live_ser
     station = station_services.station_create(user=root, data=station_services.StationData(
         name="义驾山社区党群服务中心驿站", type="center", region_code=YIJIASHAN,
         lat=29.3157, lng=120.0782, amenities=("hot_water",)))
-    need = raise_need()
-    staff = make_staff()
+    need = raise_need(accept=True)
+    staff = StaffFactory()
     survey, q = charging_survey(staff)
-    survey_services.response_submit(worker=make_worker(), survey_id=survey.pk,
+    survey_services.response_submit(worker=WorkerFactory(), survey_id=survey.pk,
                                     answers=answer(q, text="晚上充电站关门太早"))
     draft, dq = charging_survey(staff, publish=False)
-    ally = partner("义乌市某某新能源科技有限公司")
+    ally = PartnerFactory(name="义乌市某某新能源科技有限公司")
     slots = resource(ally, actor=root)
     project = project_services.project_create(actor=root, data=ProjectInput(
         title="义驾山骑手充电驿站改造", owner_region_code=YIJIASHAN, progress=30))
     project_services.project_allocate(actor=root, project_id=project.pk,
                                       resource_id=slots.pk, quantity=2)
     project_services.project_add_need(actor=root, project_id=project.pk, need_id=need.pk)
-    voice_services.story_create(author=make_worker(), text="谢谢社区的热水和充电宝",
+    voice_services.story_create(author=WorkerFactory(), text="谢谢社区的热水和充电宝",
                                 consent_publish=True)
     stations = [f"/console/stations/{station.pk}/{tail}"
                 for tail in ("", "edit/", "hours/", "exceptions/", "photos/", "qr/")]
@@ -158,7 +147,7 @@ def test_every_console_page_outside_energy_fits_a_phone(new_page, root, live_ser
         f"/console/alliance/projects/{project.pk}/", f"/console/alliance/needs/{need.pk}/match/",
         "/console/voice/?status=all",
     ]
-    page = signed_in(new_page(), root, live_server.url)
+    page = browser_login(new_page(), root, live_server.url)
     too_wide = {}
     for url in pages:
         page.goto(url)
@@ -173,8 +162,8 @@ def energy_desk(root):
     from django.utils import timezone
 
     from nuanxin.energy.services import safety, workorders
-    from tests.energy import factories as f
     from tests.energy.test_console import completed_swap
+    from tests.factories import energy as f
 
     op = f.operator(name="铁塔换电义乌")
     cab = f.cabinet(op=op, name="义驾山社区党群服务中心 1 号柜", group="义驾山组", full=5,
@@ -191,7 +180,7 @@ def energy_desk(root):
 
 
 def test_every_energy_console_page_fits_a_phone(new_page, root, live_server):
-    from tests.energy import factories as f
+    from tests.factories import energy as f
 
     op, cab, _order = energy_desk(root)
     pages = ["/console/energy/", f"/console/energy/cabinets/{cab.pk}/",
@@ -200,7 +189,7 @@ def test_every_energy_console_page_fits_a_phone(new_page, root, live_server):
              "/console/energy/health/", "/console/energy/coverage/"]
     too_wide = {}
     for user in (root, f.operator_user(op)):
-        page = signed_in(new_page(), user, live_server.url)
+        page = browser_login(new_page(), user, live_server.url)
         for url in pages:
             page.goto(url)
             expect(page.locator(".page-head h1")).to_be_visible()
@@ -219,7 +208,7 @@ def test_cancelling_a_work_order_asks_first(new_page, root, live_server):
     from nuanxin.energy.models import WorkOrder, WorkOrderState
 
     _op, _cab, order = energy_desk(root)
-    page = signed_in(new_page(), root, live_server.url)
+    page = browser_login(new_page(), root, live_server.url)
     page.goto("/console/energy/work-orders/")
     row = page.locator(f'tr[data-work-order="{order.pk}"]')
     dialog = page.locator("#confirm-dialog")
@@ -244,7 +233,7 @@ def test_a_poster_prints_on_one_sheet_of_the_paper_chosen(new_page, root, live_s
     import re
 
     _op, cab, _order = energy_desk(root)
-    page = signed_in(new_page(), root, live_server.url)
+    page = browser_login(new_page(), root, live_server.url)
     for size, (width, height) in PAPER.items():
         page.goto(f"/console/energy/cabinets/{cab.pk}/qr/?size={size}")
         expect(page.locator(f"article.poster.{size} img")).to_be_visible()

@@ -5,13 +5,11 @@ reporters shows what to do before who reported it."""
 import os
 
 import pytest
-from django.test import Client
 from playwright.sync_api import expect
 
-from nuanxin.accounts.models import StaffRole
-from tests.accounts.factories import WorkerFactory
-from tests.needs.factories import NeedFactory
-from tests.stations.factories import YIJIASHAN, StaffFactory, StationFactory
+from tests.factories.needs import NeedFactory
+from tests.factories.people import StaffFactory, WorkerFactory, browser_login
+from tests.factories.places import YIJIASHAN, StationFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -26,12 +24,7 @@ def shot(page, name):
 
 @pytest.fixture
 def desk(new_page, regions, live_server):
-    page = new_page()
-    client = Client()
-    client.force_login(StaffFactory(role=StaffRole.COMMUNITY_STAFF, region_code=YIJIASHAN))
-    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
-                               "url": live_server.url}])
-    return page
+    return browser_login(new_page(), StaffFactory(), live_server.url)
 
 
 def inside_the_screen(locator):
@@ -78,7 +71,7 @@ def test_the_needs_and_stations_lists_show_their_status_on_a_phone(desk):
 
 def test_a_need_with_many_reporters_puts_its_actions_first(desk):
     need = NeedFactory(title="取餐点没有充电的地方", status="submitted",
-                       raisers=[WorkerFactory() for _ in range(60)])
+                       raisers=[WorkerFactory(home_region_code=None) for _ in range(60)])
     desk.goto(f"/console/needs/{need.pk}/")
     actions = desk.locator("#actions-h").bounding_box()
     reporters = desk.locator("#raisers-h").bounding_box()

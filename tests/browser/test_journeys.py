@@ -5,28 +5,27 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from nuanxin.accounts.models import OrgUnit, User
-from nuanxin.accounts.services import staff_create
-from nuanxin.geo.models import Region
+from nuanxin.accounts.models import User
 from nuanxin.stations import services
 from nuanxin.stations.models import CheckIn
 from nuanxin.stations.qr import station_token
+from tests.factories.people import STAFF_PASSWORD, StaffFactory, SuperuserFactory
+from tests.factories.places import YIJIASHAN, YIJIASHAN_POINT
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-YIJIASHAN = (29.3155, 120.0782)
 
 
 @pytest.fixture
 def stations(regions):
     """Three stations around 义驾山 at known distances, open round the clock."""
-    root = User.objects.create_superuser("root-browser", password="x")  # noqa: S106
+    root = SuperuserFactory()
     made = []
     for name, dlat in [("义驾山社区党群服务中心", 0.0005), ("稠城暖新驿站", 0.004),
                        ("远一点的驿站", 0.02)]:
         station = services.station_create(user=root, data=services.StationData(
-            name=name, type="center", region_code="330782001001",
-            lat=YIJIASHAN[0] + dlat, lng=YIJIASHAN[1],
+            name=name, type="center", region_code=YIJIASHAN,
+            lat=YIJIASHAN_POINT[0] + dlat, lng=YIJIASHAN_POINT[1],
             amenities=("hot_water", "microwave", "phone_charging"),
         ))
         services.station_set_hours(user=root, station_id=station.pk,
@@ -37,7 +36,7 @@ def stations(regions):
 
 def test_rider_logs_in_by_sms_finds_nearest_station_and_checks_in(new_page, stations,
                                                                   sms_outbox):
-    page = new_page(geolocation={"latitude": YIJIASHAN[0], "longitude": YIJIASHAN[1]},
+    page = new_page(geolocation={"latitude": YIJIASHAN_POINT[0], "longitude": YIJIASHAN_POINT[1]},
                     permissions=["geolocation"])
     page.goto("/accounts/login/?next=/")
     page.fill("input[name=phone]", "13912345678")
@@ -80,16 +79,13 @@ def test_rider_logs_in_by_sms_finds_nearest_station_and_checks_in(new_page, stat
 
 
 def test_staff_edits_opening_hours_and_rider_sees_them(new_page, stations):
-    unit = OrgUnit.objects.create(region=Region.objects.get(code="330782001001"),
-                                  name="义驾山社区党群服务中心")
-    staff_create(username="hezhiqiang", password="a-long-pass-2026", org_unit=unit,  # noqa: S106
-                 role="community_staff")
+    StaffFactory(username="hezhiqiang")  # community staff of 义驾山社区
     station = stations[0]
 
     desk = new_page()
     desk.goto("/accounts/staff/login/")
     desk.fill("input[name=username]", "hezhiqiang")
-    desk.fill("input[name=password]", "a-long-pass-2026")
+    desk.fill("input[name=password]", STAFF_PASSWORD)
     desk.get_by_role("button", name="登录").click()
     expect(desk).to_have_url(re.compile(r"/console/$"))
     desk.get_by_role("link", name=station.name).first.click()

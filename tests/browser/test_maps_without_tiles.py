@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from nuanxin.accounts.models import User
 from nuanxin.stations import services
+from tests.factories.people import SuperuserFactory
+from tests.factories.places import YIJIASHAN, YIJIASHAN_POINT, YIWU
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-YIJIASHAN = (29.3155, 120.0782)
 # Nothing listens on the discard port: every tile fails, as with no network or AMap blocked.
 DEAD_TILES = "http://127.0.0.1:9/{z}/{x}/{y}.png"
 SHOTS = Path(os.environ.get("NUANXIN_SCREENSHOTS", tempfile.gettempdir()))
@@ -20,15 +20,15 @@ SHOTS = Path(os.environ.get("NUANXIN_SCREENSHOTS", tempfile.gettempdir()))
 
 @pytest.fixture
 def stations(regions):
-    root = User.objects.create_superuser("root-maps", password="x")  # noqa: S106
+    root = SuperuserFactory()
     made = []
     # Five stations a few metres apart (one street corner) and five spread over the town.
     spots = [(0.0004 + i * 0.00005, 0.0) for i in range(5)]
     spots += [(0.01, 0.01), (-0.01, 0.02), (0.02, -0.01), (-0.02, -0.02), (0.03, 0.0)]
     for n, (dlat, dlng) in enumerate(spots, start=1):
         station = services.station_create(user=root, data=services.StationData(
-            name=f"驿站{n}号", type="center", region_code="330782001001",
-            lat=YIJIASHAN[0] + dlat, lng=YIJIASHAN[1] + dlng, amenities=("hot_water",),
+            name=f"驿站{n}号", type="center", region_code=YIJIASHAN,
+            lat=YIJIASHAN_POINT[0] + dlat, lng=YIJIASHAN_POINT[1] + dlng, amenities=("hot_water",),
         ))
         services.station_set_hours(user=root, station_id=station.pk,
                                    spans=[(w, 0, 1440) for w in range(7)])
@@ -40,7 +40,7 @@ def test_without_tiles_the_map_shows_district_outlines_and_the_nearest_station_i
         new_page, stations, settings):
     settings.NUANXIN_TILE_URL = DEAD_TILES
     new_page.allow_error_status("127.0.0.1:9")  # the one probe tile
-    page = new_page(geolocation={"latitude": YIJIASHAN[0], "longitude": YIJIASHAN[1]},
+    page = new_page(geolocation={"latitude": YIJIASHAN_POINT[0], "longitude": YIJIASHAN_POINT[1]},
                     permissions=["geolocation"])
     page.set_viewport_size({"width": 360, "height": 640})
     tile_requests = []
@@ -79,16 +79,17 @@ def test_district_picker_says_what_the_list_is_ordered_by_and_stays_visible(
     expect(page.locator("#results li").first).to_contain_text("距中心")
     picker = page.locator("select#district")
     expect(picker).to_be_visible()
-    expect(picker).to_have_value("330782")
+    expect(picker).to_have_value(YIWU)
     picker.select_option("330703")  # 金东区
     expect(page.locator("#ordered-by")).to_contain_text("按到金东区中心的距离排序")
 
-    located = new_page(geolocation={"latitude": YIJIASHAN[0], "longitude": YIJIASHAN[1]},
+    located = new_page(geolocation={"latitude": YIJIASHAN_POINT[0],
+                                    "longitude": YIJIASHAN_POINT[1]},
                        permissions=["geolocation"])
     located.goto("/")
     expect(located.locator("#ordered-by")).to_have_text(
         "按到您当前位置的距离排序 · 重新定位")
     expect(located.locator("#results li").first).not_to_contain_text("距中心")
     # Choosing a district from there lists around the district, not the old position.
-    located.locator("select#district").select_option("330782")
+    located.locator("select#district").select_option(YIWU)
     expect(located.locator("#ordered-by")).to_contain_text("按到义乌市中心的距离排序")

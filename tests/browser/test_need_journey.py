@@ -6,7 +6,6 @@ outcome and rates it."""
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -14,16 +13,10 @@ from nuanxin.accounts.models import PartnerKind
 from nuanxin.needs.models import Need, NeedFeedback, NeedStatus
 from nuanxin.surveys.selectors.surveys import survey_token
 from nuanxin.surveys.services import surveys as survey_services
-from tests.alliance.helpers import (
-    YIJIASHAN,
-    YIWU,
-    ensure_units,
-    partner,
-    raise_need,
-    resource,
-    staff,
-    worker,
-)
+from tests.alliance.helpers import resource
+from tests.factories.needs import raise_need
+from tests.factories.people import PartnerFactory, StaffFactory, WorkerFactory, browser_login
+from tests.factories.places import YIJIASHAN, YIWU, ensure_units
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,12 +26,12 @@ PASSWORD = "a-long-browser-password"
 @pytest.fixture
 def world(regions):
     ensure_units(YIJIASHAN)
-    secretary = staff("community_staff", YIJIASHAN)
+    secretary = StaffFactory(region_code=YIJIASHAN)
     secretary.set_password(PASSWORD)
     secretary.save()
-    rider = worker(display_name="丁建")
-    earlier = raise_need(by=worker(), title="取餐点附近没有充电的地方", accept=False)
-    tower = partner("中国铁塔义乌分公司", kind=PartnerKind.OPERATOR, code=YIWU)
+    rider = WorkerFactory(display_name="丁建")
+    earlier = raise_need(by=WorkerFactory(), title="取餐点附近没有充电的地方")
+    tower = PartnerFactory(name="中国铁塔义乌分公司", kind=PartnerKind.OPERATOR, region_code=YIWU)
     resource(tower, title="义驾山换电柜电池槽", capacity=96)
     now = timezone.now()
     survey = survey_services.survey_create(actor=secretary, data=survey_services.SurveyInput(
@@ -53,15 +46,9 @@ def world(regions):
     return {"secretary": secretary, "rider": rider, "earlier": earlier, "survey": survey}
 
 
-def logged_in_cookie(user, base_url):
-    client = Client()
-    client.force_login(user)
-    return {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base_url}
-
-
 def test_from_survey_to_solved_problem(new_page, world, live_server):
     phone = new_page()
-    phone.context.add_cookies([logged_in_cookie(world["rider"], live_server.url)])
+    browser_login(phone, world["rider"], live_server.url)
 
     # The survey, on the phone: one tap and submit.
     phone.goto(f"/surveys/a/{survey_token(world['survey'].pk)}/")

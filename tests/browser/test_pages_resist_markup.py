@@ -12,34 +12,21 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from django.test import Client
 from playwright.sync_api import expect
 
-from nuanxin.accounts.decorators import SESSION_TOTP_OK
-from nuanxin.accounts.models import User
 from nuanxin.stations import services as station_services
 from nuanxin.surveys import services as survey_services
 from nuanxin.surveys.services import AnswerInput, OptionInput, QuestionInput
-from tests.energy import factories as energy
-from tests.stations.factories import StaffFactory
-from tests.surveys.helpers import make_worker, survey_input
+from tests.factories import energy as energy
+from tests.factories.people import StaffFactory, SuperuserFactory, WorkerFactory, browser_login
+from tests.factories.places import YIJIASHAN, YIJIASHAN_POINT
+from tests.surveys.helpers import survey_input
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-YIJIASHAN = (29.3155, 120.0782)
 SHOTS = Path(os.environ.get("NUANXIN_SCREENSHOTS", tempfile.gettempdir()))
 MARKUP = '<img src=x onerror="window.__xss=1">'
 MARKER_TIP = ".leaflet-tooltip:not(.district-label)"  # district names are tooltips too
-
-
-def session_cookie(user, base_url, *, totp=False):
-    client = Client()
-    client.force_login(user)
-    if totp:
-        session = client.session
-        session[SESSION_TOTP_OK] = True
-        session.save()
-    return {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base_url}
 
 
 def assert_inert(page):
@@ -49,14 +36,14 @@ def assert_inert(page):
 
 @pytest.fixture
 def root(regions):
-    return User.objects.create_superuser("root-markup", password="x")  # noqa: S106
+    return SuperuserFactory()
 
 
 @pytest.fixture
 def station(root):
     made = station_services.station_create(user=root, data=station_services.StationData(
-        name="义驾山" + MARKUP, type="center", region_code="330782001001",
-        lat=YIJIASHAN[0] + 0.0005, lng=YIJIASHAN[1], amenities=("hot_water",),
+        name="义驾山" + MARKUP, type="center", region_code=YIJIASHAN,
+        lat=YIJIASHAN_POINT[0] + 0.0005, lng=YIJIASHAN_POINT[1], amenities=("hot_water",),
     ))
     station_services.station_set_hours(user=root, station_id=made.pk,
                                        spans=[(w, 0, 1440) for w in range(7)])
@@ -64,7 +51,7 @@ def station(root):
 
 
 def test_station_name_on_the_maps_of_home_and_station_page_is_text(new_page, station):
-    page = new_page(geolocation={"latitude": YIJIASHAN[0], "longitude": YIJIASHAN[1]},
+    page = new_page(geolocation={"latitude": YIJIASHAN_POINT[0], "longitude": YIJIASHAN_POINT[1]},
                     permissions=["geolocation"])
     page.goto("/")
     expect(page.locator("#results .name")).to_have_text("义驾山" + MARKUP)
@@ -82,9 +69,9 @@ def test_cabinet_and_station_names_on_energy_pages_and_console_map_are_text(
         new_page, station, live_server):
     op = energy.operator()
     cabinet = energy.cabinet(op=op, station=station, name="换电柜" + MARKUP,
-                             lat=YIJIASHAN[0], lng=YIJIASHAN[1])
+                             lat=YIJIASHAN_POINT[0], lng=YIJIASHAN_POINT[1])
     rider = new_page()
-    rider.goto(f"/energy/?lat={YIJIASHAN[0]}&lng={YIJIASHAN[1]}")
+    rider.goto(f"/energy/?lat={YIJIASHAN_POINT[0]}&lng={YIJIASHAN_POINT[1]}")
     expect(rider.locator("#results .name")).to_have_text("换电柜" + MARKUP)
     expect(rider.locator("#map .cab-marker")).to_have_text("6")
     assert_inert(rider)
@@ -94,7 +81,7 @@ def test_cabinet_and_station_names_on_energy_pages_and_console_map_are_text(
     assert_inert(rider)
 
     desk = new_page()
-    desk.context.add_cookies([session_cookie(energy.operator_user(op), live_server.url)])
+    browser_login(desk, energy.operator_user(op), live_server.url)
     desk.goto("/console/energy/")
     desk.locator("#energy-map path.leaflet-interactive").first.hover(force=True)
     expect(desk.locator("#energy-map " + MARKER_TIP)).to_contain_text("换电柜" + MARKUP)
@@ -106,7 +93,7 @@ def test_cabinet_and_station_names_on_energy_pages_and_console_map_are_text(
 
 def test_survey_question_and_option_labels_on_result_charts_are_text(new_page, regions,
                                                                      live_server):
-    staff = StaffFactory(role="community_staff", region_code="330782001001")
+    staff = StaffFactory(region_code=YIJIASHAN)
     survey = survey_services.survey_create(actor=staff, data=survey_input())
     question = survey_services.question_add(
         actor=staff, survey_id=survey.pk, data=QuestionInput(
@@ -116,11 +103,11 @@ def test_survey_question_and_option_labels_on_result_charts_are_text(new_page, r
     chosen = question.options.get(position=1).pk
     for _ in range(3):
         survey_services.response_submit(
-            worker=make_worker(), survey_id=survey.pk,
+            worker=WorkerFactory(), survey_id=survey.pk,
             answers={question.pk: AnswerInput(options=[chosen])})
 
     desk = new_page()
-    desk.context.add_cookies([session_cookie(staff, live_server.url, totp=True)])
+    browser_login(desk, staff, live_server.url)
     desk.goto(f"/console/surveys/{survey.pk}/results/")
     chart = desk.locator(f'[data-chart="{question.pk}"]')
     expect(chart.locator("svg")).to_be_visible()
@@ -149,7 +136,7 @@ def test_every_page_carries_the_policy_and_admin_and_api_docs_work_under_it(
     page.goto("/api/docs")
     expect(page.get_by_role("heading", name="暖新 Nuanxin API")).to_be_visible()
 
-    page.context.add_cookies([session_cookie(root, live_server.url, totp=True)])
+    browser_login(page, root, live_server.url)
     page.goto("/admin/stations/station/")
     expect(page.locator("#result_list")).to_contain_text("义驾山" + MARKUP)
     # The theme switch is the admin's own script (theme.js) at work.

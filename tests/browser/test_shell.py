@@ -7,12 +7,11 @@ import os
 
 import pytest
 import segno
-from django.test import Client
 from playwright.sync_api import expect
 
 from nuanxin.stations.qr import station_token
-from tests.accounts.factories import WorkerFactory
-from tests.stations.factories import QIANJIANGYUAN, StationFactory
+from tests.factories.people import WorkerFactory, browser_login
+from tests.factories.places import QIANJIANGYUAN, StationFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -26,12 +25,7 @@ def shot(page, name):
 
 
 def rider_page(new_page, live_server, **profile):
-    page = new_page()
-    client = Client()
-    client.force_login(WorkerFactory(**profile))
-    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
-                               "url": live_server.url}])
-    return page
+    return browser_login(new_page(), WorkerFactory(**profile), live_server.url)
 
 
 def qr_png(text: str) -> bytes:

@@ -1,21 +1,16 @@
 import pytest
 
 from nuanxin.accounts.models import AuditLog
-from tests.accounts.factories import WorkerFactory
-from tests.stations.factories import StationFactory
+from tests.factories.people import SuperuserFactory, WorkerFactory, login
+from tests.factories.places import StationFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def superuser_client(client, django_user_model):
-    from nuanxin.accounts.decorators import SESSION_TOTP_OK
-
-    root = django_user_model.objects.create_superuser("root", password="x")  # noqa: S106
-    client.force_login(root)
-    session = client.session
-    session[SESSION_TOTP_OK] = True
-    session.save()
+def superuser_client(client):
+    root = SuperuserFactory()
+    login(client, root)
     client.root = root
     return client
 
@@ -29,7 +24,7 @@ def test_admin_pages_open_for_a_superuser(superuser_client, path):
 
 
 def test_opening_a_worker_in_admin_is_audited(superuser_client):
-    worker = WorkerFactory()
+    worker = WorkerFactory(home_region_code=None)
     response = superuser_client.get(f"/admin/accounts/user/{worker.pk}/change/")
     assert response.status_code == 200
     entry = AuditLog.objects.get(action="accounts.phone.viewed_in_admin")

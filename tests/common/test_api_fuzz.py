@@ -14,7 +14,7 @@ import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 from hypothesis import HealthCheck, Phase, settings
 
-from tests.accounts.factories import WorkerFactory
+from tests.factories.people import WorkerFactory
 
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", WSGIHandler())
 
@@ -61,7 +61,7 @@ def rider_cookies(db):
     from django.test import Client
 
     client = Client()
-    client.force_login(WorkerFactory())
+    client.force_login(WorkerFactory(home_region_code=None))
     token = _get_new_csrf_string()
     return {"sessionid": client.cookies["sessionid"].value, "csrftoken": token}, token
 

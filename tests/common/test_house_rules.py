@@ -140,7 +140,7 @@ def test_findings_name_their_lines():
     ("region-scoping-by-hand", "src/nuanxin/common/figures.py", True),
     ("battery-moved-outside-custody", "src/nuanxin/energy/services/custody.py", False),
     ("battery-moved-outside-custody", "src/nuanxin/energy/services/swaps.py", True),
-    ("battery-moved-outside-custody", "tests/energy/factories.py", False),
+    ("battery-moved-outside-custody", "tests/factories/energy.py", False),
 ])
 def test_each_rule_covers_its_paths_and_not_its_allowlist(rule, path, covered):
     assert RULES[rule].covers(path) is covered

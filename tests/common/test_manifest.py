@@ -13,15 +13,8 @@ from nuanxin.accounts.personal_data import personal_data_export
 from nuanxin.api import NuanxinAPI, api
 from nuanxin.common import manifest, stats
 from nuanxin.common.manifest import ConsoleLink, Manifest, Seeder, Tab, Tile, Urls
-from tests.accounts.factories import WorkerFactory
-from tests.stations.factories import (
-    QIANJIANGYUAN,
-    YIJIASHAN,
-    YIWU,
-    StaffFactory,
-    StationFactory,
-    console_client,
-)
+from tests.factories.people import StaffFactory, WorkerFactory, login
+from tests.factories.places import QIANJIANGYUAN, YIJIASHAN, YIWU, StationFactory
 
 
 def _declaring(monkeypatch, *extra):
@@ -69,13 +62,13 @@ def test_a_new_app_adds_a_tile_and_a_console_entry_by_declaring_them(client, mon
                     order=1),),
         console=(ConsoleLink("night_school", "夜校", "surveys_console:list", order=1),),
     ))
-    client.force_login(WorkerFactory())
+    client.force_login(WorkerFactory(home_region_code=None))
     tiles = _tiles(client.get("/services/").content.decode())
     assert tiles[0] == "night_school"
     assert {"stations", "energy", "battery", "need_new", "needs", "surveys", "voice",
             "community"} <= set(tiles)
     keeper = StaffFactory(role=StaffRole.STATION_KEEPER)
-    console_client(client, keeper)
+    login(client, keeper)
     assert _console_menu(client.get("/console/").content.decode())[0] == "night_school"
 
 
@@ -94,7 +87,7 @@ def test_the_console_menu_shows_each_role_its_entries(client, role, region, supe
     if superuser:
         staff.is_superuser = True
         staff.save(update_fields=["is_superuser"])
-    console_client(client, staff)
+    login(client, staff)
     menu = set(_console_menu(client.get("/console/").content.decode()))
     assert sees <= menu
     assert not (not_sees & menu)
@@ -102,7 +95,7 @@ def test_the_console_menu_shows_each_role_its_entries(client, role, region, supe
 
 @pytest.mark.django_db
 def test_the_console_menu_marks_the_current_section(client):
-    console_client(client, StaffFactory(role=StaffRole.COMMUNITY_STAFF))
+    login(client, StaffFactory())
     html = client.get("/console/surveys/visits/plan/").content.decode()
     assert re.search(r'class="active" aria-current="page" data-console="visits"', html)
     html = client.get("/console/needs/").content.decode()
@@ -122,7 +115,7 @@ def _active_tab(html: str):
 @pytest.mark.django_db
 def test_rider_pages_light_their_tab_and_lead_back(client):
     station = StationFactory(region_code=QIANJIANGYUAN)
-    client.force_login(WorkerFactory())
+    client.force_login(WorkerFactory(home_region_code=None))
 
     home = client.get("/").content.decode()
     assert _tabs(home) == ["home", "energy", "services", "inbox", "me"]
@@ -146,7 +139,7 @@ def test_rider_pages_light_their_tab_and_lead_back(client):
 
 @pytest.mark.django_db
 def test_my_community_tile_leads_to_my_community_or_to_choosing_one(client):
-    client.force_login(WorkerFactory())
+    client.force_login(WorkerFactory(home_region_code=None))
     html = client.get("/services/").content.decode()
     assert 'href="/accounts/me/#home" data-tile="community"' in html
     client.force_login(WorkerFactory(home_region_code=QIANJIANGYUAN))
@@ -156,7 +149,7 @@ def test_my_community_tile_leads_to_my_community_or_to_choosing_one(client):
 
 @pytest.mark.django_db
 def test_staff_pages_carry_no_rider_tab_bar(client):
-    console_client(client, StaffFactory(role=StaffRole.COMMUNITY_STAFF))
+    login(client, StaffFactory())
     html = client.get("/console/").content.decode()
     assert 'id="tabbar"' not in html and "data-scan" not in html
 
@@ -286,13 +279,13 @@ def test_a_new_app_is_one_line_in_installed_apps(client, nightschool):
     # Every app's routers too (ping is api.py's own).
     assert set(API_PATHS) - {"/api/v1/ping"} < set(nightschool.get_openapi_schema()["paths"])
 
-    worker = WorkerFactory()
+    worker = WorkerFactory(home_region_code=None)
     client.force_login(worker)
     assert _tiles(client.get("/services/").content.decode())[0] == "nightschool"
     assert personal_data_export(worker)["nightschool"] == [
         {"lesson": "电动车安全", "who": worker.pk}]
 
-    console_client(client, StaffFactory(role=StaffRole.STATION_KEEPER))
+    login(client, StaffFactory(role=StaffRole.STATION_KEEPER))
     assert _console_menu(client.get("/console/").content.decode())[0] == "nightschool"
     assert client.get("/console/nightschool/").content.decode() == "夜校管理"
     assert client.get("/console/needs/").status_code == 200

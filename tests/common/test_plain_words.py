@@ -6,10 +6,10 @@ import re
 import pytest
 from django.utils import timezone
 
-from nuanxin.accounts.models import StaffRole
 from nuanxin.alliance.models import Project, project_ref
-from tests.needs.factories import NeedFactory, org_unit_for
-from tests.stations.factories import YIJIASHAN, StaffFactory, StationFactory, console_client
+from tests.factories.needs import NeedFactory
+from tests.factories.people import StaffFactory, login
+from tests.factories.places import YIJIASHAN, StationFactory, org_unit_for
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +19,7 @@ def test_a_needs_project_shows_as_its_title_linked(client):
                                      created_at=timezone.now())
     need = NeedFactory(status="in_project", project_ref=project_ref(project.pk),
                        lat=29.3155, lng=120.0782)
-    console_client(client, StaffFactory(role=StaffRole.COMMUNITY_STAFF))
+    login(client, StaffFactory())
     html = client.get(f"/console/needs/{need.pk}/").content.decode()
     assert "alliance.project" not in html
     assert (f'<dd id="need-project"><a href="/console/alliance/projects/{project.pk}/">'

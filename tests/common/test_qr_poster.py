@@ -14,16 +14,17 @@ from django.urls import reverse
 from nuanxin.accounts.models import StaffRole
 from nuanxin.stations.models import CheckIn
 from tests.accounts.qr import read_svg_qr
-from tests.energy import factories as energy
-from tests.stations.factories import YIJIASHAN, StaffFactory, StationFactory, console_client
-from tests.surveys.helpers import charging_survey, make_staff, make_worker
+from tests.factories import energy as energy
+from tests.factories.people import StaffFactory, WorkerFactory, login
+from tests.factories.places import YIJIASHAN, StationFactory
+from tests.surveys.helpers import charging_survey
 
 pytestmark = pytest.mark.django_db
 
 
 def station_poster(client):
     station = StationFactory(region_code=YIJIASHAN, name="义驾山社区党群服务中心驿站")
-    console_client(client, StaffFactory(role=StaffRole.STATION_KEEPER, region_code=YIJIASHAN))
+    login(client, StaffFactory(role=StaffRole.STATION_KEEPER, region_code=YIJIASHAN))
     return reverse("console:station_qr", args=[station.pk]), station.name, "扫码签到"
 
 
@@ -35,9 +36,9 @@ def cabinet_poster(client):
 
 
 def survey_poster(client):
-    staff = make_staff()
+    staff = StaffFactory()
     survey, _questions = charging_survey(staff)
-    console_client(client, staff)
+    login(client, staff)
     return reverse("surveys_console:qr", args=[survey.pk]), survey.title, "扫码答题"
 
 
@@ -76,7 +77,7 @@ def test_each_poster_shows_its_code_on_the_one_template(client, make):
 
 
 def rider_opens(address: str) -> str:
-    rider = make_worker()
+    rider = WorkerFactory()
     client = Client()
     client.force_login(rider)
     page = client.get(urlsplit(address).path)

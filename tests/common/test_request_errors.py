@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 
 from nuanxin.api import api as nuanxin_api
-from tests.accounts.factories import WorkerFactory
+from tests.factories.people import WorkerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +44,7 @@ def rider_client():
     token = _get_new_csrf_string()
     client = Client(enforce_csrf_checks=True, HTTP_X_CSRFTOKEN=token)
     client.cookies["csrftoken"] = token
-    client.force_login(WorkerFactory())
+    client.force_login(WorkerFactory(home_region_code=None))
     return client
 
 
@@ -96,7 +96,7 @@ def test_a_page_number_past_any_real_list_is_refused(page):
 
 
 def test_a_huge_page_number_on_the_needs_list_is_a_json_400(client):
-    from tests.accounts.factories import StaffFactory
+    from tests.factories.people import StaffFactory
 
     client.force_login(StaffFactory(role="community_staff"))
     response = client.get("/api/v1/needs?page=99999999999999999999")
@@ -117,7 +117,7 @@ def test_a_write_without_the_csrf_token_is_refused_in_the_callers_language():
     from django.test import Client
 
     client = Client(enforce_csrf_checks=True)
-    client.force_login(WorkerFactory())
+    client.force_login(WorkerFactory(home_region_code=None))
     response = client.patch("/api/v1/me", {"display_name": "x"}, content_type="application/json")
     body = _assert_json_error(response, 403)
     assert body["code"] == "csrf_failed" and body["message"] == "页面已过期，请刷新页面后再试。"

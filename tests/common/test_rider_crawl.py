@@ -12,9 +12,9 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 import pytest
 
-from tests.accounts.factories import WorkerFactory
-from tests.energy.factories import cabinet
-from tests.stations.factories import QIANJIANGYUAN, StationFactory
+from tests.factories.energy import cabinet
+from tests.factories.people import WorkerFactory
+from tests.factories.places import QIANJIANGYUAN, StationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -93,7 +93,8 @@ def crawl(client, start="/", limit=300):
 def test_a_new_rider_reaches_every_rider_page_from_home(client):
     station = StationFactory(region_code=QIANJIANGYUAN)
     cab = cabinet(region_code=QIANJIANGYUAN, station=station)
-    rider = WorkerFactory()  # just signed up: no home community, no location shared
+    # just signed up: no home community, no location shared
+    rider = WorkerFactory(home_region_code=None)
     client.force_login(rider)
 
     statuses = crawl(client)

@@ -10,7 +10,7 @@ from nuanxin.accounts.models import User
 from nuanxin.accounts.selectors import users_visible_to
 from nuanxin.common.errors import NotFound
 from nuanxin.geo.models import Region
-from tests.accounts.factories import StaffFactory, WorkerFactory
+from tests.factories.people import StaffFactory, WorkerFactory
 
 pytestmark = pytest.mark.django_db
 

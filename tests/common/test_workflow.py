@@ -11,7 +11,9 @@ from django.utils import translation
 
 from nuanxin.common.errors import ServiceError
 from nuanxin.common.workflow import NEW, Workflow, move, registered
-from tests.alliance.helpers import YIJIASHAN, ensure_units, partner, raise_need, staff, worker
+from tests.factories.needs import raise_need
+from tests.factories.people import PartnerFactory, StaffFactory, WorkerFactory
+from tests.factories.places import YIJIASHAN, ensure_units
 
 
 class Light(models.TextChoices):
@@ -123,8 +125,8 @@ def _need(state):
 
     from nuanxin.needs.models import Need
 
-    need = raise_need(by=worker(), accept=False)
-    target = raise_need(by=worker(), accept=False) if state == "merged" else None
+    need = raise_need(by=WorkerFactory())
+    target = raise_need(by=WorkerFactory()) if state == "merged" else None
     Need.objects.filter(pk=need.pk).update(
         status=state, merged_into=target,
         resolved_at=timezone.now() if state == "resolved" else None)
@@ -134,7 +136,7 @@ def _need(state):
 def _need_before(need, action):
     """What need_merge sets before the move (the database holds merged iff a target)."""
     if action == "merge":
-        need.merged_into = raise_need(by=worker(), accept=False)
+        need.merged_into = raise_need(by=WorkerFactory())
 
 
 def _story(state):
@@ -143,7 +145,7 @@ def _story(state):
     from nuanxin.voice import services
     from nuanxin.voice.models import Story
 
-    story = services.story_create(author=worker(), text="社区的门一直开着，谢谢。",
+    story = services.story_create(author=WorkerFactory(), text="社区的门一直开着，谢谢。",
                                   consent_publish=True)
     Story.objects.filter(pk=story.pk).update(status=state, published_at=timezone.now())
     return Story.objects.get(pk=story.pk)
@@ -155,7 +157,7 @@ def _project(state):
     from nuanxin.alliance.models import Project
     from nuanxin.alliance.services.projects import ProjectInput, project_create
 
-    project = project_create(actor=staff(), data=ProjectInput(title="充电桩进社区"))
+    project = project_create(actor=StaffFactory(), data=ProjectInput(title="充电桩进社区"))
     Project.objects.filter(pk=project.pk).update(
         status=state, results="两台换电柜投用",
         closed_at=timezone.now() if state in ("closed", "cancelled") else None)
@@ -167,9 +169,9 @@ def _routing(state):
     from nuanxin.alliance.models import NeedRouting
     from nuanxin.alliance.services.routings import routing_create
 
-    secretary = staff()
-    need = raise_need(by=worker())
-    routing = routing_create(actor=secretary, need_id=need.pk, partner_id=partner().pk)
+    secretary = StaffFactory()
+    need = raise_need(by=WorkerFactory(), accept=True)
+    routing = routing_create(actor=secretary, need_id=need.pk, partner_id=PartnerFactory().pk)
     NeedRouting.objects.filter(pk=routing.pk).update(status=state, proposal="方案",
                                                      decline_reason="原因")
     return NeedRouting.objects.get(pk=routing.pk)
@@ -181,21 +183,21 @@ def _survey(state):
     from nuanxin.surveys.models import Survey
     from tests.surveys.helpers import simple_survey
 
-    survey, _question = simple_survey(staff(), publish=False)
+    survey, _question = simple_survey(StaffFactory(), publish=False)
     if state != "draft":
         Survey.objects.filter(pk=survey.pk).update(status=state, published_at=timezone.now())
     return Survey.objects.get(pk=survey.pk)
 
 
 def _cabinet():
-    from tests.energy import factories as f
+    from tests.factories import energy as f
 
     return f.cabinet(full=1, charging=0)
 
 
 def _swap(state):
     from nuanxin.energy.models import Subscription, Swap, SwapState
-    from tests.energy import factories as f
+    from tests.factories import energy as f
 
     cab = _cabinet()
     rider = f.subscribed_rider(op=cab.operator)
@@ -226,9 +228,9 @@ def _subscription(state):
     from django.utils import timezone
 
     from nuanxin.energy.models import Subscription
-    from tests.energy import factories as f
+    from tests.factories import energy as f
 
-    return Subscription.objects.create(rider=f.rider(), plan=f.plan(op=f.operator()),
+    return Subscription.objects.create(rider=WorkerFactory(), plan=f.plan(op=f.operator()),
                                        status=state, starts_at=timezone.now())
 
 
@@ -267,7 +269,7 @@ def test_workflow_grid(name, state, action):
     wf = _project_workflows()[name]
     make, before_move = EXAMPLES[name]
     obj = make(state)
-    actor = staff()
+    actor = StaffFactory()
     history = wf.history.objects.filter(**{wf.history.subject_field: obj})
     before_rows, before = history.count(), model_to_dict(obj)
     t = wf.transitions[action]

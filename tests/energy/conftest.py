@@ -9,7 +9,7 @@
         mqtt_ingester.wait_idle(5)                 # everything received so far is applied
 
 Both talk to settings.MQTT_URL (the real Mosquitto of this machine in tests). Serials come
-from tests/energy/factories.py and carry the run's RUN_TAG, so parallel runs never hear each
+from tests/factories/energy.py and carry the run's RUN_TAG, so parallel runs never hear each
 other's cabinets.
 """
 
@@ -56,7 +56,7 @@ def virtual_cabinet(settings):
     """
     from nuanxin.energy.models import Cabinet
     from nuanxin.energy.simulate import simulation_from_database
-    from tests.energy import factories
+    from tests.factories import energy as factories
 
     made = []
 

@@ -32,7 +32,7 @@ from nuanxin.energy.credentials import (
 from nuanxin.energy.ingest import Ingester
 from nuanxin.energy.models import IngestRejection
 from nuanxin.energy.mqtt import mqtt_client
-from tests.energy import factories as f
+from tests.factories import energy as f
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from nuanxin.energy.models import Alarm, AlarmKind, Battery, BatteryStatus, Place, Slot
 from nuanxin.energy.services import custody, safety
-from tests.energy import factories as f
+from tests.factories import energy as f
 
 
 def _overheated(cab) -> tuple[Battery, Alarm]:

@@ -10,8 +10,9 @@ from nuanxin.energy import qr
 from nuanxin.energy.models import Battery, Cabinet, PlanKind, Slot, Swap
 from nuanxin.energy.services import custody, swaps
 from nuanxin.geo.datum import CRS, from_wgs84, to_wgs84
-from tests.energy import factories as f
 from tests.energy.test_swaps import ledger_holds  # noqa: F401 - autouse: the ledger holds
+from tests.factories import energy as f
+from tests.factories.people import WorkerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -127,7 +128,7 @@ def test_a_swap_refusal_is_a_coded_error(logged_in, cab):
 
 
 def test_without_a_plan_the_api_says_so(api, cab):
-    api.force_login(f.rider())
+    api.force_login(WorkerFactory())
     assert_error(post(api, "/api/v1/swaps", {"cabinet_id": cab.pk}), 403, "no_plan")
 
 

@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 from nuanxin.energy.models import Battery, Swap, SwapState
 from nuanxin.energy.qr import cabinet_token
 from nuanxin.energy.services import swaps
-from tests.energy import factories as f
+from tests.factories import energy as f
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -30,8 +30,8 @@ from nuanxin.energy.models import (
     WorkOrderState,
 )
 from nuanxin.energy.services import custody, safety
-from tests.alliance.helpers import partner_user
-from tests.energy import factories as f
+from tests.factories import energy as f
+from tests.factories.people import PartnerUserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -64,7 +64,7 @@ def duty(regions):
     op = f.operator("中国铁塔义乌分公司")
     cab = f.cabinet(op=op, name="义驾山社区换电柜", address="稠城街道义驾山社区党群服务中心东侧",
                     full=6, charging=2)
-    engineer = partner_user(op.partner, "tower.duty")
+    engineer = PartnerUserFactory(partner=op.partner, username="tower.duty")
     engineer.display_name = "值班工程师王工"
     engineer.save(update_fields=["display_name"])
     batteries = {n: Battery.objects.get(slot__cabinet=cab, slot__number=n) for n in (1, 2, 7)}

@@ -15,8 +15,8 @@ from nuanxin.energy import mqtt
 from nuanxin.energy.models import CabinetCommand, IngestRejection
 from nuanxin.energy.mqtt import mqtt_client
 from nuanxin.energy.services.commands import command_send, next_seq
-from tests.energy import factories as f
 from tests.energy.test_ingest import FakeCabinet, cabinets, ingest  # noqa: F401 (fixtures)
+from tests.factories import energy as f
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -44,7 +44,7 @@ from nuanxin.energy.models import (
 )
 from nuanxin.energy.services import custody, swaps
 from nuanxin.energy.simulator import Faults
-from tests.energy import factories as f
+from tests.factories import energy as f
 
 pytestmark = pytest.mark.django_db(transaction=True)
 S = SwapState

@@ -12,7 +12,6 @@ import segno  # noqa: F401  (the QR images are drawn with it)
 from django.urls import reverse
 from django.utils import timezone
 
-from nuanxin.accounts.models import StaffRole
 from nuanxin.energy.models import (
     Alarm,
     AlarmState,
@@ -28,8 +27,9 @@ from nuanxin.energy.models import (
 from nuanxin.energy.qr import cabinet_id_from_token
 from nuanxin.energy.selectors import console as selectors
 from nuanxin.energy.services import custody, safety
-from tests.energy import factories as f
-from tests.stations.factories import YIJIASHAN, StaffFactory, StationFactory, console_client
+from tests.factories import energy as f
+from tests.factories.people import StaffFactory, SuperuserFactory, browser_login, login
+from tests.factories.places import YIJIASHAN, YIWU, StationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -54,8 +54,7 @@ def member_client(client, op):
 
 @pytest.fixture
 def staff_client(client):
-    return console_client(client, StaffFactory(role=StaffRole.COMMUNITY_STAFF,
-                                               region_code=YIJIASHAN))
+    return login(client, StaffFactory(region_code=YIJIASHAN))
 
 
 def text(response) -> str:
@@ -266,17 +265,7 @@ def test_slot_grid_on_a_phone(regions, new_page, live_server, tmp_path):
     cabinet = f.cabinet(op=op, name="浏览器测试柜", full=5, charging=3)
     safety.alarm_raise(cabinet=cabinet, kind="over_temperature", at=timezone.now(), slot=2,
                        value=67.0)
-    member = f.operator_user(op)
-    page = new_page()
-    # Sign in through the session cookie a real login would set.
-    from django.conf import settings
-    from django.test import Client
-
-    client = Client()
-    client.force_login(member)
-    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
-                               "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                               "url": live_server.url}])
+    page = browser_login(new_page(), f.operator_user(op), live_server.url)
     page.goto(reverse("energy_console:cabinet", args=[cabinet.pk]))
     slots = page.locator(".slot")
     assert slots.count() == 12
@@ -300,7 +289,7 @@ def test_dashboard_figures_count_riders_served_and_safety_alarms(cab, op):
     assert stat("energy.riders_served").compute("3307", None, None) == 2
     assert stat("energy.riders_served").compute("3303", None, None) == 0  # Wenzhou
     assert stat("energy.safety_alarms").compute("", None, None) == 1
-    assert stat("energy.cabinets").records("330782", None, None).filter(pk=cab.pk).exists()
+    assert stat("energy.cabinets").records(YIWU, None, None).filter(pk=cab.pk).exists()
 
 
 def test_overview_counts_agree_with_the_slot_grid_for_a_locked_quarantined_slot():
@@ -308,14 +297,12 @@ def test_overview_counts_agree_with_the_slot_grid_for_a_locked_quarantined_slot(
     overview as on the cabinet's grid (it used to count as both fault and locked)."""
     from collections import Counter
 
-    from nuanxin.accounts.models import User
-
     cab = f.cabinet(full=5, charging=1)
     slot = Slot.objects.get(cabinet=cab, number=1)
     Slot.objects.filter(pk=slot.pk).update(locked=True)
     custody.battery_move(battery=Battery.objects.get(slot=slot), to_place="slot", to_slot=slot,
                  to_status=BatteryStatus.QUARANTINED, action="energy.battery.quarantined")
-    admin = User.objects.create_superuser("grid.admin", password="pw-12345678")
+    admin = SuperuserFactory()
     _cabinet, views = selectors.cabinet_grid(admin, cab.pk)
     grid = Counter(view.state for view in views)
     counts = selectors.cabinet_counts([cab.pk])[cab.pk]

@@ -2,12 +2,10 @@
 (one request for the whole province's backdrop; it used to be refused as too large)."""
 
 import pytest
-from django.test import Client
 from playwright.sync_api import expect
 
-from nuanxin.accounts.decorators import SESSION_TOTP_OK
-from nuanxin.accounts.models import User
-from tests.energy import factories as f
+from tests.factories import energy as f
+from tests.factories.people import SuperuserFactory, browser_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -17,15 +15,7 @@ def test_cabinets_far_apart_are_drawn_over_their_districts(new_page, regions, li
     f.cabinet(op=op, name="义驾山换电柜")  # 义乌市
     f.cabinet(op=op, name="西湖换电柜", region_code="330106")  # 杭州市西湖区
     f.cabinet(op=op, name="鹿城换电柜", region_code="330302")  # 温州市鹿城区
-    root = User.objects.create_superuser("root-energy-map", password="x")  # noqa: S106
-    client = Client()
-    client.force_login(root)
-    session = client.session
-    session[SESSION_TOTP_OK] = True
-    session.save()
-    page = new_page()
-    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
-                               "url": live_server.url}])
+    page = browser_login(new_page(), SuperuserFactory(), live_server.url)
     outlines = []
     page.on("response", lambda r: outlines.append(r.status) if "/regions/outlines" in r.url
             else None)

@@ -18,14 +18,15 @@ from nuanxin.energy.models import (
     Slot,
 )
 from nuanxin.energy.services import custody
-from tests.energy import factories as f
+from tests.factories import energy as f
+from tests.factories.people import WorkerFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def test_a_fresh_fleet_verifies():
     f.cabinet()
-    f.battery(op=f.operator(), holder=f.rider())
+    f.battery(op=f.operator(), holder=WorkerFactory())
     assert custody.ledger_verify() == []
 
 
@@ -34,7 +35,7 @@ def test_a_move_updates_the_row_and_appends_one_entry():
     battery = Battery.objects.get(slot__cabinet=cab)
     slot = battery.slot
     Slot.objects.filter(pk=slot.pk).update(charging=True)
-    rider = f.rider()
+    rider = WorkerFactory()
     entry = custody.battery_move(battery=battery, to_place=Place.RIDER, to_rider=rider,
                                  to_status=BatteryStatus.WITH_RIDER, action="test.take")
     battery.refresh_from_db()
@@ -80,7 +81,7 @@ def test_an_impossible_destination_is_refused():
 def test_verify_catches_a_row_changed_behind_the_ledgers_back():
     cab = f.cabinet(full=1, charging=0)
     battery = Battery.objects.get(slot__cabinet=cab)
-    Battery.objects.filter(pk=battery.pk).update(slot=None, holder=f.rider(),
+    Battery.objects.filter(pk=battery.pk).update(slot=None, holder=WorkerFactory(),
                                                  status=BatteryStatus.WITH_RIDER)
     problems = custody.ledger_verify()
     assert len(problems) == 1 and battery.serial in problems[0]
@@ -108,7 +109,7 @@ def test_verify_catches_a_broken_chain_and_two_batteries_in_one_slot():
 
 def test_verify_catches_a_rider_with_two_batteries_in_the_ledger():
     op = f.operator()
-    rider = f.rider()
+    rider = WorkerFactory()
     f.battery(op=op, holder=rider)
     other = f.battery(op=op)
     CustodyEntry.objects.create(battery=other, at=timezone.now(), action="test.forged",
@@ -153,7 +154,7 @@ def test_a_battery_gone_from_its_slot_goes_to_the_depot_quarantined_with_an_alar
 
 def test_a_battery_found_in_a_slot_is_moved_there_from_wherever_it_was():
     cab = f.cabinet(full=1, charging=0)
-    rider = f.rider()
+    rider = WorkerFactory()
     stray = f.battery(op=cab.operator, holder=rider, soc=30)
     moves = _reconcile(cab, 5, stray.serial)
     assert [(m.action, m.from_place, m.to_place) for m in moves] == [
@@ -165,7 +166,7 @@ def test_a_battery_found_in_a_slot_is_moved_there_from_wherever_it_was():
 
 def test_another_operators_battery_found_in_a_slot_is_quarantined_there():
     cab = f.cabinet(full=0, charging=0)
-    stray = f.battery(op=f.operator(), holder=f.rider(), soc=100)
+    stray = f.battery(op=f.operator(), holder=WorkerFactory(), soc=100)
     _reconcile(cab, 1, stray.serial)
     stray.refresh_from_db()
     assert stray.status == BatteryStatus.QUARANTINED and stray.slot.cabinet_id == cab.pk

@@ -9,8 +9,8 @@ import pytest
 
 from nuanxin.energy.models import Alarm, Battery, BatteryHealthSample
 from nuanxin.energy.services.health import reading_apply, soh_from_session
-from tests.energy import factories as f
 from tests.energy.test_ingest import FakeCabinet, cabinets, ingest  # noqa: F401 (fixtures)
+from tests.factories import energy as f
 
 T0 = datetime(2026, 6, 1, 20, 0, tzinfo=UTC)
 

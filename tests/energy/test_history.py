@@ -19,7 +19,8 @@ from nuanxin.energy.models import (
     WorkOrderKind,
 )
 from nuanxin.energy.services import plans, safety, workorders
-from tests.energy import factories as f
+from tests.factories import energy as f
+from tests.factories.people import WorkerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -116,7 +117,7 @@ def test_an_inspection_opened_by_the_ladder_resolves_its_alarm_on_record(cab, me
 
 
 def test_a_plan_keeps_its_history_from_start_to_cancel():
-    rider = f.rider()
+    rider = WorkerFactory()
     sub = plans.subscription_start(rider=rider, plan_id=f.plan(op=f.operator()).pk)
     plans.subscription_renew(rider=rider)
     plans.subscription_cancel(rider=rider)

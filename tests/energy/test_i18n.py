@@ -9,7 +9,7 @@ from django.utils import translation
 
 import nuanxin.energy
 from tests.common.test_i18n import _entries
-from tests.energy import factories as f
+from tests.factories.people import WorkerFactory
 
 PO = Path(nuanxin.energy.__file__).parent / "locale" / "en" / "LC_MESSAGES" / "django.po"
 
@@ -53,7 +53,7 @@ def test_api_errors_carry_english(api):
     assert body["code"] == "cabinet_not_found"
     assert (body["message"], body["message_en"]) == ("找不到这个换电柜。", "Cabinet not found.")
 
-    api.force_login(f.rider())
+    api.force_login(WorkerFactory())
     body = api.get("/api/v1/swaps/999999").json()
     assert (body["message"], body["message_en"]) == ("找不到这次换电。", "Swap not found.")
 

@@ -29,7 +29,7 @@ from nuanxin.energy.models import (
 )
 from nuanxin.energy.mqtt import mqtt_client
 from nuanxin.energy.services import device
-from tests.energy import factories as f
+from tests.factories import energy as f
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

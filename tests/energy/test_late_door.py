@@ -28,7 +28,7 @@ from nuanxin.energy.models import (
 )
 from nuanxin.energy.protocol import up_topic
 from nuanxin.energy.services import custody, device, swaps
-from tests.energy import factories as f
+from tests.factories import energy as f
 
 pytestmark = pytest.mark.django_db
 S = SwapState

@@ -4,7 +4,8 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from nuanxin.energy.models import Battery, BatteryStatus, Slot
-from tests.energy import factories as f
+from tests.factories import energy as f
+from tests.factories.people import WorkerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +19,7 @@ def test_a_cabinet_is_built_with_its_slots_and_batteries():
 
 def test_a_battery_cannot_be_in_a_slot_and_with_a_rider():
     cab = f.cabinet(full=1, charging=0)
-    rider = f.rider()
+    rider = WorkerFactory()
     battery = Battery.objects.get(slot__cabinet=cab)
     with pytest.raises(IntegrityError), transaction.atomic():
         Battery.objects.filter(pk=battery.pk).update(holder=rider)
@@ -26,7 +27,7 @@ def test_a_battery_cannot_be_in_a_slot_and_with_a_rider():
 
 def test_a_battery_with_a_rider_must_say_so():
     op = f.operator()
-    rider = f.rider()
+    rider = WorkerFactory()
     battery = f.battery(op=op, holder=rider)
     with pytest.raises(IntegrityError), transaction.atomic():
         Battery.objects.filter(pk=battery.pk).update(status=BatteryStatus.FULL)

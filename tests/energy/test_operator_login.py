@@ -3,15 +3,15 @@ console; partners that run no cabinets see no link to it."""
 
 import pytest
 
-from tests.alliance.helpers import partner, partner_user
-from tests.energy import factories as f
+from tests.factories import energy as f
+from tests.factories.people import PartnerFactory, PartnerUserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def test_an_operator_signs_in_straight_to_the_energy_console(client):
     operator = f.operator()
-    engineer = partner_user(operator.partner, "duty.engineer")
+    engineer = PartnerUserFactory(partner=operator.partner, username="duty.engineer")
     response = client.post("/partner/login/", {"username": engineer.username,
                                                "password": "partner-long-password",
                                                "next": "/console/energy/"})
@@ -22,6 +22,7 @@ def test_an_operator_signs_in_straight_to_the_energy_console(client):
 
 
 def test_a_partner_without_cabinets_gets_no_cabinet_link(client):
-    engineer = partner_user(partner("某社会组织"), "social.worker")
+    engineer = PartnerUserFactory(partner=PartnerFactory(name="某社会组织"),
+                                  username="social.worker")
     client.force_login(engineer)
     assert 'data-testid="energy-console-link"' not in client.get("/partner/").content.decode()

@@ -8,20 +8,20 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from nuanxin.accounts.models import Partner, PartnerKind, PartnerMember, StaffRole, User, UserKind
+from nuanxin.accounts.models import PartnerKind, StaffRole
 from nuanxin.energy.models import Alarm, AlarmState, Slot
 from nuanxin.energy.selectors import console as selectors
 from nuanxin.energy.services import safety
-from nuanxin.geo.models import Region
-from tests.energy import factories as f
-from tests.stations.factories import (
-    CHUITAI,
-    YIJIASHAN,
-    YIWU,
+from tests.factories import energy as f
+from tests.factories.people import (
+    PartnerFactory,
+    PartnerUserFactory,
     StaffFactory,
-    StationFactory,
-    console_client,
+    SuperuserFactory,
+    WorkerFactory,
+    login,
 )
+from tests.factories.places import CHUITAI, YIJIASHAN, YIWU, StationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -50,24 +50,14 @@ def world():
     people = {
         "member@A": f.operator_user(op_a),
         "member@B": f.operator_user(op_b),
-        "community_staff@义驾山": StaffFactory(role=StaffRole.COMMUNITY_STAFF,
-                                            region_code=YIJIASHAN),
-        "community_staff@吹台": StaffFactory(role=StaffRole.COMMUNITY_STAFF,
-                                          region_code=CHUITAI),
+        "community_staff@义驾山": StaffFactory(region_code=YIJIASHAN),
+        "community_staff@吹台": StaffFactory(region_code=CHUITAI),
         "district_admin@义乌": StaffFactory(role=StaffRole.DISTRICT_ADMIN, region_code=YIWU),
-        "superuser": User.objects.create_superuser(username="root-energy", password="x" * 12,
-                                                   kind=UserKind.STAFF),
+        "superuser": SuperuserFactory(),
     }
     alarms = {name: safety.alarm_raise(cabinet=cab, kind="door_jam", at=timezone.now(), slot=1)
               for name, cab in cabinets.items()}
     return {"cabinets": cabinets, "people": people, "alarms": alarms}
-
-
-def login(client, user):
-    if user.is_superuser or hasattr(user, "staff_profile"):
-        return console_client(client, user)
-    client.force_login(user)
-    return client
 
 
 @pytest.mark.parametrize("person", sorted(PEOPLE))
@@ -115,7 +105,7 @@ def test_alarm_and_work_order_lists_are_scoped(client, world, person):
 
 
 def test_a_worker_gets_no_console(client, world):
-    worker = f.rider()
+    worker = WorkerFactory()
     client.force_login(worker)
     for name in ("overview", "alarms", "work_orders", "swaps", "health", "coverage"):
         response = client.get(reverse(f"energy_console:{name}"))
@@ -127,10 +117,8 @@ def test_a_worker_gets_no_console(client, world):
 
 
 def test_a_partner_that_runs_no_cabinets_gets_no_console(client, world):
-    shop = Partner.objects.create(name="某修车铺", kind=PartnerKind.MERCHANT,
-                                  region=Region.objects.get(code=YIJIASHAN))
-    user = User.objects.create_user(username="shop1", password="x" * 12, kind=UserKind.PARTNER)
-    PartnerMember.objects.create(user=user, partner=shop)
+    user = PartnerUserFactory(partner=PartnerFactory(name="某修车铺", kind=PartnerKind.MERCHANT,
+                                                     region_code=YIJIASHAN))
     client.force_login(user)
     assert client.get(reverse("energy_console:overview")).status_code == 403
 

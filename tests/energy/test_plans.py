@@ -10,8 +10,9 @@ from django.utils import timezone
 from nuanxin.common.errors import ServiceError
 from nuanxin.energy.models import Charge, PlanKind, Subscription, SubscriptionStatus
 from nuanxin.energy.services import plans, swaps
-from tests.energy import factories as f
 from tests.energy.test_swaps import ledger_holds  # noqa: F401 - autouse: the ledger holds
+from tests.factories import energy as f
+from tests.factories.people import WorkerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.django_db
 def test_a_monthly_plan_charges_the_month_and_runs_one_calendar_month():
     op = f.operator()
     plan = f.plan(op=op, kind=PlanKind.MONTHLY, price_fen=29900)
-    rider = f.rider()
+    rider = WorkerFactory()
     start = datetime(2027, 1, 31, 2, 0, tzinfo=UTC)
     sub = plans.subscription_start(rider=rider, plan_id=plan.pk, at=start)
     assert sub.paid_until == datetime(2027, 2, 28, 2, 0, tzinfo=UTC)
@@ -30,7 +31,7 @@ def test_a_monthly_plan_charges_the_month_and_runs_one_calendar_month():
 def test_a_per_swap_plan_costs_nothing_until_a_swap():
     op = f.operator()
     plan = f.plan(op=op, kind=PlanKind.PER_SWAP, price_fen=600)
-    rider = f.rider()
+    rider = WorkerFactory()
     sub = plans.subscription_start(rider=rider, plan_id=plan.pk)
     assert sub.paid_until is None
     assert not Charge.objects.filter(rider=rider).exists()
@@ -38,7 +39,7 @@ def test_a_per_swap_plan_costs_nothing_until_a_swap():
 
 def test_a_second_subscription_is_refused():
     op = f.operator()
-    rider = f.rider()
+    rider = WorkerFactory()
     plans.subscription_start(rider=rider, plan_id=f.plan(op=op).pk)
     with pytest.raises(ServiceError) as err:
         plans.subscription_start(rider=rider, plan_id=f.plan(op=op).pk)
@@ -52,7 +53,7 @@ def test_a_plan_no_longer_sold_or_a_non_worker_is_refused():
     plan.active = False
     plan.save()
     with pytest.raises(ServiceError) as err:
-        plans.subscription_start(rider=f.rider(), plan_id=plan.pk)
+        plans.subscription_start(rider=WorkerFactory(), plan_id=plan.pk)
     assert err.value.code == "plan_not_found"
     with pytest.raises(ServiceError) as err:
         plans.subscription_start(rider=f.operator_user(op), plan_id=f.plan(op=op).pk)
@@ -61,7 +62,7 @@ def test_a_plan_no_longer_sold_or_a_non_worker_is_refused():
 
 def test_renewing_continues_from_the_paid_date_and_charges_each_month_once():
     op = f.operator()
-    rider = f.rider()
+    rider = WorkerFactory()
     start = timezone.now()
     sub = plans.subscription_start(rider=rider, plan_id=f.plan(op=op).pk, at=start)
     first_end = sub.paid_until
@@ -73,7 +74,7 @@ def test_renewing_continues_from_the_paid_date_and_charges_each_month_once():
 
 def test_renewing_a_lapsed_plan_starts_from_now():
     op = f.operator()
-    rider = f.rider()
+    rider = WorkerFactory()
     start = timezone.now() - timedelta(days=90)
     plans.subscription_start(rider=rider, plan_id=f.plan(op=op).pk, at=start)
     now = timezone.now()
@@ -83,7 +84,7 @@ def test_renewing_a_lapsed_plan_starts_from_now():
 
 def test_a_per_swap_plan_is_not_renewed():
     op = f.operator()
-    rider = f.rider()
+    rider = WorkerFactory()
     plans.subscription_start(rider=rider, plan_id=f.plan(op=op, kind=PlanKind.PER_SWAP).pk)
     with pytest.raises(ServiceError) as err:
         plans.subscription_renew(rider=rider)

@@ -14,7 +14,9 @@ from nuanxin.energy.models import Battery, Subscription, Swap, SwapState
 from nuanxin.energy.qr import cabinet_token
 from nuanxin.energy.services import swaps
 from nuanxin.geo.datum import CRS, from_wgs84
-from tests.energy import factories as f
+from tests.factories import energy as f
+from tests.factories.people import WorkerFactory
+from tests.factories.places import YIWU
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +94,7 @@ def test_nearby_shows_the_riders_reserved_battery_until_when(rider_client, world
 
 def test_a_stations_cabinet_amenity_links_to_its_cabinets(client, world):
     from nuanxin.stations.amenities import AMENITIES
-    from tests.stations.factories import StationFactory
+    from tests.factories.places import StationFactory
 
     assert "battery_swap" in AMENITIES
     station = StationFactory(name="义驾山驿站", lat=HERE[0] + 0.001, lng=HERE[1],
@@ -122,7 +124,7 @@ def test_nearby_counts_only_the_riders_battery_model(client, world):
 def test_nearby_without_location_offers_districts_and_works_from_one(client, world):
     html = _text(client.get("/energy/"))
     assert "用我的位置查找" in html and 'name="district"' in html
-    response = client.get("/energy/", {"district": "330782"})  # 义乌市
+    response = client.get("/energy/", {"district": YIWU})  # 义乌市
     assert response.status_code == 200
     assert "义驾山换电柜" in _text(response)
 
@@ -235,7 +237,7 @@ def test_a_reservation_here_becomes_the_swap_and_one_elsewhere_is_pointed_to(rid
 
 
 def test_scan_refusals_explain_themselves(client, world):
-    no_plan = f.rider()
+    no_plan = WorkerFactory()
     client.force_login(no_plan)
     path = f"/energy/c/{cabinet_token(world['near'].pk)}/"
     response = client.post(path, {"request_key": _request_key(_text(client.get(path)))})
@@ -441,7 +443,7 @@ def test_me_warns_when_the_battery_in_hand_is_worn(client, world):
 
 
 def test_me_without_a_plan_says_so(client, world):
-    client.force_login(f.rider())
+    client.force_login(WorkerFactory())
     html = _text(client.get("/energy/me/"))
     assert 'id="no-plan"' in html and 'id="no-battery"' in html
 

@@ -8,7 +8,7 @@ import itertools
 import pytest
 from django.utils import timezone
 
-from nuanxin.accounts.models import Notification, StaffRole
+from nuanxin.accounts.models import Notification
 from nuanxin.common.errors import NotFound, ServiceError
 from nuanxin.energy import protocol
 from nuanxin.energy.models import (
@@ -24,8 +24,9 @@ from nuanxin.energy.models import (
 )
 from nuanxin.energy.selectors.riders import cabinets_nearby
 from nuanxin.energy.services import custody, safety
-from tests.energy import factories as f
-from tests.stations.factories import CHUITAI, YIJIASHAN, StaffFactory, StationFactory
+from tests.factories import energy as f
+from tests.factories.people import StaffFactory, WorkerFactory
+from tests.factories.places import CHUITAI, YIJIASHAN, StationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -42,8 +43,8 @@ def site():
     return {
         "cab": cab, "op": op,
         "member": f.operator_user(op),
-        "staff": StaffFactory(role=StaffRole.COMMUNITY_STAFF, region_code=YIJIASHAN),
-        "far_staff": StaffFactory(role=StaffRole.COMMUNITY_STAFF, region_code=CHUITAI),
+        "staff": StaffFactory(region_code=YIJIASHAN),
+        "far_staff": StaffFactory(region_code=CHUITAI),
         "other_member": f.operator_user(f.operator()),
     }
 
@@ -244,7 +245,7 @@ def test_low_health_flags_without_locking(site):
 def test_nobody_acts_on_another_operators_alarm(site):
     cab = site["cab"]
     alarm = safety.alarm_raise(cabinet=cab, kind="door_jam", at=timezone.now(), slot=1)
-    for outsider in (site["other_member"], site["far_staff"], f.rider()):
+    for outsider in (site["other_member"], site["far_staff"], WorkerFactory()):
         with pytest.raises(NotFound):
             safety.alarm_acknowledge(user=outsider, alarm_id=alarm.pk)
         with pytest.raises(NotFound):

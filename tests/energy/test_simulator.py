@@ -19,7 +19,8 @@ from django.conf import settings
 
 from nuanxin.energy import protocol
 from nuanxin.energy.simulator import Faults, VirtualCabinet, demo_hands, parse_faults
-from tests.energy.factories import serial
+from tests.factories.energy import serial
+from tests.factories.places import CHOUCHENG, YIWU
 
 
 def broker_url() -> str:
@@ -502,7 +503,7 @@ def test_simulate_command_brings_database_cabinets_on_the_wire(watch):
     from io import StringIO
 
     from nuanxin.energy.simulate import main
-    from tests.energy import factories
+    from tests.factories import energy as factories
 
     cab = factories.cabinet(full=3, charging=1)
     w = watch(cab.serial)
@@ -524,7 +525,7 @@ def test_demo_seeds_the_article_groups_and_a_ledger_that_holds():
     from django.db.models import Count, Max, Min
     from django.utils import timezone
 
-    from nuanxin.accounts.models import User, UserKind
+    from nuanxin.accounts.models import User
     from nuanxin.energy.demo import seed_energy
     from nuanxin.energy.models import (
         Alarm,
@@ -539,18 +540,19 @@ def test_demo_seeds_the_article_groups_and_a_ledger_that_holds():
     )
     from nuanxin.energy.services.custody import ledger_verify
     from nuanxin.energy.simulate import simulation_from_database
+    from tests.factories.people import WorkerFactory
 
-    User.objects.create(username="13800000001", phone="13800000001", kind=UserKind.WORKER)
+    WorkerFactory(profile=None, phone="13800000001")
     counts = seed_energy(random.Random(2026), demo_rider_phone="13800000001")
     assert ledger_verify() == []
-    yiwu = Cabinet.objects.filter(region__code__startswith="330782001", is_demo=True)
+    yiwu = Cabinet.objects.filter(region__code__startswith=CHOUCHENG, is_demo=True)
     groups = dict(yiwu.values_list("group").annotate(n=Count("id")))
     assert len(groups) == 8 and set(groups.values()) == {2}
     assert all(c.slot_count == 12 and c.slots.count() == 12 for c in yiwu)
     per_cabinet = set(Battery.objects.filter(slot__cabinet__in=yiwu).values_list(
         "slot__cabinet").annotate(n=Count("id")).values_list("n", flat=True))
     assert per_cabinet == {10}
-    assert Cabinet.objects.exclude(region__code__startswith="330782").exists()
+    assert Cabinet.objects.exclude(region__code__startswith=YIWU).exists()
     month = Swap.objects.filter(state=SwapState.COMPLETED, cabinet__in=yiwu,
                                 created_at__gte=timezone.now() - timedelta(days=31))
     assert month.values("rider").distinct().count() >= 800

@@ -30,7 +30,8 @@ from nuanxin.energy.models import (
 from nuanxin.energy.selectors.riders import swap_view
 from nuanxin.energy.services import custody, swaps
 from nuanxin.energy.services.workflows import SWAP_WORKFLOW
-from tests.energy import factories as f
+from tests.factories import energy as f
+from tests.factories.people import WorkerFactory
 
 pytestmark = pytest.mark.django_db
 S = SwapState
@@ -210,7 +211,7 @@ def _refused(code, rider, cab):
 
 def test_a_rider_without_a_plan_is_refused():
     cab = f.cabinet()
-    _refused("no_plan", f.rider(), cab)
+    _refused("no_plan", WorkerFactory(), cab)
 
 
 def test_an_expired_monthly_plan_is_refused():

@@ -10,7 +10,7 @@ import pytest
 from nuanxin.energy.models import Battery, Cabinet, PlanKind, Slot, Swap, SwapState
 from nuanxin.energy.services import custody, swaps
 from nuanxin.energy.simulator import Faults
-from tests.energy import factories as f
+from tests.factories import energy as f
 
 pytestmark = pytest.mark.django_db(transaction=True)
 S = SwapState

@@ -19,7 +19,6 @@ from nuanxin.energy.models import (
 )
 from nuanxin.energy.selectors.riders import swap_view
 from nuanxin.energy.services import custody, swaps
-from tests.energy import factories as f
 from tests.energy.test_swaps import (  # noqa: F401 - the fixture is used by name
     ack_last,
     actions,
@@ -34,6 +33,7 @@ from tests.energy.test_swaps import (  # noqa: F401 - the fixture is used by nam
     tick,
     world,
 )
+from tests.factories import energy as f
 
 pytestmark = pytest.mark.django_db
 S = SwapState

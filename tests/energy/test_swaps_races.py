@@ -15,7 +15,7 @@ from django.db import connection
 from nuanxin.common.errors import ServiceError
 from nuanxin.energy.models import OPEN_SWAP_STATES, Swap
 from nuanxin.energy.services import custody, swaps
-from tests.energy import factories as f
+from tests.factories import energy as f
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

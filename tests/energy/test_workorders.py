@@ -17,7 +17,7 @@ from nuanxin.energy.models import (
     WorkOrderState,
 )
 from nuanxin.energy.services import custody, safety, workorders
-from tests.energy import factories as f
+from tests.factories import energy as f
 
 pytestmark = pytest.mark.django_db
 

@@ -20,9 +20,10 @@ def test_prefix_lookup_matches_python_startswith(prefix):
 
 def test_foreign_keys_to_regions_use_the_same_prefix_rule():
     from nuanxin.accounts.models import OrgUnit
+    from tests.factories.places import CHUITAI, YIJIASHAN, org_unit_for
 
-    OrgUnit.objects.create(region_id="330782001001", name="义驾山社区党群服务中心")
-    OrgUnit.objects.create(region_id="330304001001", name="吹台社区党群服务中心")
+    org_unit_for(YIJIASHAN)
+    org_unit_for(CHUITAI)
     names = list(OrgUnit.objects.filter(region__code__startswith="3307")
                  .values_list("name", flat=True))
     assert names == ["义驾山社区党群服务中心"]

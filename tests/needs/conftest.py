@@ -1,6 +1,6 @@
 import pytest
 
-from tests.needs.factories import CHUITAI, QIANJIANGYUAN, YIJIASHAN, ensure_units
+from tests.factories.places import CHUITAI, QIANJIANGYUAN, YIJIASHAN, ensure_units
 
 
 @pytest.fixture(autouse=True)

@@ -8,8 +8,9 @@ import pytest
 
 from nuanxin.accounts.models import Notification
 from nuanxin.needs.models import Need, NeedFeedback
-from tests.needs.factories import CHOUCHENG, CHUITAI, YIJIASHAN, YIWU, NeedFactory
-from tests.needs.helpers import login, raise_need, staff, worker
+from tests.factories.needs import NeedFactory, raise_need
+from tests.factories.people import StaffFactory, WorkerFactory, login
+from tests.factories.places import CHOUCHENG, CHUITAI, YIJIASHAN, YIWU
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +31,7 @@ def assert_error(response, status, code):
 
 
 def test_worker_raises_staff_accept_and_resolve_worker_rates(api, client):
-    rider = worker()
+    rider = WorkerFactory()
     rider_api = login(api, rider)
     created = post(rider_api, BASE, {"title": "小区里没有充电桩", "category": "charging",
                                      "description": "晚上回来没地方充电"})
@@ -41,7 +42,7 @@ def test_worker_raises_staff_accept_and_resolve_worker_rates(api, client):
                             "rating": None}
     assert need["raisers"] is None  # workers never see who else raised it
 
-    secretary = login(client, staff())
+    secretary = login(client, StaffFactory())
     accepted = post(secretary, f"{BASE}/{need['id']}/accept", {"text": "本周内联系铁塔公司"})
     assert accepted.status_code == 200, accepted.content
     detail = accepted.json()
@@ -65,12 +66,12 @@ def test_worker_raises_staff_accept_and_resolve_worker_rates(api, client):
 
 
 def test_me_too_and_merge_through_the_api(api, client):
-    a, b, c = worker(), worker(), worker()
+    a, b, c = WorkerFactory(), WorkerFactory(), WorkerFactory()
     first = raise_need(a, title="义驾山缺少换电柜")
     second = raise_need(b, title="义驾山需要换电柜")
     joined = post(login(api, c), f"{BASE}/{first.pk}/me-too")
     assert joined.status_code == 200 and joined.json()["raised_count"] == 2
-    secretary = login(client, staff())
+    secretary = login(client, StaffFactory())
     similar = secretary.get(f"{BASE}/{first.pk}/similar").json()
     assert [row["need"]["id"] for row in similar] == [second.pk]
     assert similar[0]["same_region"] is True
@@ -85,7 +86,7 @@ def test_list_filters_and_pages(client):
     for i in range(25):
         NeedFactory(urgency=1 + i % 3)
     NeedFactory(category="childcare", title="孩子放学没人接")
-    secretary = login(client, staff())
+    secretary = login(client, StaffFactory())
     page = client.get(BASE, {"page_size": 10, "page": 2}).json()
     assert page["count"] == 26 and page["page"] == 2 and len(page["results"]) == 10
     first = secretary.get(BASE, {"page_size": 100}).json()["results"]
@@ -113,7 +114,7 @@ def test_list_filters_and_pages(client):
     ({"q": "长" * 201}, 400, "invalid_input"),
 ])
 def test_list_refuses_bad_filters(client, params, status, code):
-    login(client, staff())
+    login(client, StaffFactory())
     assert_error(client.get(BASE, params), status, code)
 
 
@@ -131,13 +132,13 @@ def test_list_refuses_bad_filters(client, params, status, code):
     ({"title": "缺充电桩", "category": "charging", "lat": 29.3}, "invalid_coordinates"),
 ])
 def test_raise_refuses_bad_input(api, body, code):
-    login(api, worker())
+    login(api, WorkerFactory())
     assert_error(post(api, BASE, body), 400, code)
     assert not Need.objects.exists()
 
 
 def test_raise_without_a_home_community_needs_a_region(api):
-    login(api, worker(home=None))
+    login(api, WorkerFactory(home_region_code=None))
     assert_error(post(api, BASE, {"title": "缺充电桩", "category": "charging"}), 400,
                  "region_required")
 
@@ -150,7 +151,7 @@ def test_raise_without_a_home_community_needs_a_region(api):
     (f"{BASE}/-1", 404, "not_found"),
 ])
 def test_bad_ids(client, url, status, code):
-    login(client, staff())
+    login(client, StaffFactory())
     assert_error(client.get(url), status, code)
 
 
@@ -163,7 +164,7 @@ def test_bad_ids(client, url, status, code):
     ({"target_id": 99999998, "source_ids": [99999999]}, 404, "need_not_found"),
 ])
 def test_merge_refuses_bad_input(client, body, status, code):
-    login(client, staff())
+    login(client, StaffFactory())
     assert_error(post(client, f"{BASE}/merge", body), status, code)
 
 
@@ -175,7 +176,7 @@ def test_merge_refuses_bad_input(client, body, status, code):
     ({"score": 5, "comment": "长" * 501}, 400, "comment_too_long"),
 ])
 def test_rating_refuses_bad_input(api, body, status, code):
-    rider = worker()
+    rider = WorkerFactory()
     need = NeedFactory(status="resolved", raisers=[rider])
     login(api, rider)
     assert_error(post(api, f"{BASE}/{need.pk}/rating", body), status, code)
@@ -183,17 +184,17 @@ def test_rating_refuses_bad_input(api, body, status, code):
 
 
 def test_rating_before_resolution_and_by_others(api):
-    rider = worker()
+    rider = WorkerFactory()
     need = NeedFactory(status="accepted", raisers=[rider])
     login(api, rider)
     assert_error(post(api, f"{BASE}/{need.pk}/rating", {"score": 5}), 409, "not_resolved")
-    login(api, worker())
+    login(api, WorkerFactory())
     assert_error(post(api, f"{BASE}/{need.pk}/rating", {"score": 5}), 404, "need_not_found")
 
 
 def test_actions_need_their_reason(client):
     need = NeedFactory()
-    login(client, staff())
+    login(client, StaffFactory())
     assert_error(post(client, f"{BASE}/{need.pk}/decline", {"text": ""}), 400,
                  "reason_required")
     post(client, f"{BASE}/{need.pk}/accept")
@@ -204,7 +205,7 @@ def test_actions_need_their_reason(client):
 
 def test_staff_edit_through_patch(client):
     need = NeedFactory()
-    login(client, staff())
+    login(client, StaffFactory())
     response = client.patch(f"{BASE}/{need.pk}", json.dumps({"urgency": 3, "category": "housing"}),
                             content_type="application/json")
     assert response.status_code == 200, response.content
@@ -214,7 +215,7 @@ def test_staff_edit_through_patch(client):
 
 
 def test_administrators_must_pass_the_second_factor(client):
-    admin = staff(role="district_admin", region_code=YIWU)
+    admin = StaffFactory(role="district_admin", region_code=YIWU)
     need = NeedFactory()
     client.force_login(admin)  # password only: TOTP not passed in this session
     assert_error(client.get(BASE), 403, "totp_required")
@@ -233,7 +234,7 @@ def test_anonymous_is_asked_to_log_in(api):
 
 
 def test_workers_see_only_their_own_and_followed_needs(api):
-    rider, other = worker(), worker()
+    rider, other = WorkerFactory(), WorkerFactory()
     mine = NeedFactory(raisers=[rider])
     NeedFactory(raisers=[other])
     followed = NeedFactory(raisers=[other])
@@ -246,7 +247,7 @@ def test_workers_see_only_their_own_and_followed_needs(api):
 # --- query budgets ------------------------------------------------------------------------
 
 def _many(n, **kwargs):
-    riders = [worker() for _ in range(3)]
+    riders = [WorkerFactory() for _ in range(3)]
     for i in range(n):
         NeedFactory(raisers=riders[: 1 + i % 3], **kwargs)
     return riders
@@ -255,7 +256,7 @@ def _many(n, **kwargs):
 @pytest.mark.parametrize("n", [5, 40])
 def test_staff_list_query_budget(client, django_assert_max_num_queries, n):
     _many(n)
-    login(client, staff(role="street_admin", region_code=CHOUCHENG))
+    login(client, StaffFactory(role="street_admin", region_code=CHOUCHENG))
     with django_assert_max_num_queries(8):
         response = client.get(BASE, {"page_size": 100})
     assert response.json()["count"] == n
@@ -275,6 +276,6 @@ def test_detail_query_budget(client, django_assert_max_num_queries):
     need = Need.objects.get()
     for r in riders[1:]:
         post(login(client, r), f"{BASE}/{need.pk}/me-too")
-    login(client, staff())
+    login(client, StaffFactory())
     with django_assert_max_num_queries(10):
         assert client.get(f"{BASE}/{need.pk}").status_code == 200

@@ -12,20 +12,27 @@ from nuanxin.accounts.models import Notification
 from nuanxin.common.stats import stat
 from nuanxin.needs.demo import seed_needs
 from nuanxin.needs.models import Need, NeedEvent, NeedFeedback, NeedFollower, NeedRaiser
-from tests.needs.factories import YIJIASHAN, ensure_units
-from tests.needs.helpers import worker
+from tests.factories.people import WorkerFactory
+from tests.factories.places import (
+    CHUITAI,
+    HAIJINGYUAN,
+    QIANJIANGYUAN,
+    YANGHONG,
+    YIJIASHAN,
+    ensure_units,
+)
 
 pytestmark = pytest.mark.django_db
 
 NOW = datetime(2026, 6, 1, 4, 0, tzinfo=UTC)
-PLACES = ("330782001001", "331004001001", "330212001001", "330102001001", "330304001001")
+PLACES = (YIJIASHAN, YANGHONG, HAIJINGYUAN, QIANJIANGYUAN, CHUITAI)
 
 
 @pytest.fixture
 def riders():
     ensure_units(*PLACES)
-    people = [worker(home=YIJIASHAN)]
-    people += [worker(home=PLACES[i % len(PLACES)]) for i in range(40)]
+    people = [WorkerFactory()]
+    people += [WorkerFactory(home_region_code=PLACES[i % len(PLACES)]) for i in range(40)]
     return people
 
 
@@ -43,10 +50,10 @@ def test_demo_needs_tell_the_articles_stories(riders):
     assert main.raised_count == NeedRaiser.objects.filter(need=main).count() >= 14
     waiting = Need.objects.filter(region_id=YIJIASHAN, category="charging", status="submitted")
     assert waiting.count() == 3  # for the secretary to merge
-    assert Need.objects.filter(region_id="331004001001", category="childcare").exists()
-    assert Need.objects.filter(region_id="330212001001", category="legal",
+    assert Need.objects.filter(region_id=YANGHONG, category="childcare").exists()
+    assert Need.objects.filter(region_id=HAIJINGYUAN, category="legal",
                                status="resolved").exists()
-    assert Need.objects.filter(region_id="330102001001", category="traffic_parking").exists()
+    assert Need.objects.filter(region_id=QIANJIANGYUAN, category="traffic_parking").exists()
     # the demo rider has a resolved need to rate, and messages in the inbox
     demo = riders[0]
     to_rate = Need.objects.filter(raisers__worker=demo, status="resolved")

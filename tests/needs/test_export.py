@@ -13,8 +13,9 @@ from openpyxl import load_workbook
 
 from nuanxin.alliance.services.projects import ProjectInput, project_create
 from nuanxin.needs import services
-from tests.needs.factories import CHOUCHENG, NeedFactory
-from tests.needs.helpers import login, staff, worker
+from tests.factories.needs import NeedFactory
+from tests.factories.people import StaffFactory, WorkerFactory, login
+from tests.factories.places import CHOUCHENG
 
 pytestmark = pytest.mark.django_db
 
@@ -32,8 +33,8 @@ def _export(client, **params):
 
 def test_a_formula_typed_by_a_worker_arrives_as_text(client):
     NeedFactory(title=FORMULA + "\x07", description="+1 打电话\x1b给我", outcome="@SUM(A1)",
-                raisers=[worker()])
-    login(client, staff(role="street_admin", region_code=CHOUCHENG))
+                raisers=[WorkerFactory()])
+    login(client, StaffFactory(role="street_admin", region_code=CHOUCHENG))
     _response, sheet, header = _export(client)
     row = {h: c for h, c in zip(header, sheet[2], strict=True)}
     title = row["标题"]
@@ -45,8 +46,8 @@ def test_a_formula_typed_by_a_worker_arrives_as_text(client):
 
 
 def test_dates_are_dates_in_shanghai_time_and_the_header_is_frozen(client):
-    need = NeedFactory(raisers=[worker()])
-    login(client, staff(role="street_admin", region_code=CHOUCHENG))
+    need = NeedFactory(raisers=[WorkerFactory()])
+    login(client, StaffFactory(role="street_admin", region_code=CHOUCHENG))
     _response, sheet, header = _export(client)
     submitted = sheet.cell(row=2, column=header.index("提交时间") + 1)
     local = need.created_at.astimezone(ZoneInfo("Asia/Shanghai"))
@@ -56,7 +57,7 @@ def test_dates_are_dates_in_shanghai_time_and_the_header_is_frozen(client):
 
 
 def test_the_download_has_a_chinese_file_name_and_is_not_cached(client):
-    login(client, staff(role="street_admin", region_code=CHOUCHENG))
+    login(client, StaffFactory(role="street_admin", region_code=CHOUCHENG))
     response, _sheet, _header = _export(client)
     disposition = response["Content-Disposition"]
     assert disposition.startswith("attachment;")
@@ -65,9 +66,9 @@ def test_the_download_has_a_chinese_file_name_and_is_not_cached(client):
 
 
 def test_merged_and_project_needs_say_where_they_went(client):
-    admin = staff(role="street_admin", region_code=CHOUCHENG)
-    target = NeedFactory(title="充电桩不够", raisers=[worker()])
-    duplicate = NeedFactory(title="没地方充电", raisers=[worker()])
+    admin = StaffFactory(role="street_admin", region_code=CHOUCHENG)
+    target = NeedFactory(title="充电桩不够", raisers=[WorkerFactory()])
+    duplicate = NeedFactory(title="没地方充电", raisers=[WorkerFactory()])
     services.need_merge(actor=admin, target_id=target.pk, source_ids=[duplicate.pk])
     project_create(actor=admin, data=ProjectInput(title="义驾山充电棚"), need_ids=(target.pk,))
     login(client, admin)

@@ -7,8 +7,8 @@ from django.utils import translation
 
 import nuanxin.needs
 from tests.common.test_i18n import _entries
-from tests.needs.factories import NeedFactory
-from tests.needs.helpers import login, worker
+from tests.factories.needs import NeedFactory
+from tests.factories.people import WorkerFactory, login
 
 PO = Path(nuanxin.needs.__file__).parent / "locale" / "en" / "LC_MESSAGES" / "django.po"
 
@@ -25,7 +25,7 @@ def test_needs_english_catalogue_is_complete_and_compiled():
 
 @pytest.mark.django_db
 def test_worker_pages_in_english(client):
-    rider = worker()
+    rider = WorkerFactory()
     need = NeedFactory(raisers=[rider])
     login(client, rider)
     client.cookies["django_language"] = "en"

@@ -12,8 +12,9 @@ from nuanxin.accounts.models import Notification
 from nuanxin.needs import services
 from nuanxin.needs.jobs import escalate_overdue_needs
 from nuanxin.needs.models import NeedEvent
-from tests.needs.factories import CHOUCHENG, YIJIASHAN, YIWU, NeedFactory, org_unit_for
-from tests.needs.helpers import staff, worker
+from tests.factories.needs import NeedFactory
+from tests.factories.people import StaffFactory, WorkerFactory
+from tests.factories.places import CHOUCHENG, YIJIASHAN, YIWU, org_unit_for
 
 pytestmark = pytest.mark.django_db
 
@@ -30,9 +31,9 @@ def test_the_job_is_registered_with_the_queue():
 
 
 def test_overdue_need_moves_to_the_street_and_its_staff_are_told_once():
-    street_admin = staff(role="street_admin", region_code=CHOUCHENG)
-    community = staff()
-    need = overdue_need(raisers=[worker()])
+    street_admin = StaffFactory(role="street_admin", region_code=CHOUCHENG)
+    community = StaffFactory()
+    need = overdue_need(raisers=[WorkerFactory()])
     today = timezone.localdate()
 
     assert services.needs_escalate_overdue(today=today) == 1
@@ -82,7 +83,7 @@ def test_closed_and_on_time_needs_stay(status):
 
 
 def test_the_nightly_task_runs_the_service():
-    staff(role="street_admin", region_code=CHOUCHENG)
+    StaffFactory(role="street_admin", region_code=CHOUCHENG)
     need = overdue_need()
     assert escalate_overdue_needs.call_local() == 1
     assert escalate_overdue_needs.call_local() == 0

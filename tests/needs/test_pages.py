@@ -13,8 +13,9 @@ from openpyxl import load_workbook
 from nuanxin.accounts.models import AuditLog, Notification
 from nuanxin.needs import services
 from nuanxin.needs.models import Need, NeedEvent, NeedFeedback, NeedRaiser
-from tests.needs.factories import CHOUCHENG, CHUITAI, YIJIASHAN, NeedFactory
-from tests.needs.helpers import login, raise_need, staff, worker
+from tests.factories.needs import NeedFactory, raise_need
+from tests.factories.people import StaffFactory, WorkerFactory, login
+from tests.factories.places import CHOUCHENG, CHUITAI, YIJIASHAN
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +27,7 @@ def text(response) -> str:
 # --- worker pages -------------------------------------------------------------------------
 
 def test_raise_form_offers_big_category_buttons_and_the_home_community(client):
-    login(client, worker())
+    login(client, WorkerFactory())
     page = text(client.get("/needs/new/"))
     assert page.count('type="radio" name="category"') == 10
     assert "义驾山社区（常驻社区）" in page
@@ -35,7 +36,7 @@ def test_raise_form_offers_big_category_buttons_and_the_home_community(client):
 
 
 def test_worker_raises_a_need_from_the_phone(client):
-    rider = worker()
+    rider = WorkerFactory()
     login(client, rider)
     response = client.post("/needs/new/", {"category": "charging", "title": "小区门口没有充电桩",
                                             "description": "", "region": YIJIASHAN,
@@ -48,7 +49,7 @@ def test_worker_raises_a_need_from_the_phone(client):
 
 
 def test_the_form_keeps_what_was_typed_and_says_what_is_wrong(client):
-    login(client, worker())
+    login(client, WorkerFactory())
     response = client.post("/needs/new/", {"title": "", "region": YIJIASHAN,
                                             "description": "晚上没地方充电"})
     assert response.status_code == 400
@@ -59,7 +60,7 @@ def test_the_form_keeps_what_was_typed_and_says_what_is_wrong(client):
 
 
 def test_searching_another_community_keeps_the_form(client):
-    login(client, worker())
+    login(client, WorkerFactory())
     response = client.post("/needs/new/", {"find": "search", "q": "吹台", "title": "孩子没人接",
                                             "category": "childcare", "region": YIJIASHAN})
     page = text(response)
@@ -70,7 +71,7 @@ def test_searching_another_community_keeps_the_form(client):
 
 
 def test_sharing_the_location_offers_the_nearest_community(client):
-    login(client, worker(home=None))
+    login(client, WorkerFactory(home_region_code=None))
     response = client.post("/needs/new/", {"find": "location", "lat": "27.9597",
                                             "lng": "120.6195", "title": "x"})
     assert re.search(r'<option value="330304001001" selected>[^<]*吹台社区（离我最近）',
@@ -78,7 +79,7 @@ def test_sharing_the_location_offers_the_nearest_community(client):
 
 
 def test_my_needs_lists_only_mine_and_followed(client):
-    rider, other = worker(), worker()
+    rider, other = WorkerFactory(), WorkerFactory()
     NeedFactory(title="我的需求一", raisers=[rider])
     NeedFactory(title="别人的需求", raisers=[other])
     login(client, rider)
@@ -87,7 +88,7 @@ def test_my_needs_lists_only_mine_and_followed(client):
 
 
 def test_nearby_lists_open_needs_of_my_community_without_private_ones(client):
-    rider, other = worker(), worker()
+    rider, other = WorkerFactory(), WorkerFactory()
     NeedFactory(title="义驾山缺充电桩", raisers=[other])
     NeedFactory(title="老板欠薪三个月", category="legal", raisers=[other])
     NeedFactory(title="已经解决的", status="resolved", raisers=[other])
@@ -100,7 +101,7 @@ def test_nearby_lists_open_needs_of_my_community_without_private_ones(client):
 
 
 def test_me_too_from_the_nearby_list(client):
-    rider, other = worker(), worker()
+    rider, other = WorkerFactory(), WorkerFactory()
     need = NeedFactory(raisers=[other])
     login(client, rider)
     response = client.post(f"/needs/{need.pk}/me-too/")
@@ -111,9 +112,9 @@ def test_me_too_from_the_nearby_list(client):
 
 
 def test_need_page_shows_history_with_units_not_staff_names(client):
-    rider = worker()
+    rider = WorkerFactory()
     need = raise_need(rider)
-    secretary = staff()
+    secretary = StaffFactory()
     secretary.display_name = "何书记"
     secretary.save()
     services.need_accept(actor=secretary, need_id=need.pk, note="已联系铁塔公司")
@@ -124,9 +125,9 @@ def test_need_page_shows_history_with_units_not_staff_names(client):
 
 
 def test_notification_links_open_the_need(client):
-    rider = worker()
+    rider = WorkerFactory()
     need = raise_need(rider)
-    services.need_accept(actor=staff(), need_id=need.pk)
+    services.need_accept(actor=StaffFactory(), need_id=need.pk)
     note = Notification.objects.get(user=rider)
     login(client, rider)
     response = client.get(note.link)
@@ -134,9 +135,9 @@ def test_notification_links_open_the_need(client):
 
 
 def test_an_old_link_to_a_merged_need_lands_on_the_need_it_went_into(client):
-    rider = worker()
-    target, source = NeedFactory(raisers=[worker()]), NeedFactory(raisers=[rider])
-    services.need_merge(actor=staff(), target_id=target.pk, source_ids=[source.pk])
+    rider = WorkerFactory()
+    target, source = NeedFactory(raisers=[WorkerFactory()]), NeedFactory(raisers=[rider])
+    services.need_merge(actor=StaffFactory(), target_id=target.pk, source_ids=[source.pk])
     login(client, rider)
     response = client.get(f"/needs/{source.pk}/")
     assert response.status_code == 302 and response["Location"] == f"/needs/{target.pk}/"
@@ -144,14 +145,14 @@ def test_an_old_link_to_a_merged_need_lands_on_the_need_it_went_into(client):
 
 def test_staff_following_a_worker_link_land_on_the_console(client):
     need = NeedFactory()
-    login(client, staff())
+    login(client, StaffFactory())
     response = client.get(f"/needs/{need.pk}/")
     assert response.status_code == 302 and response["Location"] == f"/console/needs/{need.pk}/"
 
 
 def test_someone_elses_need_is_not_found(client):
-    need = NeedFactory(raisers=[worker()])
-    login(client, worker())
+    need = NeedFactory(raisers=[WorkerFactory()])
+    login(client, WorkerFactory())
     assert client.get(f"/needs/{need.pk}/").status_code == 404
 
 
@@ -161,7 +162,7 @@ def test_anonymous_is_sent_to_log_in(client):
 
 
 def test_rating_on_the_need_page(client):
-    rider = worker()
+    rider = WorkerFactory()
     need = NeedFactory(status="resolved", outcome="已装换电柜", raisers=[rider])
     login(client, rider)
     page = text(client.get(f"/needs/{need.pk}/"))
@@ -176,7 +177,7 @@ def test_rating_on_the_need_page(client):
 
 
 def test_no_rating_form_for_followers_or_open_needs(client):
-    rider, follower = worker(), worker()
+    rider, follower = WorkerFactory(), WorkerFactory()
     resolved = NeedFactory(status="resolved", raisers=[rider])
     services.need_follow(user=follower, need_id=resolved.pk)
     login(client, follower)
@@ -187,9 +188,9 @@ def test_no_rating_form_for_followers_or_open_needs(client):
 
 
 def test_worker_pages_query_budget(client, django_assert_max_num_queries):
-    rider = worker()
+    rider = WorkerFactory()
     for _ in range(15):
-        NeedFactory(raisers=[rider, worker()])
+        NeedFactory(raisers=[rider, WorkerFactory()])
     login(client, rider)
     with django_assert_max_num_queries(12):
         assert client.get("/needs/").status_code == 200
@@ -205,7 +206,7 @@ def test_console_list_filters_sorts_and_highlights_overdue(client):
                           accepted_at=late)
     urgent = NeedFactory(title="紧急的需求", urgency=3)
     NeedFactory(title="孩子放学没人接", category="childcare")
-    login(client, staff())
+    login(client, StaffFactory())
     page = text(client.get("/console/needs/"))
     rows = re.findall(r'<tr( class="overdue")? data-need="(\d+)"', page)
     # 紧急优先: the overdue need first, then the most urgent open one (issue 8 item 17).
@@ -219,7 +220,7 @@ def test_console_list_filters_sorts_and_highlights_overdue(client):
 
 
 def test_console_list_refuses_unknown_filters(client):
-    login(client, staff())
+    login(client, StaffFactory())
     assert client.get("/console/needs/", {"category": "parking"}).status_code == 400
     assert client.get("/console/needs/", {"region": CHUITAI}).status_code == 400
 
@@ -227,7 +228,7 @@ def test_console_list_refuses_unknown_filters(client):
 def test_console_list_paginates_and_keeps_filters(client):
     for _ in range(55):
         NeedFactory()
-    login(client, staff())
+    login(client, StaffFactory())
     page = text(client.get("/console/needs/", {"category": "charging"}))
     assert "共 55 条需求" in page
     assert "category=charging&amp;page=2" in page
@@ -235,12 +236,12 @@ def test_console_list_paginates_and_keeps_filters(client):
 
 
 def test_console_detail_masks_phones_and_shows_similar_with_reasons(client):
-    rider = worker()
+    rider = WorkerFactory()
     need = NeedFactory(title="义驾山缺少充电桩", raisers=[rider], lat=29.3155, lng=120.0782)
-    similar = NeedFactory(title="义驾山缺少充电的地方", raisers=[worker()], lat=29.3160,
+    similar = NeedFactory(title="义驾山缺少充电的地方", raisers=[WorkerFactory()], lat=29.3160,
                           lng=120.0790)
     NeedFactory(title="孩子没人照看", category="childcare")
-    login(client, staff())
+    login(client, StaffFactory())
     page = text(client.get(f"/console/needs/{need.pk}/"))
     assert rider.masked_phone in page and rider.phone not in page
     assert f'name="source" value="{similar.pk}"' in page
@@ -252,10 +253,10 @@ def test_console_detail_masks_phones_and_shows_similar_with_reasons(client):
 
 
 def test_console_actions_and_merge(client):
-    rider = worker()
+    rider = WorkerFactory()
     need = NeedFactory(raisers=[rider])
-    dup = NeedFactory(raisers=[worker()])
-    login(client, staff())
+    dup = NeedFactory(raisers=[WorkerFactory()])
+    login(client, StaffFactory())
     client.post("/console/needs/merge/", {"target": need.pk, "source": [dup.pk]})
     need.refresh_from_db()
     assert need.raised_count == 2
@@ -273,7 +274,7 @@ def test_console_actions_and_merge(client):
 
 def test_console_edit(client):
     need = NeedFactory()
-    login(client, staff())
+    login(client, StaffFactory())
     response = client.post(f"/console/needs/{need.pk}/edit/", {
         "title": need.title, "category": "housing", "urgency": "3", "description": "补充"})
     assert response.status_code == 302
@@ -284,8 +285,8 @@ def test_console_edit(client):
 
 
 def test_recording_a_need_for_a_walk_in_worker(client):
-    rider = worker()
-    secretary = staff()
+    rider = WorkerFactory()
+    secretary = StaffFactory()
     login(client, secretary)
     looked = client.post("/console/needs/new/", {"lookup": "1", "phone": rider.phone})
     found = re.search(r'id="found-worker">([^<]*)<', text(looked)).group(1)
@@ -301,7 +302,7 @@ def test_recording_a_need_for_a_walk_in_worker(client):
 
 
 def test_recording_with_an_unknown_phone_or_none(client):
-    login(client, staff())
+    login(client, StaffFactory())
     response = client.post("/console/needs/new/", {
         "phone": "13912345678", "source": "walk_in", "region": YIJIASHAN,
         "category": "charging", "urgency": "1", "title": "缺充电桩"})
@@ -314,7 +315,7 @@ def test_recording_with_an_unknown_phone_or_none(client):
 
 
 def test_recording_outside_the_scope_is_refused(client):
-    login(client, staff())
+    login(client, StaffFactory())
     response = client.post("/console/needs/new/", {
         "source": "visit", "region": CHUITAI, "category": "charging", "urgency": "1",
         "title": "缺充电桩"})
@@ -322,13 +323,13 @@ def test_recording_outside_the_scope_is_refused(client):
 
 
 def test_export_is_the_filtered_list_without_phones(client):
-    rider = worker()
+    rider = WorkerFactory()
     late = timezone.now() - timedelta(days=90)
     NeedFactory(title="逾期的充电需求", status="accepted", created_at=late, accepted_at=late,
                 raisers=[rider])
     NeedFactory(title="孩子放学没人接", category="childcare", raisers=[rider])
     NeedFactory(title="吹台的需求", region_code=CHUITAI)
-    login(client, staff(role="street_admin", region_code=CHOUCHENG))
+    login(client, StaffFactory(role="street_admin", region_code=CHOUCHENG))
     response = client.get("/console/needs/export.xlsx", {"category": "charging"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
@@ -346,20 +347,20 @@ def test_export_is_the_filtered_list_without_phones(client):
 
 def test_console_list_query_budget(client, django_assert_max_num_queries):
     for i in range(40):
-        NeedFactory(raisers=[worker()], urgency=1 + i % 3)
-    login(client, staff(role="street_admin", region_code=CHOUCHENG))
+        NeedFactory(raisers=[WorkerFactory()], urgency=1 + i % 3)
+    login(client, StaffFactory(role="street_admin", region_code=CHOUCHENG))
     with django_assert_max_num_queries(12):
         assert client.get("/console/needs/").status_code == 200
 
 
 def test_the_console_menu_links_to_the_needs_list(client):
-    login(client, staff())
+    login(client, StaffFactory())
     assert 'href="/console/needs/"' in text(client.get("/console/needs/"))
     assert NeedEvent.objects.count() == 0
 
 
 def test_a_workers_needs_are_in_their_personal_data_export(client):
-    rider = worker()
+    rider = WorkerFactory()
     need = NeedFactory(status="resolved", raisers=[rider])
     services.need_rate(worker=rider, need_id=need.pk, score=5, comment="好")
     login(client, rider)

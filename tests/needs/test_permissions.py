@@ -11,8 +11,9 @@ import json
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
-from tests.needs.factories import CHOUCHENG, CHUITAI, YIJIASHAN, YIWU, NeedFactory
-from tests.needs.helpers import login, staff, worker
+from tests.factories.needs import NeedFactory
+from tests.factories.people import StaffFactory, WorkerFactory, login
+from tests.factories.places import CHOUCHENG, CHUITAI, YIJIASHAN, YIWU
 
 pytestmark = pytest.mark.django_db
 
@@ -48,14 +49,15 @@ def person(label):
     if who == "anonymous":
         return AnonymousUser()
     if who == "worker":
-        return worker()
-    return staff(*who)
+        return WorkerFactory()
+    role, region_code = who
+    return StaffFactory(role=role, region_code=region_code)
 
 
 @pytest.mark.parametrize("who,operation", GRID)
 def test_api_grid(client, who, operation):
-    need = NeedFactory(raisers=[worker()])
-    duplicate = NeedFactory(raisers=[worker()])
+    need = NeedFactory(raisers=[WorkerFactory()])
+    duplicate = NeedFactory(raisers=[WorkerFactory()])
     login(client, person(who))
     base = "/api/v1/needs"
     if operation == "list":
@@ -98,8 +100,8 @@ CONSOLE = {
 
 @pytest.mark.parametrize("who,operation", GRID)
 def test_console_grid(client, who, operation):
-    need = NeedFactory(title="义驾山缺少换电柜", raisers=[worker()])
-    duplicate = NeedFactory(title="义驾山要换电柜", raisers=[worker()])
+    need = NeedFactory(title="义驾山缺少换电柜", raisers=[WorkerFactory()])
+    duplicate = NeedFactory(title="义驾山要换电柜", raisers=[WorkerFactory()])
     login(client, person(who))
     if operation == "list":
         response = client.get("/console/needs/")

@@ -10,8 +10,9 @@ from django.db import connection, connections
 from nuanxin.common.errors import ServiceError
 from nuanxin.needs import services
 from nuanxin.needs.models import Need, NeedRaiser
-from tests.needs.factories import NeedFactory, ensure_units
-from tests.needs.helpers import staff, worker
+from tests.factories.needs import NeedFactory
+from tests.factories.people import StaffFactory, WorkerFactory
+from tests.factories.places import CHUITAI, QIANJIANGYUAN, YIJIASHAN, ensure_units
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -20,16 +21,8 @@ pytestmark = [
 
 
 @pytest.fixture(autouse=True)
-def units(transactional_db):
-    """Transactional tests empty the tables afterwards: put the region tree back first."""
-    from nuanxin.geo.models import Region
-    from nuanxin.geo.selectors import reset_locate_index
-    from nuanxin.geo.services import regions_load_zhejiang
-
-    if not Region.objects.filter(code="330782001001").exists():
-        regions_load_zhejiang()
-    reset_locate_index()
-    ensure_units()
+def units(regions):
+    ensure_units(YIJIASHAN, CHUITAI, QIANJIANGYUAN)
 
 
 def run_together(*calls):
@@ -55,8 +48,8 @@ def run_together(*calls):
 
 
 def test_simultaneous_me_too_counts_everyone():
-    need = NeedFactory(raisers=[worker()])
-    others = [worker() for _ in range(6)]
+    need = NeedFactory(raisers=[WorkerFactory()])
+    others = [WorkerFactory() for _ in range(6)]
     results = run_together(*[
         (lambda w=w: services.need_raise_again(worker=w, need_id=need.pk)) for w in others])
     assert not [r for r in results if isinstance(r, Exception)]
@@ -66,7 +59,7 @@ def test_simultaneous_me_too_counts_everyone():
 
 def test_two_secretaries_accepting_at_once_accept_once():
     need = NeedFactory()
-    a, b = staff(), staff()
+    a, b = StaffFactory(), StaffFactory()
     results = run_together(lambda: services.need_accept(actor=a, need_id=need.pk),
                            lambda: services.need_accept(actor=b, need_id=need.pk))
     refused = [r for r in results if isinstance(r, ServiceError)]
@@ -75,11 +68,11 @@ def test_two_secretaries_accepting_at_once_accept_once():
 
 
 def test_me_too_during_a_merge_lands_on_the_target_and_is_counted():
-    target = NeedFactory(raisers=[worker()])
-    source = NeedFactory(raisers=[worker()])
-    late = worker()
+    target = NeedFactory(raisers=[WorkerFactory()])
+    source = NeedFactory(raisers=[WorkerFactory()])
+    late = WorkerFactory()
     results = run_together(
-        lambda: services.need_merge(actor=staff(), target_id=target.pk,
+        lambda: services.need_merge(actor=StaffFactory(), target_id=target.pk,
                                     source_ids=[source.pk]),
         lambda: services.need_raise_again(worker=late, need_id=source.pk))
     assert not [r for r in results if isinstance(r, Exception)], results

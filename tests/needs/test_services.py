@@ -20,8 +20,9 @@ from nuanxin.needs.models import (
     NeedStatus,
 )
 from nuanxin.needs.services import TARGET_DAYS, TRANSITIONS
-from tests.needs.factories import CHUITAI, YIJIASHAN, NeedFactory, org_unit_for
-from tests.needs.helpers import partner, raise_need, staff, superuser, worker
+from tests.factories.needs import NeedFactory, raise_need
+from tests.factories.people import PartnerUserFactory, StaffFactory, SuperuserFactory, WorkerFactory
+from tests.factories.places import CHUITAI, YIJIASHAN, org_unit_for
 
 pytestmark = pytest.mark.django_db
 
@@ -68,8 +69,8 @@ def test_every_action_is_tested_by_the_grid():
 def test_transition_grid(status, action):
     """Every (status, action) pair: allowed ones move the need and write one history row
     with the dotted code; all others are refused with 409 and change nothing."""
-    actor = staff()
-    w = worker()
+    actor = StaffFactory()
+    w = WorkerFactory()
     need = need_in(status, raisers=[w])
     t = TRANSITIONS[action]
     allowed_from, to_status, code = t.sources, t.target, t.code
@@ -93,12 +94,12 @@ def test_transition_grid(status, action):
 
 def test_accepting_sets_the_target_date_by_category_and_resolving_the_time():
     need = NeedFactory(category="legal")
-    services.need_accept(actor=staff(), need_id=need.pk)
+    services.need_accept(actor=StaffFactory(), need_id=need.pk)
     need.refresh_from_db()
     assert need.accepted_at is not None
     assert need.target_date == timezone.localdate(need.accepted_at) + timedelta(
         days=TARGET_DAYS["legal"])
-    services.need_resolve(actor=staff(), need_id=need.pk, outcome="调解成功，工资已追回")
+    services.need_resolve(actor=StaffFactory(), need_id=need.pk, outcome="调解成功，工资已追回")
     need.refresh_from_db()
     assert need.resolved_at is not None and need.outcome == "调解成功，工资已追回"
 
@@ -114,7 +115,7 @@ def test_going_straight_into_a_project_counts_as_accepted():
 def test_reopening_restarts_the_clock_and_clears_the_outcome():
     need = NeedFactory(status="not_feasible", outcome="没有场地",
                        created_at=timezone.now() - timedelta(days=100))
-    services.need_reopen(actor=staff(), need_id=need.pk, reason="吹台联盟的企业提供了场地")
+    services.need_reopen(actor=StaffFactory(), need_id=need.pk, reason="吹台联盟的企业提供了场地")
     need.refresh_from_db()
     assert need.status == "accepted" and need.outcome == ""
     assert need.target_date == timezone.localdate() + timedelta(days=TARGET_DAYS["charging"])
@@ -133,20 +134,20 @@ def test_reopening_restarts_the_clock_and_clears_the_outcome():
 def test_reasons_and_outcomes_are_required(call, code):
     need = NeedFactory(status="accepted")
     with pytest.raises(ServiceError) as refused:
-        call(staff(), need.pk)
+        call(StaffFactory(), need.pk)
     assert refused.value.code == code
 
 
 def test_missing_need_is_not_found():
     with pytest.raises(NotFound):
-        services.need_accept(actor=staff(), need_id=987654)
+        services.need_accept(actor=StaffFactory(), need_id=987654)
 
 
 # --- raising ------------------------------------------------------------------------------
 
 def test_worker_raises_a_need_follows_it_and_the_unit_is_told():
-    keeper = staff()
-    w = worker()
+    keeper = StaffFactory()
+    w = WorkerFactory()
     need = raise_need(w, lat=29.3155, lng=120.0782)
     assert need.status == "submitted" and need.raised_count == 1
     assert need.owner == org_unit_for(YIJIASHAN)
@@ -158,8 +159,8 @@ def test_worker_raises_a_need_follows_it_and_the_unit_is_told():
 
 
 def test_staff_record_a_need_for_a_worker_or_for_nobody():
-    s = staff()
-    w = worker()
+    s = StaffFactory()
+    w = WorkerFactory()
     for_worker = services.need_raise(actor=s, worker=w, data=services.NeedInput(
         title="想学电工证", category="skills", source="walk_in", region_code=YIJIASHAN))
     assert for_worker.raised_count == 1 and for_worker.source == "walk_in"
@@ -187,27 +188,27 @@ def test_raising_refuses_bad_input(field, value, code):
     if field == "lat":
         data.lng = 120.0
     with pytest.raises(ServiceError) as refused:
-        services.need_raise(actor=worker(), data=data)
+        services.need_raise(actor=WorkerFactory(), data=data)
     assert refused.value.code == code
     assert not Need.objects.exists()
 
 
 def test_staff_cannot_record_outside_their_region_and_partners_not_at_all():
     with pytest.raises(NotFound):
-        raise_need(staff(region_code=CHUITAI), region_code=YIJIASHAN)
+        raise_need(StaffFactory(region_code=CHUITAI), region_code=YIJIASHAN)
     with pytest.raises(PermissionDenied):
-        raise_need(partner())
+        raise_need(PartnerUserFactory(partner=None))
 
 
 def test_a_worker_raises_only_for_themselves():
     with pytest.raises(PermissionDenied):
-        services.need_raise(actor=worker(), worker=worker(), data=services.NeedInput(
+        services.need_raise(actor=WorkerFactory(), worker=WorkerFactory(), data=services.NeedInput(
             title="x", category="charging", source="online", region_code=YIJIASHAN))
 
 
 def test_me_too_counts_once_and_follows():
-    need = raise_need(worker())
-    other = worker()
+    need = raise_need(WorkerFactory())
+    other = WorkerFactory()
     services.need_raise_again(worker=other, need_id=need.pk)
     services.need_raise_again(worker=other, need_id=need.pk)
     need.refresh_from_db()
@@ -218,10 +219,10 @@ def test_me_too_counts_once_and_follows():
 
 def test_me_too_on_a_merged_need_lands_on_the_merged_into_need_even_through_a_chain():
     a, b, c = NeedFactory(), NeedFactory(), NeedFactory()
-    s = staff()
+    s = StaffFactory()
     services.need_merge(actor=s, target_id=b.pk, source_ids=[a.pk])
     services.need_merge(actor=s, target_id=c.pk, source_ids=[b.pk])
-    landed = services.need_raise_again(worker=worker(), need_id=a.pk)
+    landed = services.need_raise_again(worker=WorkerFactory(), need_id=a.pk)
     assert landed.pk == c.pk and landed.raised_count == 1
 
 
@@ -229,29 +230,30 @@ def test_me_too_on_a_merged_need_lands_on_the_merged_into_need_even_through_a_ch
 def test_me_too_on_a_closed_need_is_refused(status):
     need = need_in(status)
     with pytest.raises(ServiceError) as refused:
-        services.need_raise_again(worker=worker(), need_id=need.pk)
+        services.need_raise_again(worker=WorkerFactory(), need_id=need.pk)
     assert refused.value.code == "need_closed"
 
 
 def test_me_too_is_for_workers_and_private_needs_cannot_be_joined():
     need = NeedFactory()
     with pytest.raises(PermissionDenied):
-        services.need_raise_again(worker=staff(), need_id=need.pk)
-    wages = NeedFactory(category="legal", raisers=[worker()])
+        services.need_raise_again(worker=StaffFactory(), need_id=need.pk)
+    wages = NeedFactory(category="legal", raisers=[WorkerFactory()])
     with pytest.raises(NotFound):
-        services.need_raise_again(worker=worker(), need_id=wages.pk)
+        services.need_raise_again(worker=WorkerFactory(), need_id=wages.pk)
 
 
 # --- merging ------------------------------------------------------------------------------
 
 def test_merging_carries_raisers_and_followers_over_without_doubling():
-    w1, w2, w3, both = worker(), worker(), worker(), worker()
+    w1, w2, w3, both = WorkerFactory(), WorkerFactory(), WorkerFactory(), WorkerFactory()
     target = NeedFactory(raisers=[w1, both])
     s1 = NeedFactory(raisers=[w2, both])
     s2 = NeedFactory(raisers=[w3])
-    follower = worker()
+    follower = WorkerFactory()
     services.need_follow(user=follower, need_id=s2.pk)
-    merged = services.need_merge(actor=staff(), target_id=target.pk, source_ids=[s1.pk, s2.pk])
+    merged = services.need_merge(actor=StaffFactory(), target_id=target.pk,
+                                 source_ids=[s1.pk, s2.pk])
     assert merged.raised_count == 4
     assert set(NeedRaiser.objects.filter(need=target).values_list("worker_id", flat=True)) == {
         w1.pk, w2.pk, w3.pk, both.pk}
@@ -266,22 +268,23 @@ def test_merging_carries_raisers_and_followers_over_without_doubling():
 
 
 def test_merging_twice_does_not_double_count():
-    w = worker()
-    target, source = NeedFactory(raisers=[worker()]), NeedFactory(raisers=[w])
-    services.need_merge(actor=staff(), target_id=target.pk, source_ids=[source.pk])
+    w = WorkerFactory()
+    target, source = NeedFactory(raisers=[WorkerFactory()]), NeedFactory(raisers=[w])
+    services.need_merge(actor=StaffFactory(), target_id=target.pk, source_ids=[source.pk])
     with pytest.raises(ServiceError) as refused:
-        services.need_merge(actor=staff(), target_id=target.pk, source_ids=[source.pk])
+        services.need_merge(actor=StaffFactory(), target_id=target.pk, source_ids=[source.pk])
     assert refused.value.code == "invalid_transition"
     target.refresh_from_db()
     assert target.raised_count == 2
 
 
 def test_merging_refuses_other_categories_and_changes_nothing():
-    target = NeedFactory(raisers=[worker()])
-    same = NeedFactory(raisers=[worker()])
-    other = NeedFactory(category="childcare", raisers=[worker()])
+    target = NeedFactory(raisers=[WorkerFactory()])
+    same = NeedFactory(raisers=[WorkerFactory()])
+    other = NeedFactory(category="childcare", raisers=[WorkerFactory()])
     with pytest.raises(ServiceError) as refused:
-        services.need_merge(actor=staff(), target_id=target.pk, source_ids=[same.pk, other.pk])
+        services.need_merge(actor=StaffFactory(), target_id=target.pk,
+                            source_ids=[same.pk, other.pk])
     assert refused.value.code == "category_mismatch"
     same.refresh_from_db()
     assert same.status == "submitted" and same.raisers.count() == 1
@@ -292,26 +295,26 @@ def test_merging_into_a_closed_need_is_refused(status):
     target = need_in(status)
     source = NeedFactory()
     with pytest.raises(ServiceError) as refused:
-        services.need_merge(actor=staff(), target_id=target.pk, source_ids=[source.pk])
+        services.need_merge(actor=StaffFactory(), target_id=target.pk, source_ids=[source.pk])
     assert refused.value.code == "invalid_transition"
 
 
 def test_merging_needs_something_to_merge_and_everything_in_scope():
     target = NeedFactory()
     with pytest.raises(ServiceError) as refused:
-        services.need_merge(actor=staff(), target_id=target.pk, source_ids=[target.pk])
+        services.need_merge(actor=StaffFactory(), target_id=target.pk, source_ids=[target.pk])
     assert refused.value.code == "nothing_to_merge"
     far = NeedFactory(region_code=CHUITAI)
     with pytest.raises(NotFound):
-        services.need_merge(actor=staff(), target_id=target.pk, source_ids=[far.pk])
+        services.need_merge(actor=StaffFactory(), target_id=target.pk, source_ids=[far.pk])
     with pytest.raises(NotFound):
-        services.need_merge(actor=staff(), target_id=target.pk, source_ids=[99999999])
+        services.need_merge(actor=StaffFactory(), target_id=target.pk, source_ids=[99999999])
 
 
 def test_merging_into_a_need_in_a_project_is_allowed():
     target = need_in("in_project")
-    source = NeedFactory(raisers=[worker()])
-    assert services.need_merge(actor=staff(), target_id=target.pk,
+    source = NeedFactory(raisers=[WorkerFactory()])
+    assert services.need_merge(actor=StaffFactory(), target_id=target.pk,
                                source_ids=[source.pk]).raised_count == 1
 
 
@@ -330,11 +333,11 @@ def _notes(user):
     (["decline", "reopen"], 2),
 ])
 def test_every_raiser_and_follower_is_told_of_each_change(steps, expected):
-    raisers = [worker(), worker(), worker()]
+    raisers = [WorkerFactory(), WorkerFactory(), WorkerFactory()]
     need = NeedFactory(raisers=raisers)
-    follower = worker()
+    follower = WorkerFactory()
     services.need_follow(user=follower, need_id=need.pk)
-    actor = staff()
+    actor = StaffFactory()
     for step in steps:
         _call(step, actor, need)
         need.refresh_from_db()
@@ -346,15 +349,15 @@ def test_every_raiser_and_follower_is_told_of_each_change(steps, expected):
 
 
 def test_merged_raisers_are_told_with_a_link_to_where_their_need_went():
-    w = worker()
-    target, source = NeedFactory(raisers=[worker()]), NeedFactory(raisers=[w])
-    services.need_merge(actor=staff(), target_id=target.pk, source_ids=[source.pk])
+    w = WorkerFactory()
+    target, source = NeedFactory(raisers=[WorkerFactory()]), NeedFactory(raisers=[w])
+    services.need_merge(actor=StaffFactory(), target_id=target.pk, source_ids=[source.pk])
     (note,) = _notes(w)
     assert note.link == f"/needs/{target.pk}/" and source.title in note.title
 
 
 def test_the_resolve_message_asks_for_a_rating_and_carries_the_outcome():
-    w = worker()
+    w = WorkerFactory()
     need = NeedFactory(status="in_project", raisers=[w])
     services.need_resolve(actor=None, need_id=need.pk, outcome="换电柜已投用")
     (note,) = _notes(w)
@@ -364,16 +367,16 @@ def test_the_resolve_message_asks_for_a_rating_and_carries_the_outcome():
 # --- rating -------------------------------------------------------------------------------
 
 def test_rating_only_by_raisers_only_when_resolved_and_only_once():
-    w, stranger = worker(), worker()
+    w, stranger = WorkerFactory(), WorkerFactory()
     need = NeedFactory(status="accepted", raisers=[w])
     with pytest.raises(ServiceError) as early:
         services.need_rate(worker=w, need_id=need.pk, score=5)
     assert early.value.code == "not_resolved"
-    services.need_resolve(actor=staff(), need_id=need.pk, outcome="已解决")
+    services.need_resolve(actor=StaffFactory(), need_id=need.pk, outcome="已解决")
     with pytest.raises(NotFound):
         services.need_rate(worker=stranger, need_id=need.pk, score=5)
     with pytest.raises(NotFound):
-        services.need_rate(worker=staff(), need_id=need.pk, score=5)
+        services.need_rate(worker=StaffFactory(), need_id=need.pk, score=5)
     feedback = services.need_rate(worker=w, need_id=need.pk, score=4, comment=" 挺好 ")
     assert (feedback.score, feedback.comment) == (4, "挺好")
     with pytest.raises(ServiceError) as again:
@@ -384,7 +387,7 @@ def test_rating_only_by_raisers_only_when_resolved_and_only_once():
 
 @pytest.mark.parametrize("score", [0, 6, -1, True, "5", 3.5])
 def test_rating_score_is_1_to_5(score):
-    w = worker()
+    w = WorkerFactory()
     need = NeedFactory(status="resolved", raisers=[w])
     with pytest.raises(ServiceError) as refused:
         services.need_rate(worker=w, need_id=need.pk, score=score)
@@ -392,10 +395,10 @@ def test_rating_score_is_1_to_5(score):
 
 
 def test_a_merged_raiser_may_rate_the_need_their_duplicate_went_into():
-    w = worker()
+    w = WorkerFactory()
     target, source = NeedFactory(status="accepted"), NeedFactory(raisers=[w])
-    services.need_merge(actor=staff(), target_id=target.pk, source_ids=[source.pk])
-    services.need_resolve(actor=staff(), need_id=target.pk, outcome="已解决")
+    services.need_merge(actor=StaffFactory(), target_id=target.pk, source_ids=[source.pk])
+    services.need_resolve(actor=StaffFactory(), need_id=target.pk, outcome="已解决")
     assert services.need_rate(worker=w, need_id=target.pk, score=5).score == 5
 
 
@@ -403,7 +406,7 @@ def test_a_merged_raiser_may_rate_the_need_their_duplicate_went_into():
 
 def test_staff_edit_with_a_history_row_and_a_new_target_date_for_a_new_category():
     need = NeedFactory(status="accepted")
-    services.need_update(actor=staff(), need_id=need.pk, category="housing", urgency=3,
+    services.need_update(actor=StaffFactory(), need_id=need.pk, category="housing", urgency=3,
                          description="补充：共 12 人")
     need.refresh_from_db()
     assert (need.category, need.urgency, need.description) == ("housing", 3, "补充：共 12 人")
@@ -415,20 +418,20 @@ def test_staff_edit_with_a_history_row_and_a_new_target_date_for_a_new_category(
 
 def test_editing_without_changes_writes_nothing_and_closed_needs_are_not_edited():
     need = NeedFactory()
-    services.need_update(actor=staff(), need_id=need.pk, title=need.title)
+    services.need_update(actor=StaffFactory(), need_id=need.pk, title=need.title)
     assert not NeedEvent.objects.filter(need=need, action="needs.need.updated").exists()
     closed = NeedFactory(status="resolved")
     with pytest.raises(ServiceError) as refused:
-        services.need_update(actor=staff(), need_id=closed.pk, urgency=3)
+        services.need_update(actor=StaffFactory(), need_id=closed.pk, urgency=3)
     assert refused.value.code == "need_closed"
     with pytest.raises(ServiceError) as bad:
-        services.need_update(actor=staff(), need_id=need.pk, category="nope")
+        services.need_update(actor=StaffFactory(), need_id=need.pk, category="nope")
     assert bad.value.code == "invalid_category"
 
 
 @pytest.mark.parametrize("role", ["station_keeper"])
 def test_station_keepers_record_but_do_not_manage(role):
-    keeper = staff(role=role)
+    keeper = StaffFactory(role=role)
     need = raise_need(keeper)
     with pytest.raises(PermissionDenied):
         services.need_accept(actor=keeper, need_id=need.pk)
@@ -438,6 +441,6 @@ def test_station_keepers_record_but_do_not_manage(role):
 
 def test_superusers_manage_everywhere():
     need = NeedFactory(region_code=CHUITAI)
-    services.need_accept(actor=superuser(), need_id=need.pk)
+    services.need_accept(actor=SuperuserFactory(), need_id=need.pk)
     need.refresh_from_db()
     assert need.status == "accepted"

@@ -7,8 +7,8 @@ import pytest
 
 from nuanxin.needs import selectors
 from nuanxin.needs.similarity import dice, similarity_label, text_similarity
-from tests.needs.factories import NeedFactory
-from tests.needs.helpers import login, staff, worker
+from tests.factories.needs import NeedFactory
+from tests.factories.people import StaffFactory, WorkerFactory, login
 
 VERY = "很相似"
 
@@ -48,11 +48,11 @@ def test_dice_is_symmetric_and_bounded():
 
 @pytest.mark.django_db
 def test_the_console_says_very_similar_in_words(client):
-    need = NeedFactory(title="充电难、充电慢、不安全", description="", raisers=[worker()],
+    need = NeedFactory(title="充电难、充电慢、不安全", description="", raisers=[WorkerFactory()],
                        lat=29.3155, lng=120.0782)
-    other = NeedFactory(title="充电慢、充电难，还不安全", description="", raisers=[worker()],
+    other = NeedFactory(title="充电慢、充电难，还不安全", description="", raisers=[WorkerFactory()],
                         lat=29.3160, lng=120.0790)
-    admin = staff()
+    admin = StaffFactory()
     rows = selectors.needs_similar(need, viewer=admin)
     assert [r["need"].pk for r in rows] == [other.pk]
     login(client, admin)

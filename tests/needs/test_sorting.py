@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.needs.factories import CHOUCHENG, NeedFactory
-from tests.needs.helpers import login, staff
+from tests.factories.needs import NeedFactory
+from tests.factories.people import StaffFactory, login
+from tests.factories.places import CHOUCHENG
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +28,7 @@ def needs():
 
 
 def test_the_console_list_puts_overdue_first_and_closed_last(client, needs):
-    login(client, staff(role="street_admin", region_code=CHOUCHENG))
+    login(client, StaffFactory(role="street_admin", region_code=CHOUCHENG))
     page = client.get("/console/needs/").content.decode()
     order = sorted((page.index(n.title), n.title) for n in needs)
     titles = [title for _at, title in order]
@@ -36,7 +37,7 @@ def test_the_console_list_puts_overdue_first_and_closed_last(client, needs):
 
 
 def test_the_api_uses_the_same_order(client, needs):
-    login(client, staff(role="street_admin", region_code=CHOUCHENG))
+    login(client, StaffFactory(role="street_admin", region_code=CHOUCHENG))
     body = client.get("/api/v1/needs").json()
     titles = [row["title"] for row in body["results"]]
     assert titles[:3] == ["逾期的一般需求", "刚提交的急事", "刚提交的一般需求"]

@@ -11,6 +11,7 @@ from nuanxin.needs.models import Need
 from nuanxin.ops import demo
 from nuanxin.stations.models import Station
 from tests.common.nightschool.apps import SEEDED
+from tests.factories.places import CHUITAI, YIJIASHAN
 
 pytestmark = pytest.mark.django_db
 
@@ -50,14 +51,14 @@ def _every_station_inside_its_district():
 
 def _the_article_places_people_and_logins(seeded):
     assert Station.objects.filter(name="义驾山社区党群服务中心",
-                                  region_id="330782001001").exists()
-    assert Region.objects.get(code="330304001001").name == "吹台社区"
+                                  region_id=YIJIASHAN).exists()
+    assert Region.objects.get(code=CHUITAI).name == "吹台社区"
     usernames = {login.username for login in seeded}
     assert {"province.admin", "yijiashan.staff", demo.DEMO_WORKER_PHONE} <= usernames
     assert StaffProfile.objects.get(user__username="yijiashan.staff").org_unit.region_id \
-        == "330782001001"
+        == YIJIASHAN
     assert User.objects.filter(kind="worker").count() >= 60
-    assert Need.objects.filter(region_id="330782001001", category="charging").exists()
+    assert Need.objects.filter(region_id=YIJIASHAN, category="charging").exists()
 
 
 def _station_generation_is_deterministic():

@@ -13,18 +13,9 @@ from nuanxin.geo.datum import CRS, from_wgs84, to_wgs84
 from nuanxin.geo.spatial import haversine_m
 from nuanxin.stations import qr, services
 from nuanxin.stations.models import CheckIn, HolidayCampaign
-
-from .helpers import (
-    CHUITAI,
-    CHUITAI_POINT,
-    YIJIASHAN,
-    YIJIASHAN_POINT,
-    make_staff,
-    make_station,
-    make_superuser,
-    make_worker,
-    station_data,
-)
+from tests.factories.people import StaffFactory, SuperuserFactory, WorkerFactory
+from tests.factories.places import CHUITAI, CHUITAI_POINT, YIJIASHAN, YIJIASHAN_POINT
+from tests.stations.helpers import make_station, station_data
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +37,7 @@ def assert_error(response, status, code):
 
 @pytest.fixture
 def root():
-    return make_superuser()
+    return SuperuserFactory()
 
 
 @pytest.fixture
@@ -250,7 +241,7 @@ def post_json(client, url, payload):
 
 @pytest.fixture
 def worker_client(api):
-    worker = make_worker()
+    worker = WorkerFactory(home_region_code=None)
     api.force_login(worker)
     api.worker = worker
     return api
@@ -291,7 +282,7 @@ def test_checkin_forged_token(worker_client, station):
 
 
 def test_checkin_by_staff_is_refused(api, station):
-    api.force_login(make_staff("station_keeper", YIJIASHAN))
+    api.force_login(StaffFactory(role="station_keeper", region_code=YIJIASHAN))
     response = post_json(api, "/api/v1/stations/checkins", {"token": qr.station_token(station.pk)})
     assert_error(response, 403, "workers_only")
 
@@ -321,7 +312,7 @@ def test_checkin_malformed_json(worker_client, raw):
 
 def test_checkin_without_csrf_token_is_refused_as_json(station):
     client = Client(enforce_csrf_checks=True, HTTP_HOST="127.0.0.1")
-    client.force_login(make_worker())
+    client.force_login(WorkerFactory(home_region_code=None))
     response = post_json(client, "/api/v1/stations/checkins",
                          {"token": qr.station_token(station.pk)})
     assert_error(response, 403, "csrf_failed")

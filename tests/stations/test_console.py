@@ -22,18 +22,17 @@ from nuanxin.stations.nearby.search import stations_nearby
 from nuanxin.stations.nearby.version import current_index_version
 from nuanxin.stations.schedule import status_at
 from nuanxin.stations.selectors import local_now
-
-from .factories import (
+from tests.factories.people import StaffFactory, WorkerFactory, login
+from tests.factories.places import (
     CHOUCHENG,
     CHUITAI,
+    JINHUA,
     QIANJIANGYUAN,
     ROUND_THE_CLOCK,
     YIJIASHAN,
     YIWU,
-    StaffFactory,
+    ZHEJIANG,
     StationFactory,
-    WorkerFactory,
-    console_client,
 )
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +43,7 @@ H = 60
 @pytest.fixture
 def keeper():
     """Community staff of 义驾山社区 (Yiwu)."""
-    return StaffFactory(role=StaffRole.COMMUNITY_STAFF, region_code=YIJIASHAN)
+    return StaffFactory(region_code=YIJIASHAN)
 
 
 @pytest.fixture
@@ -60,7 +59,7 @@ def foreign():
 
 @pytest.fixture
 def staff_client(client, keeper):
-    return console_client(client, keeper)
+    return login(client, keeper)
 
 
 def spans_of(station):
@@ -109,9 +108,9 @@ GRID = [
     (StaffRole.COMMUNITY_STAFF, QIANJIANGYUAN, False, False),
     (StaffRole.STREET_ADMIN, CHOUCHENG, True, False),
     (StaffRole.DISTRICT_ADMIN, YIWU, True, False),
-    (StaffRole.CITY_ADMIN, "330700", True, False),
+    (StaffRole.CITY_ADMIN, JINHUA, True, False),
     (StaffRole.CITY_ADMIN, "330300", False, True),
-    (StaffRole.PROVINCE_ADMIN, "330000", True, True),
+    (StaffRole.PROVINCE_ADMIN, ZHEJIANG, True, True),
 ]
 
 
@@ -119,7 +118,7 @@ GRID = [
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_permission_grid(client, own, foreign, role, region_code, sees_own, sees_foreign,
                          method):
-    console_client(client, StaffFactory(role=role, region_code=region_code))
+    login(client, StaffFactory(role=role, region_code=region_code))
     for station, visible in ((own, sees_own), (foreign, sees_foreign)):
         url = reverse("console:station_hours", args=[station.pk])
         if method == "GET":
@@ -137,7 +136,7 @@ def test_permission_grid(client, own, foreign, role, region_code, sees_own, sees
 def test_console_needs_staff(client, own):
     response = client.get(reverse("console:stations"))
     assert response.status_code == 302
-    worker = WorkerFactory()
+    worker = WorkerFactory(profile=None)
     client.force_login(worker)
     assert client.get(reverse("console:station_detail", args=[own.pk])).status_code == 302
 
@@ -155,7 +154,7 @@ def test_admin_without_second_factor_is_sent_to_totp(client, own):
 def test_list_shows_scope_search_open_now_and_visits(staff_client, own, foreign):
     closed = StationFactory(region_code=YIJIASHAN, name="夜里关门的驿站", hours=[])
     open_all_day = StationFactory(region_code=YIJIASHAN, name="全天驿站", hours=ROUND_THE_CLOCK)
-    worker = WorkerFactory()
+    worker = WorkerFactory(profile=None)
     services.checkin_record(worker=worker, token=qr.station_token(open_all_day.pk))
     response = staff_client.get(reverse("console:stations"))
     body = response.content.decode()
@@ -394,7 +393,7 @@ def test_exception_needs_hours_for_special_hours(staff_client, own):
 
 
 def test_cannot_remove_another_scopes_exception(staff_client, own, foreign):
-    root = StaffFactory(role=StaffRole.PROVINCE_ADMIN, region_code="330000")
+    root = StaffFactory(role=StaffRole.PROVINCE_ADMIN, region_code=ZHEJIANG)
     exc = services.station_add_exception(user=root, station_id=foreign.pk,
                                          day=date(2030, 1, 1), closed=True)
     for station in (foreign, own):  # also through a station in scope
@@ -413,7 +412,7 @@ def spring_festival():
 
 def test_campaign_through_the_console(client, own, foreign):
     admin = StaffFactory(role=StaffRole.DISTRICT_ADMIN, region_code=YIWU)
-    console_client(client, admin)
+    login(client, admin)
     second = StationFactory(region_code=YIJIASHAN, name="义驾山第二驿站", hours=[])
     starts_on, ends_on = spring_festival()
     before = current_index_version()
@@ -458,7 +457,7 @@ def test_campaign_through_the_console(client, own, foreign):
 
 
 def test_campaign_form_errors(client):
-    console_client(client, StaffFactory(role=StaffRole.STREET_ADMIN, region_code=CHOUCHENG))
+    login(client, StaffFactory(role=StaffRole.STREET_ADMIN, region_code=CHOUCHENG))
     starts_on, ends_on = spring_festival()
     base = {"name": "春节不打烊", "region": CHOUCHENG, "starts_on": starts_on.isoformat(),
             "ends_on": ends_on.isoformat(), "hours": "00:00-24:00"}
@@ -475,7 +474,7 @@ def test_campaign_form_errors(client):
 
 
 def test_campaign_services_check_scope_and_dates(own, foreign):
-    keeper = StaffFactory(role=StaffRole.COMMUNITY_STAFF, region_code=YIJIASHAN)
+    keeper = StaffFactory(region_code=YIJIASHAN)
     starts_on, ends_on = spring_festival()
     with pytest.raises(NotFound):
         services.campaign_create(user=keeper, name="春节", region_code=CHUITAI,
@@ -508,19 +507,19 @@ def test_campaign_services_check_scope_and_dates(own, foreign):
     assert current_index_version() != before
 
     # Staff elsewhere do not see the campaign at all.
-    wenzhou = StaffFactory(role=StaffRole.COMMUNITY_STAFF, region_code=CHUITAI)
+    wenzhou = StaffFactory(region_code=CHUITAI)
     with pytest.raises(NotFound):
         services.campaign_set_stations(user=wenzhou, campaign_id=campaign.pk,
                                        station_ids=[foreign.pk])
 
 
 def test_campaign_of_another_scope_is_404(client, foreign):
-    wenzhou = StaffFactory(role=StaffRole.COMMUNITY_STAFF, region_code=CHUITAI)
+    wenzhou = StaffFactory(region_code=CHUITAI)
     starts_on, ends_on = spring_festival()
     campaign = services.campaign_create(user=wenzhou, name="吹台春节", region_code=CHUITAI,
                                         starts_on=starts_on, ends_on=ends_on,
                                         station_ids=[foreign.pk])
-    console_client(client, StaffFactory(role=StaffRole.COMMUNITY_STAFF, region_code=YIJIASHAN))
+    login(client, StaffFactory(region_code=YIJIASHAN))
     assert client.get(reverse("console:campaign_detail", args=[campaign.pk])).status_code == 404
     assert "吹台春节" not in client.get(reverse("console:campaigns")).content.decode()
     response = client.post(reverse("console:campaign_remove_station",
@@ -533,7 +532,8 @@ def test_campaign_of_another_scope_is_404(client, foreign):
 
 def test_station_page_shows_todays_visits_with_masked_phones(staff_client, own):
     token = qr.station_token(own.pk)
-    workers = [WorkerFactory(phone="13812345678"), WorkerFactory(phone="13987654321")]
+    workers = [WorkerFactory(profile=None, phone="13812345678"),
+               WorkerFactory(profile=None, phone="13987654321")]
     for worker in workers:
         services.checkin_record(worker=worker, token=token)
     services.checkin_record(worker=workers[0], token=token)  # a repeat within the hour

@@ -22,7 +22,6 @@ from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nuanxin.accounts.models import User, UserKind
 from nuanxin.geo.datum import CRS, from_wgs84, to_wgs84
 from nuanxin.geo.spatial import H3_RESOLUTION, cell_of, haversine_m
 from nuanxin.stations import selectors, services
@@ -37,12 +36,12 @@ from nuanxin.stations.models import (
 from nuanxin.stations.nearby import search
 from nuanxin.stations.presenters import aware
 from nuanxin.stations.schedule import Schedule, status_at
+from tests.factories.people import SuperuserFactory
+from tests.factories.places import YIJIASHAN, YIJIASHAN_POINT, YIWU, ZHEJIANG
 
 pytestmark = pytest.mark.django_db
 
-YIWU = "330782"
-YIJIASHAN = "330782001001"  # 义乌市稠城街道义驾山社区
-CENTRE = (29.3152, 120.0786)  # inside 义驾山社区's district
+CENTRE = YIJIASHAN_POINT  # inside 义驾山社区's district
 CODES = sorted(AMENITIES)
 H = 60
 
@@ -166,7 +165,7 @@ def write_stations(layout: list[dict], *, name_prefix: str = "测试站") -> lis
             in_campaign.append(station)
     OpeningSpan.objects.bulk_create(spans)
     ScheduleException.objects.bulk_create(exceptions)
-    campaign = HolidayCampaign.objects.create(name="春节“不打烊”", region_id="330000",
+    campaign = HolidayCampaign.objects.create(name="春节“不打烊”", region_id=ZHEJIANG,
                                               starts_on=CAMPAIGN[0], ends_on=CAMPAIGN[1],
                                               opens=0, closes=24 * H)
     campaign.stations.set(in_campaign)
@@ -417,11 +416,6 @@ def test_province_spread_equals_brute_force(search_path):
 # --- a change is seen by the next search ------------------------------------------------
 
 
-def _admin() -> User:
-    return User.objects.create_superuser(username="nearby-root", password="a-long-password-1",
-                                         kind=UserKind.STAFF)
-
-
 def _data(**overrides) -> services.StationData:
     values = {"name": "义驾山暖新驿站", "type": "post", "region_code": YIJIASHAN,
               "lat": CENTRE[0], "lng": CENTRE[1], "amenities": ("hot_water",)}
@@ -437,7 +431,7 @@ def _ids(**query):
 
 
 def check_changes_are_seen(between=lambda: None):
-    admin = _admin()
+    admin = SuperuserFactory()
     assert _ids() == []
     station = services.station_create(user=admin, data=_data())
     between()
@@ -474,19 +468,7 @@ def test_a_change_through_the_services_is_seen_by_the_next_search():
     check_changes_are_seen()
 
 
-@pytest.fixture
-def committed_regions(transactional_db):
-    """Transactional tests empty the tables afterwards; put the region tree back first."""
-    from nuanxin.geo.models import Region
-    from nuanxin.geo.selectors import reset_locate_index
-    from nuanxin.geo.services import regions_load_zhejiang
-
-    if not Region.objects.filter(code=YIJIASHAN).exists():
-        regions_load_zhejiang()
-    reset_locate_index()
-
-
-def test_committed_changes_are_seen_by_a_fresh_connection(committed_regions):
+def test_committed_changes_are_seen_by_a_fresh_connection(regions):
     """Outside a transaction, as in the server: every request starts without a database
     connection (on SQLite the version is then read by the search's own small connection).
     """

@@ -23,7 +23,7 @@ from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nuanxin.accounts.models import User, UserKind
+from nuanxin.accounts.models import User
 from nuanxin.geo.spatial import haversine_m
 from nuanxin.stations import selectors, services
 from nuanxin.stations.amenities import AMENITIES, bits_for
@@ -31,6 +31,7 @@ from nuanxin.stations.models import HolidayCampaign, Station
 from nuanxin.stations.nearby import changes, hours, search
 from nuanxin.stations.nearby.index import NearbyIndex
 from nuanxin.stations.schedule import status_at
+from tests.factories.people import SuperuserFactory
 from tests.stations.test_nearby import (
     CAMPAIGN,
     CENTRE,
@@ -94,8 +95,7 @@ def field(regions, fresh_process):
     """The stations, committed (other processes see them), a campaign, an editor."""
     rows = write_stations(STATIONS)
     campaign = HolidayCampaign.objects.get()
-    admin = User.objects.create_superuser(username="peer-root", password="a-long-password-1",
-                                          kind=UserKind.STAFF)
+    admin = SuperuserFactory()
     return {"ids": [r["id"] for r in rows], "campaign": campaign.pk, "user": admin.pk}
 
 

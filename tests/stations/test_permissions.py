@@ -12,36 +12,37 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
-from nuanxin.accounts.models import User, UserKind
+from nuanxin.accounts.models import User
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
 from nuanxin.stations import selectors, services
 from nuanxin.stations.models import CheckIn, OpeningSpan, ScheduleException, Station
-
-from .helpers import (
+from tests.factories.people import (
+    PartnerUserFactory,
+    StaffFactory,
+    SuperuserFactory,
+    WorkerFactory,
+)
+from tests.factories.places import (
     CHOUCHENG,
     CHUITAI,
     CHUITAI_POINT,
     JINHUA,
-    OTHER_CHOUCHENG,
-    OTHER_CHOUCHENG_POINT,
+    NEXT_DOOR,
+    NEXT_DOOR_POINT,
     YIJIASHAN,
     YIJIASHAN_POINT,
     YIWU,
     ZHEJIANG,
-    make_staff,
-    make_station,
-    make_superuser,
-    make_worker,
-    other_choucheng_community,
-    station_data,
+    next_door,
 )
+from tests.stations.helpers import make_station, station_data
 
 pytestmark = pytest.mark.django_db
 
 TARGETS = {
     "义驾山": (YIJIASHAN, YIJIASHAN_POINT),
     "吹台": (CHUITAI, CHUITAI_POINT),
-    "稠城另一社区": (OTHER_CHOUCHENG, OTHER_CHOUCHENG_POINT),
+    "稠城另一社区": (NEXT_DOOR, NEXT_DOOR_POINT),
 }
 
 # (label, role, region) → the targets inside that person's scope.
@@ -65,22 +66,21 @@ ACTIONS = ["visible", "update", "set_hours", "add_exception", "remove_exception"
 def person(label: str):
     who = PEOPLE[label][0]
     if who == "superuser":
-        return make_superuser()
+        return SuperuserFactory()
     if who == "worker":
-        return make_worker()
+        return WorkerFactory(home_region_code=None)
     if who == "partner":
-        return User.objects.create_user(username="partner1", password="p-long-password",
-                                        kind=UserKind.PARTNER)
+        return PartnerUserFactory(partner=None)
     if who == "anonymous":
         return AnonymousUser()
     role, region = who
-    return make_staff(role, region)
+    return StaffFactory(role=role, region_code=region)
 
 
 @pytest.fixture
 def stations():
-    other_choucheng_community()
-    root = make_superuser()
+    next_door()
+    root = SuperuserFactory()
     made = {}
     for name, (region, point) in TARGETS.items():
         station = make_station(user=root, region_code=region, point=point, name=f"{name}驿站",
@@ -192,7 +192,7 @@ def test_out_of_scope_is_indistinguishable_from_missing(stations, label):
 
 
 def test_staff_cannot_move_a_station_out_of_their_scope(stations):
-    admin = make_staff("district_admin", YIWU)
+    admin = StaffFactory(role="district_admin", region_code=YIWU)
     station = stations["义驾山"]
     before = snapshot(station)
     with pytest.raises(NotFound) as exc:
@@ -203,29 +203,29 @@ def test_staff_cannot_move_a_station_out_of_their_scope(stations):
 
 
 def test_keeper_cannot_move_a_station_to_a_neighbouring_community(stations):
-    keeper = make_staff("station_keeper", YIJIASHAN)
+    keeper = StaffFactory(role="station_keeper", region_code=YIJIASHAN)
     station = stations["义驾山"]
     before = snapshot(station)
     with pytest.raises(NotFound) as exc:
         services.station_update(user=keeper, station_id=station.pk, data=station_data(
-            region_code=OTHER_CHOUCHENG, point=OTHER_CHOUCHENG_POINT))
+            region_code=NEXT_DOOR, point=NEXT_DOOR_POINT))
     assert exc.value.code == "region_not_found"
     assert snapshot(station) == before
 
 
 def test_district_admin_may_move_a_station_within_the_district(stations):
-    admin = make_staff("district_admin", YIWU)
+    admin = StaffFactory(role="district_admin", region_code=YIWU)
     station = stations["义驾山"]
     services.station_update(user=admin, station_id=station.pk, data=station_data(
-        region_code=OTHER_CHOUCHENG, point=OTHER_CHOUCHENG_POINT))
+        region_code=NEXT_DOOR, point=NEXT_DOOR_POINT))
     station.refresh_from_db()
-    assert station.region_id == OTHER_CHOUCHENG
+    assert station.region_id == NEXT_DOOR
 
 
 def test_exception_of_an_out_of_scope_station_cannot_be_removed_through_an_own_station(stations):
     """Removing needs the exception to belong to the named station: an in-scope station id
     with an out-of-scope exception id must not delete it."""
-    keeper = make_staff("station_keeper", YIJIASHAN)
+    keeper = StaffFactory(role="station_keeper", region_code=YIJIASHAN)
     foreign = ScheduleException.objects.get(station=stations["吹台"])
     with pytest.raises(NotFound):
         services.station_remove_exception(user=keeper, station_id=stations["义驾山"].pk,
@@ -234,10 +234,10 @@ def test_exception_of_an_out_of_scope_station_cannot_be_removed_through_an_own_s
 
 
 def test_a_staff_member_moved_to_another_region_loses_the_old_one(stations):
-    staff = make_staff("community_staff", YIJIASHAN)
+    staff = StaffFactory(region_code=YIJIASHAN)
     assert stations["义驾山"] in Station.objects.visible_to(staff)
     profile = staff.staff_profile
-    profile.org_unit = make_staff("community_staff", CHUITAI).staff_profile.org_unit
+    profile.org_unit = StaffFactory(region_code=CHUITAI).staff_profile.org_unit
     profile.save()
     staff = User.objects.get(pk=staff.pk)
     assert set(Station.objects.visible_to(staff)) == {stations["吹台"]}
@@ -248,15 +248,15 @@ def test_a_staff_member_moved_to_another_region_loses_the_old_one(stations):
 
 @pytest.fixture
 def thirty_stations():
-    other_choucheng_community()
-    root = make_superuser()
+    next_door()
+    root = SuperuserFactory()
     made = []
     for n in range(30):
-        region, point = (YIJIASHAN, YIJIASHAN_POINT) if n % 2 else (OTHER_CHOUCHENG,
-                                                                      OTHER_CHOUCHENG_POINT)
+        region, point = (YIJIASHAN, YIJIASHAN_POINT) if n % 2 else (NEXT_DOOR,
+                                                                      NEXT_DOOR_POINT)
         made.append(make_station(user=root, region_code=region, point=point, name=f"站{n:02d}"))
     make_station(user=root, region_code=CHUITAI, point=CHUITAI_POINT, name="吹台站")
-    workers = [make_worker() for _ in range(3)]
+    workers = [WorkerFactory(home_region_code=None) for _ in range(3)]
     now = timezone.now()
     CheckIn.objects.bulk_create(
         CheckIn(station=s, worker=w, at=now - timedelta(minutes=5))
@@ -293,7 +293,7 @@ def test_stations_for_staff_is_not_n_plus_1(thirty_stations, label,
 
 
 def test_stations_for_staff_search(thirty_stations):
-    admin = make_staff("district_admin", YIWU)
+    admin = StaffFactory(role="district_admin", region_code=YIWU)
     found = {s.name for s in selectors.stations_for_staff(admin, search="站0")}
     assert found == {f"站0{n}" for n in range(10)}
     assert not list(selectors.stations_for_staff(admin, search="吹台"))
@@ -301,7 +301,7 @@ def test_stations_for_staff_search(thirty_stations):
 
 def test_visible_to_is_one_query_once_the_profile_is_loaded(thirty_stations,
                                                              django_assert_num_queries):
-    admin = make_staff("district_admin", YIWU)
+    admin = StaffFactory(role="district_admin", region_code=YIWU)
     admin = User.objects.select_related("staff_profile__org_unit__region").get(pk=admin.pk)
     with django_assert_num_queries(1):
         assert len(list(Station.objects.visible_to(admin))) == 30

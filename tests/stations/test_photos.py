@@ -2,7 +2,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from nuanxin.stations.models import StationPhoto
-from tests.stations.factories import CHUITAI, StaffFactory, StationFactory, console_client
+from tests.factories.people import StaffFactory, login
+from tests.factories.places import CHUITAI, StationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +18,7 @@ def media(settings, tmp_path):
 
 @pytest.fixture
 def staff_client(client):
-    return console_client(client, StaffFactory())
+    return login(client, StaffFactory())
 
 
 def upload(client, station, name, content, caption=""):
@@ -70,7 +71,7 @@ def test_delete_removes_row_and_file(staff_client, tmp_path, django_capture_on_c
 
 def test_staff_elsewhere_cannot_add_photos(client):
     station = StationFactory()
-    outsider = console_client(client, StaffFactory(region_code=CHUITAI))
+    outsider = login(client, StaffFactory(region_code=CHUITAI))
     response = upload(outsider, station, "p.png", PNG)
     assert response.status_code == 404
     assert not StationPhoto.objects.exists()

@@ -16,8 +16,8 @@ from nuanxin.accounts.models import StaffRole
 from nuanxin.common.errors import ServiceError
 from nuanxin.common.qr import qr_png
 from nuanxin.stations import qr
-
-from .factories import CHUITAI, YIJIASHAN, StaffFactory, StationFactory, console_client
+from tests.factories.people import StaffFactory, login
+from tests.factories.places import CHUITAI, YIJIASHAN, StationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -89,7 +89,7 @@ def token_of(url: str) -> str:
 
 
 def test_png_reads_back_to_the_checkin_url(client, keeper, station):
-    console_client(client, keeper)
+    login(client, keeper)
     response = client.get(reverse("console:station_qr_png", args=[station.pk]))
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png"
@@ -110,7 +110,7 @@ def test_drawn_png_round_trips_any_url():
 
 
 def test_svg_download_and_poster(client, keeper, station):
-    console_client(client, keeper)
+    login(client, keeper)
     svg = client.get(reverse("console:station_qr_svg", args=[station.pk]))
     assert svg.status_code == 200
     assert svg["Content-Type"] == "image/svg+xml"
@@ -134,7 +134,7 @@ def test_svg_download_and_poster(client, keeper, station):
 
 def test_qr_of_a_station_out_of_scope_is_404(client, keeper):
     foreign = StationFactory(region_code=CHUITAI)
-    console_client(client, keeper)
+    login(client, keeper)
     for name in ("station_qr", "station_qr_png", "station_qr_svg"):
         assert client.get(reverse(f"console:{name}", args=[foreign.pk])).status_code == 404
 

@@ -12,13 +12,8 @@ from django.utils import timezone
 
 from nuanxin.accounts.models import StaffRole
 from nuanxin.stations.models import HolidayCampaign
-from tests.stations.factories import (
-    CHUITAI,
-    YIJIASHAN,
-    YIWU,
-    StaffFactory,
-    console_client,
-)
+from tests.factories.people import StaffFactory, login
+from tests.factories.places import CHUITAI, YIJIASHAN, YIWU
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +29,7 @@ def _post(client, **picked):
 
 
 def test_the_form_offers_names_not_a_code_box(client):
-    console_client(client, StaffFactory(role=StaffRole.DISTRICT_ADMIN, region_code=YIWU))
+    login(client, StaffFactory(role=StaffRole.DISTRICT_ADMIN, region_code=YIWU))
     page = client.get(reverse("console:campaigns")).content.decode()
     assert re.search(r'<select name="region_0"[^>]*data-level="district"', page)
     assert f'<option value="{YIWU}" selected>义乌市</option>' in page
@@ -51,7 +46,7 @@ def test_the_form_offers_names_not_a_code_box(client):
     ({"region_0": YIWU, "region_1": CHOUCHENG, "region_2": YIJIASHAN}, YIJIASHAN),
 ])
 def test_the_deepest_level_picked_is_the_campaigns_region(client, picked, expected):
-    console_client(client, StaffFactory(role=StaffRole.DISTRICT_ADMIN, region_code=YIWU))
+    login(client, StaffFactory(role=StaffRole.DISTRICT_ADMIN, region_code=YIWU))
     assert _post(client, **picked).status_code == 302
     assert HolidayCampaign.objects.get().region_id == expected
 
@@ -63,13 +58,13 @@ def test_the_deepest_level_picked_is_the_campaigns_region(client, picked, expect
     {"region_0": "", "region_1": "", "region_2": ""},  # nothing picked
 ])
 def test_a_pick_that_does_not_fit_is_refused_and_nothing_saved(client, picked):
-    console_client(client, StaffFactory(role=StaffRole.DISTRICT_ADMIN, region_code=YIWU))
+    login(client, StaffFactory(role=StaffRole.DISTRICT_ADMIN, region_code=YIWU))
     response = _post(client, **picked)
     assert response.status_code == 200 and "errorlist" in response.content.decode()
     assert not HolidayCampaign.objects.exists()
 
 
 def test_a_street_office_cannot_pick_its_district(client):
-    console_client(client, StaffFactory(role=StaffRole.STREET_ADMIN, region_code=CHOUCHENG))
+    login(client, StaffFactory(role=StaffRole.STREET_ADMIN, region_code=CHOUCHENG))
     assert _post(client, region_0=YIWU).status_code == 200
     assert _post(client, region_0=YIWU, region_1=CHOUCHENG).status_code == 302

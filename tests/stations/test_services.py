@@ -25,18 +25,16 @@ from nuanxin.stations.models import (
     StationIndexVersion,
 )
 from nuanxin.stations.nearby.version import current_index_version
-
-from .helpers import (
+from tests.factories.people import StaffFactory, SuperuserFactory, WorkerFactory
+from tests.factories.places import (
     CHUITAI_POINT,
     HANGZHOU_POINT,
+    JINHUA,
     YIJIASHAN,
     YIJIASHAN_POINT,
-    make_staff,
-    make_station,
-    make_superuser,
-    make_worker,
-    station_data,
+    StationFactory,
 )
+from tests.stations.helpers import make_station, station_data
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +43,7 @@ H = 60  # minutes per hour
 
 @pytest.fixture
 def root():
-    return make_superuser()
+    return SuperuserFactory()
 
 
 @pytest.fixture
@@ -74,7 +72,7 @@ def test_create_saves_everything(root):
 
 
 def test_community_staff_can_create_in_their_community():
-    keeper = make_staff("community_staff", YIJIASHAN)
+    keeper = StaffFactory(region_code=YIJIASHAN)
     station = services.station_create(user=keeper, data=station_data())
     assert station.region_id == YIJIASHAN
 
@@ -93,7 +91,7 @@ BAD_DATA = [
     ("the sea", {"lat": 29.5, "lng": 123.5}, "outside_service_area"),
     ("Wenzhou point for a Yiwu community", {"lat": CHUITAI_POINT[0], "lng": CHUITAI_POINT[1]},
      "location_outside_region"),
-    ("Hangzhou point for Jinhua city", {"region_code": "330700", "lat": HANGZHOU_POINT[0],
+    ("Hangzhou point for Jinhua city", {"region_code": JINHUA, "lat": HANGZHOU_POINT[0],
                                         "lng": HANGZHOU_POINT[1]}, "location_outside_region"),
 ]
 
@@ -301,7 +299,7 @@ def test_remove_exception_of_another_station(root, station):
 
 @pytest.fixture
 def worker():
-    return make_worker()
+    return WorkerFactory(home_region_code=None)
 
 
 def test_checkin_records_once_per_hour(station, worker):
@@ -324,7 +322,7 @@ def test_checkin_records_once_per_hour(station, worker):
 
 def test_checkin_limit_is_per_station_and_per_worker(root, station, worker):
     other_station = make_station(user=root)
-    other_worker = make_worker()
+    other_worker = WorkerFactory(home_region_code=None)
     assert services.checkin_record(worker=worker, token=qr.station_token(station.pk)).recorded
     assert services.checkin_record(worker=worker,
                                    token=qr.station_token(other_station.pk)).recorded
@@ -369,14 +367,11 @@ def test_simultaneous_scans_record_one_visit():
 
     if connection.vendor != "postgresql":
         pytest.skip("concurrent writers need PostgreSQL")
-    from nuanxin.accounts.models import User, UserKind
-    from nuanxin.geo.spatial import cell_of as cell
+    from nuanxin.accounts.models import User
 
     def setup():
-        worker = User.objects.create(username="13900009999", phone="13900009999",
-                                     kind=UserKind.WORKER)
-        station = Station.objects.create(name="并发测试站", region_id=YIJIASHAN,
-                                         lat=29.3152, lng=120.0786, h3_cell=cell(29.3152, 120.0786))
+        worker = WorkerFactory(profile=None)
+        station = StationFactory(name="并发测试站", hours=[])
         return worker.pk, station.pk
 
     worker_id, station_id = _in_thread(setup)
@@ -496,7 +491,7 @@ def test_expired_token_is_refused_at_checkin(station, worker):
 
 
 def test_staff_cannot_check_in(station):
-    staff = make_staff("community_staff", YIJIASHAN)
+    staff = StaffFactory(region_code=YIJIASHAN)
     with pytest.raises(PermissionDenied) as exc:
         services.checkin_record(worker=staff, token=qr.station_token(station.pk))
     assert exc.value.code == "workers_only"
@@ -580,7 +575,7 @@ def test_campaign_edits_are_refused_outside_scope_and_when_invalid(root):
     start = date.today() + timedelta(days=30)
     campaign = services.campaign_create(user=root, name="春节不打烊", region_code=YIJIASHAN,
                                         starts_on=start, ends_on=start + timedelta(days=6))
-    elsewhere = make_staff("district_admin", "330304")  # 瓯海区: not 义乌
+    elsewhere = StaffFactory(role="district_admin", region_code="330304")  # 瓯海区: not 义乌
     with pytest.raises(NotFound):
         services.campaign_update(user=elsewhere, campaign_id=campaign.pk, name="改",
                                  starts_on=start, ends_on=start, opens=0, closes=24 * H)

@@ -15,15 +15,14 @@ from nuanxin.stations import imports, xlsx
 from nuanxin.stations.amenities import AMENITIES
 from nuanxin.stations.models import OpeningSpan, Station
 from nuanxin.stations.nearby.version import current_index_version
-
-from .factories import (
+from tests.factories.people import StaffFactory, login
+from tests.factories.places import (
     CHUITAI,
     ROUND_THE_CLOCK,
     YIJIASHAN,
+    YIJIASHAN_POINT,
     YIWU,
-    StaffFactory,
     StationFactory,
-    console_client,
 )
 
 pytestmark = pytest.mark.django_db
@@ -32,17 +31,16 @@ H = 60
 HEADERS = ["编号", "名称", "类型", "区划代码", "地址", "纬度 (WGS-84)", "经度 (WGS-84)", "联系人",
            "联系电话", "设施", "夜间亮灯", "启用", "周一", "周二", "周三", "周四", "周五", "周六",
            "周日"]
-YIJIASHAN_POINT = (29.3152, 120.0786)
 
 
 @pytest.fixture
 def staff():
-    return StaffFactory(role=StaffRole.COMMUNITY_STAFF, region_code=YIJIASHAN)
+    return StaffFactory(region_code=YIJIASHAN)
 
 
 @pytest.fixture
 def staff_client(client, staff):
-    return console_client(client, staff)
+    return login(client, staff)
 
 
 def workbook_bytes(rows, headers=HEADERS) -> bytes:
@@ -255,7 +253,7 @@ def test_every_bad_row_is_reported_and_nothing_changes(staff_client):
 
 def test_import_rows_outside_scope_for_a_district_admin(client):
     admin = StaffFactory(role=StaffRole.DISTRICT_ADMIN, region_code=YIWU)
-    console_client(client, admin)
+    login(client, admin)
     rows = [new_row(name="义乌的"), new_row(name="温州的", **{
         "区划代码": CHUITAI, "纬度 (WGS-84)": 27.9593, "经度 (WGS-84)": 120.6199})]
     response = client.post(reverse("console:import"), {"file": upload(workbook_bytes(rows))})
@@ -317,9 +315,9 @@ def test_missing_required_columns_and_empty_sheet(staff):
 
 
 def test_non_staff_cannot_import(client):
-    from .factories import WorkerFactory
+    from tests.factories.people import WorkerFactory
 
-    worker = WorkerFactory()
+    worker = WorkerFactory(profile=None)
     with pytest.raises(PermissionDenied):
         imports.stations_import(user=worker, upload=upload(workbook_bytes([new_row()])))
     client.force_login(worker)

@@ -1,42 +1,17 @@
-"""Builders for the survey tests: staff and workers at the article's places, and surveys
-made through the services (the same path as the console)."""
+"""Builders for surveys with questions, made through the services (the same path as the
+console); people and places come from tests.factories."""
 
 from __future__ import annotations
 
-import itertools
 from datetime import timedelta
 
 from django.utils import timezone
 
-from nuanxin.accounts.models import User, UserKind
+from nuanxin.accounts.models import User
 from nuanxin.surveys import services
 from nuanxin.surveys.models import QuestionKind, Survey
 from nuanxin.surveys.services import AnswerInput, OptionInput, QuestionInput, SurveyInput
-from tests.accounts.factories import WorkerFactory
-from tests.stations.factories import StaffFactory, console_client
-
-YIJIASHAN = "330782001001"  # 义乌市稠城街道义驾山社区
-CHOUCHENG = "330782001"  # 稠城街道
-YIWU = "330782"
-CHUITAI = "330304001001"  # 温州 吹台社区
-
-_seq = itertools.count(1)
-
-__all__ = ["CHOUCHENG", "CHUITAI", "YIJIASHAN", "YIWU", "answer", "console_client", "opt",
-           "make_staff", "make_superuser", "make_worker", "charging_survey", "simple_survey"]
-
-
-def make_staff(role: str = "community_staff", region_code: str = YIJIASHAN) -> User:
-    return StaffFactory(role=role, region_code=region_code)
-
-
-def make_superuser() -> User:
-    return User.objects.create_superuser(username=f"root{next(_seq)}",
-                                         password="a-long-test-password", kind=UserKind.STAFF)
-
-
-def make_worker(home: str | None = YIJIASHAN, **kwargs) -> User:
-    return WorkerFactory(home_region_code=home, display_name=f"骑手{next(_seq)}", **kwargs)
+from tests.factories.places import YIJIASHAN
 
 
 def survey_input(**overrides) -> SurveyInput:
@@ -105,15 +80,3 @@ def answer(q: dict, *, pains=(1,), details=(1,), rating=3, cabinet=1, text="", o
     if text:
         answers[q["text"].pk] = AnswerInput(text=text)
     return answers
-
-
-NEXT_DOOR = "330782001098"  # a test-only community in 稠城街道, next to 义驾山
-
-
-def next_door() -> str:
-    from nuanxin.geo.models import Region, RegionLevel
-
-    Region.objects.get_or_create(code=NEXT_DOOR, defaults={
-        "name": "隔壁社区", "level": RegionLevel.COMMUNITY, "parent_id": CHOUCHENG,
-        "center_lat": 29.3100, "center_lng": 120.0760, "is_demo": True})
-    return NEXT_DOOR

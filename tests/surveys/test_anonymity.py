@@ -18,15 +18,9 @@ from openpyxl import load_workbook
 from nuanxin.accounts.personal_data import personal_data_export
 from nuanxin.surveys import services
 from nuanxin.surveys.models import Answer, Participation, Response
-from tests.accounts.factories import WorkerFactory
-from tests.surveys.helpers import (
-    YIJIASHAN,
-    answer,
-    charging_survey,
-    console_client,
-    make_staff,
-    make_superuser,
-)
+from tests.factories.people import StaffFactory, SuperuserFactory, WorkerFactory, login
+from tests.factories.places import YIJIASHAN, YIWU
+from tests.surveys.helpers import answer, charging_survey
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +29,7 @@ FIRST_ID = 987_654_301
 
 @pytest.fixture
 def anonymous_survey():
-    staff = make_staff()
+    staff = StaffFactory()
     survey, q = charging_survey(staff, anonymous=True,
                                 opens_at=timezone.now() - timedelta(days=3))
     workers, moments = [], []
@@ -74,8 +68,8 @@ def _assert_clean(text: str, workers, moments, where: str) -> None:
 
 
 def _admins():
-    district = make_staff("district_admin", "330782")
-    return [("superuser", make_superuser()), ("district_admin", district)]
+    district = StaffFactory(role="district_admin", region_code=YIWU)
+    return [("superuser", SuperuserFactory()), ("district_admin", district)]
 
 
 def test_the_rows_hold_no_person_and_no_time(anonymous_survey):
@@ -100,7 +94,7 @@ def test_the_rows_hold_no_person_and_no_time(anonymous_survey):
 def test_api_reveals_no_respondent(anonymous_survey, who):
     survey, q, workers, moments = anonymous_survey
     admin = dict(_admins())[who]
-    client = console_client(Client(HTTP_HOST="127.0.0.1"), admin)
+    client = login(Client(HTTP_HOST="127.0.0.1"), admin)
     urls = [
         "/api/v1/surveys",
         f"/api/v1/surveys/{survey.pk}",
@@ -124,7 +118,7 @@ def test_api_reveals_no_respondent(anonymous_survey, who):
 def test_console_pages_reveal_no_respondent(anonymous_survey, who):
     survey, q, workers, moments = anonymous_survey
     admin = dict(_admins())[who]
-    client = console_client(Client(HTTP_HOST="127.0.0.1"), admin)
+    client = login(Client(HTTP_HOST="127.0.0.1"), admin)
     base = f"/console/surveys/{survey.pk}"
     urls = ["/console/surveys/", f"{base}/", f"{base}/results/",
             f"{base}/results/?row={q['pain'].pk}&col={q['rating'].pk}",
@@ -142,7 +136,7 @@ def test_console_pages_reveal_no_respondent(anonymous_survey, who):
 
 def test_export_reveals_no_respondent(anonymous_survey):
     survey, q, workers, moments = anonymous_survey
-    client = console_client(Client(HTTP_HOST="127.0.0.1"), make_superuser())
+    client = login(Client(HTTP_HOST="127.0.0.1"), SuperuserFactory())
     response = client.get(f"/console/surveys/{survey.pk}/results.xlsx")
     assert response.status_code == 200
     book = load_workbook(io.BytesIO(response.content))
@@ -176,7 +170,7 @@ def test_the_worker_cannot_get_their_anonymous_answers_back(anonymous_survey):
 
 
 def test_identified_surveys_do_keep_the_respondent():
-    staff = make_staff()
+    staff = StaffFactory()
     survey, q = charging_survey(staff)
     worker = WorkerFactory(home_region_code=YIJIASHAN)
     services.response_submit(worker=worker, survey_id=survey.pk, answers=answer(q))

@@ -12,24 +12,11 @@ from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
 from nuanxin.surveys import services
 from nuanxin.surveys.models import Answer, Participation, Response
 from nuanxin.surveys.services import AnswerInput
-from tests.surveys.helpers import (
-    CHUITAI,
-    YIWU,
-    answer,
-    charging_survey,
-    make_staff,
-    make_worker,
-    next_door,
-    opt,
-    simple_survey,
-)
+from tests.factories.people import StaffFactory, WorkerFactory
+from tests.factories.places import CHUITAI, YIWU, next_door
+from tests.surveys.helpers import answer, charging_survey, opt, simple_survey
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff():
-    return make_staff()
 
 
 @pytest.fixture
@@ -43,7 +30,7 @@ def _problems(error) -> dict:
 
 def test_a_full_answer_is_stored_per_question(survey):
     s, q = survey
-    worker = make_worker()
+    worker = WorkerFactory()
     services.response_submit(worker=worker, survey_id=s.pk,
                              answers=answer(q, pains=(1, 3), details=(1, 2), rating=4,
                                             text="多装换电柜", other="下雨"))
@@ -63,7 +50,7 @@ def test_a_full_answer_is_stored_per_question(survey):
 
 def test_hidden_questions_answers_are_ignored(survey):
     s, q = survey
-    worker = make_worker()
+    worker = WorkerFactory()
     # Q2 is shown only if Q1 = 充电; this worker did not tick it but sent Q2 anyway.
     services.response_submit(worker=worker, survey_id=s.pk,
                              answers=answer(q, pains=(2,), details=(1, 3)))
@@ -73,7 +60,7 @@ def test_hidden_questions_answers_are_ignored(survey):
 
 def test_hidden_required_questions_are_not_required(survey):
     s, q = survey
-    services.response_submit(worker=make_worker(), survey_id=s.pk,
+    services.response_submit(worker=WorkerFactory(), survey_id=s.pk,
                              answers=answer(q, pains=(3,), details=None))
     assert Response.objects.filter(survey=s).count() == 1
 
@@ -81,7 +68,7 @@ def test_hidden_required_questions_are_not_required(survey):
 def test_shown_required_questions_are_enforced(survey):
     s, q = survey
     with pytest.raises(ServiceError) as error:
-        services.response_submit(worker=make_worker(), survey_id=s.pk,
+        services.response_submit(worker=WorkerFactory(), survey_id=s.pk,
                                  answers=answer(q, pains=(1,), details=None, rating=None))
     assert error.value.code == "answers_invalid"
     assert _problems(error) == {q["detail"].pk: "answer_required",
@@ -92,7 +79,7 @@ def test_shown_required_questions_are_enforced(survey):
 def test_only_other_does_not_show_the_condition(survey):
     s, q = survey
     answers = answer(q, pains=(), details=(2,), other="别的")
-    services.response_submit(worker=make_worker(), survey_id=s.pk, answers=answers)
+    services.response_submit(worker=WorkerFactory(), survey_id=s.pk, answers=answers)
     assert not Answer.objects.filter(question=q["detail"]).exists()
 
 
@@ -109,14 +96,14 @@ def test_chained_conditions_collapse(staff):
         show_if_option_ids=[second.options.get(position=1).pk]))
     services.survey_publish(actor=staff, survey_id=s.pk)
     # 一 = 不愿意 hides 二, so 三 is hidden too even though 二's answer would show it
-    services.response_submit(worker=make_worker(), survey_id=s.pk, answers={
+    services.response_submit(worker=WorkerFactory(), survey_id=s.pk, answers={
         first.pk: AnswerInput(options=[opt(first, 2)]),
         second.pk: AnswerInput(options=[opt(second, 1)]),
         third.pk: AnswerInput(text="不该存")})
     assert set(Answer.objects.values_list("question_id", flat=True)) == {first.pk}
     # 一 = 愿意, 二 = 甲: 三 is shown and required
     with pytest.raises(ServiceError) as error:
-        services.response_submit(worker=make_worker(), survey_id=s.pk, answers={
+        services.response_submit(worker=WorkerFactory(), survey_id=s.pk, answers={
             first.pk: AnswerInput(options=[opt(first, 1)]),
             second.pk: AnswerInput(options=[opt(second, 1)])})
     assert _problems(error) == {third.pk: "answer_required"}
@@ -142,7 +129,7 @@ def test_answer_refusals(survey, key, value, code):
     else:
         answers[q[key].pk] = value
     with pytest.raises(ServiceError) as error:
-        services.response_submit(worker=make_worker(), survey_id=s.pk, answers=answers)
+        services.response_submit(worker=WorkerFactory(), survey_id=s.pk, answers=answers)
     assert _problems(error)[q[key].pk] == code
 
 
@@ -150,20 +137,20 @@ def test_unknown_questions_and_empty_answers(survey, staff):
     s, q = survey
     other, other_q = simple_survey(staff)
     with pytest.raises(ServiceError) as error:
-        services.response_submit(worker=make_worker(), survey_id=s.pk, answers={
+        services.response_submit(worker=WorkerFactory(), survey_id=s.pk, answers={
             **answer(q), other_q.pk: AnswerInput(options=[opt(other_q, 1)])})
     assert error.value.code == "unknown_question"
     optional, text_q = simple_survey(staff)
     text_q.required = False
     text_q.save()
     with pytest.raises(ServiceError) as error:
-        services.response_submit(worker=make_worker(), survey_id=optional.pk, answers={})
+        services.response_submit(worker=WorkerFactory(), survey_id=optional.pk, answers={})
     assert error.value.code == "empty_response"
 
 
 def test_one_answer_per_worker(survey):
     s, q = survey
-    worker = make_worker()
+    worker = WorkerFactory()
     services.response_submit(worker=worker, survey_id=s.pk, answers=answer(q))
     with pytest.raises(ServiceError) as error:
         services.response_submit(worker=worker, survey_id=s.pk, answers=answer(q, rating=1))
@@ -173,7 +160,7 @@ def test_one_answer_per_worker(survey):
 
 def test_the_database_enforces_once(survey):
     s, _q = survey
-    worker = make_worker()
+    worker = WorkerFactory()
     Participation.objects.create(survey=s, worker=worker)
     with pytest.raises(IntegrityError), transaction.atomic():
         Participation.objects.create(survey=s, worker=worker)
@@ -187,7 +174,7 @@ def test_the_database_enforces_once(survey):
 def test_a_participation_row_without_a_response_still_blocks(survey):
     """The race loser: its Participation insert fails even if the winner's check passed."""
     s, q = survey
-    worker = make_worker()
+    worker = WorkerFactory()
     Participation.objects.create(survey=s, worker=worker)
     with pytest.raises(ServiceError) as error:
         services.response_submit(worker=worker, survey_id=s.pk, answers=answer(q))
@@ -200,9 +187,9 @@ def test_target_group_refusals(staff):
     s, q = simple_survey(staff)
     answers = {q.pk: AnswerInput(options=[opt(q, 1)])}
     for worker, code in [
-        (make_worker(home=None), "home_region_required"),
-        (make_worker(home=CHUITAI), "not_in_target_group"),
-        (make_worker(home=next_door()), "not_in_target_group"),  # the next community
+        (WorkerFactory(home_region_code=None), "home_region_required"),
+        (WorkerFactory(home_region_code=CHUITAI), "not_in_target_group"),
+        (WorkerFactory(home_region_code=next_door()), "not_in_target_group"),  # the next community
     ]:
         with pytest.raises(PermissionDenied) as error:
             services.response_submit(worker=worker, survey_id=s.pk, answers=answers)
@@ -214,9 +201,9 @@ def test_target_group_refusals(staff):
 
 
 def test_a_district_survey_reaches_every_community_in_it():
-    district = make_staff("district_admin", YIWU)
+    district = StaffFactory(role="district_admin", region_code=YIWU)
     s, q = simple_survey(district, region_code=YIWU)
-    services.response_submit(worker=make_worker(home=next_door()), survey_id=s.pk,
+    services.response_submit(worker=WorkerFactory(home_region_code=next_door()), survey_id=s.pk,
                              answers={q.pk: AnswerInput(options=[opt(q, 1)])})
     assert Response.objects.filter(survey=s).count() == 1
 
@@ -225,17 +212,17 @@ def test_occupation_target(staff):
     s, q = simple_survey(staff, occupations=["courier"])
     answers = {q.pk: AnswerInput(options=[opt(q, 1)])}
     with pytest.raises(PermissionDenied) as error:
-        services.response_submit(worker=make_worker(occupation="food_delivery"),
+        services.response_submit(worker=WorkerFactory(occupation="food_delivery"),
                                  survey_id=s.pk, answers=answers)
     assert error.value.code == "not_in_target_group"
-    services.response_submit(worker=make_worker(occupation="courier"), survey_id=s.pk,
+    services.response_submit(worker=WorkerFactory(occupation="courier"), survey_id=s.pk,
                              answers=answers)
 
 
 def test_drafts_do_not_exist_for_workers(staff):
     s, q = simple_survey(staff, publish=False)
     with pytest.raises(NotFound):
-        services.response_submit(worker=make_worker(), survey_id=s.pk,
+        services.response_submit(worker=WorkerFactory(), survey_id=s.pk,
                                  answers={q.pk: AnswerInput(options=[opt(q, 1)])})
 
 
@@ -244,7 +231,7 @@ def test_window(staff):
     s, q = simple_survey(staff, opens_at=now + timedelta(hours=1),
                          closes_at=now + timedelta(days=1))
     answers = {q.pk: AnswerInput(options=[opt(q, 1)])}
-    worker = make_worker()
+    worker = WorkerFactory()
     with pytest.raises(ServiceError) as error:
         services.response_submit(worker=worker, survey_id=s.pk, answers=answers)
     assert (error.value.code, error.value.status) == ("survey_not_open", 409)
@@ -259,6 +246,6 @@ def test_window(staff):
     # closed by staff: refused even inside the window
     services.survey_close(actor=staff, survey_id=s.pk)
     with pytest.raises(ServiceError) as error:
-        services.response_submit(worker=make_worker(), survey_id=s.pk, answers=answers,
+        services.response_submit(worker=WorkerFactory(), survey_id=s.pk, answers=answers,
                                  at=now + timedelta(hours=2))
     assert error.value.code == "survey_closed"

@@ -12,22 +12,11 @@ from django.utils import timezone
 
 from nuanxin.surveys import services
 from nuanxin.surveys.models import Response, Survey
-from tests.surveys.helpers import (
-    CHUITAI,
-    answer,
-    charging_survey,
-    console_client,
-    make_staff,
-    make_worker,
-    opt,
-)
+from tests.factories.people import WorkerFactory, login
+from tests.factories.places import CHUITAI
+from tests.surveys.helpers import answer, charging_survey, opt
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff():
-    return make_staff()
 
 
 @pytest.fixture
@@ -48,7 +37,7 @@ def _post(client, survey_id, body):
 
 def test_worker_reads_and_answers(survey):
     s, q = survey
-    worker = make_worker()
+    worker = WorkerFactory()
     client = _as(worker)
     mine = client.get("/api/v1/surveys/mine").json()["results"]
     assert [(m["id"], m["answered"]) for m in mine] == [(s.pk, False)]
@@ -74,7 +63,7 @@ def test_worker_reads_and_answers(survey):
 
 def test_invalid_answers_name_each_question(survey):
     s, q = survey
-    response = _post(_as(make_worker()), s.pk, {"answers": [
+    response = _post(_as(WorkerFactory()), s.pk, {"answers": [
         {"question": q["pain"].pk, "options": [opt(q["pain"], 1)]},
         {"question": q["rating"].pk, "value": 9}]})
     assert response.status_code == 400
@@ -96,7 +85,7 @@ def test_invalid_answers_name_each_question(survey):
 ])
 def test_bad_input_is_400_json_with_a_code(survey, body):
     s, _q = survey
-    response = _post(_as(make_worker()), s.pk, body)
+    response = _post(_as(WorkerFactory()), s.pk, body)
     assert response.status_code == 400
     assert response["Content-Type"].startswith("application/json")
     assert response.json()["code"] == "invalid_input"
@@ -104,7 +93,7 @@ def test_bad_input_is_400_json_with_a_code(survey, body):
 
 def test_not_json_and_duplicates_and_unknown_questions(survey):
     s, q = survey
-    client = _as(make_worker())
+    client = _as(WorkerFactory())
     response = client.post(f"/api/v1/surveys/{s.pk}/responses", "not json",
                            content_type="application/json")
     assert response.status_code == 400 and response.json()["code"]
@@ -128,9 +117,9 @@ def test_not_json_and_duplicates_and_unknown_questions(survey):
 ])
 def test_worker_refusals(staff, setup, status, code):
     s, q = charging_survey(staff, publish=setup != "draft")
-    worker = {"outside": lambda: make_worker(home=CHUITAI),
-              "no_home": lambda: make_worker(home=None),
-              "staff": lambda: staff}.get(setup, make_worker)()
+    worker = {"outside": lambda: WorkerFactory(home_region_code=CHUITAI),
+              "no_home": lambda: WorkerFactory(home_region_code=None),
+              "staff": lambda: staff}.get(setup, WorkerFactory)()
     if setup == "not_yet":
         Survey.objects.filter(pk=s.pk).update(opens_at=timezone.now() + timedelta(hours=1))
     if setup == "closed":
@@ -153,9 +142,9 @@ def test_not_logged_in_is_401(survey):
 def test_staff_results_crosstab_and_texts(survey, staff):
     s, q = survey
     for pains in [(1,), (1, 2), (3,)]:
-        services.response_submit(worker=make_worker(), survey_id=s.pk,
+        services.response_submit(worker=WorkerFactory(), survey_id=s.pk,
                                  answers=answer(q, pains=pains, text="建议"))
-    client = console_client(Client(HTTP_HOST="127.0.0.1"), staff)
+    client = login(Client(HTTP_HOST="127.0.0.1"), staff)
     body = client.get(f"/api/v1/surveys/{s.pk}/results").json()
     assert body["responses"] == 3 and body["withheld"] is False
     assert body["target_group"] == 3

@@ -14,13 +14,9 @@ from openpyxl import load_workbook
 
 from nuanxin.surveys import services
 from nuanxin.surveys.models import RESULTS_BATCH, Response
-from tests.surveys.helpers import (
-    answer,
-    charging_survey,
-    console_client,
-    make_staff,
-    make_worker,
-)
+from tests.factories.people import StaffFactory, WorkerFactory, login
+from tests.factories.places import YIWU
+from tests.surveys.helpers import answer, charging_survey
 
 pytestmark = pytest.mark.django_db
 
@@ -43,15 +39,15 @@ def _poll(client, survey, q) -> dict:
 
 
 def _submit(survey, q, i, worker=None):
-    services.response_submit(worker=worker or make_worker(), survey_id=survey.pk, answers=answer(
+    services.response_submit(worker=worker or WorkerFactory(), survey_id=survey.pk, answers=answer(
         q, pains=(1 + i % 3,), rating=1 + i % 5, cabinet=1 + i % 3, text=f"第{i}条建议"))
 
 
 def test_one_answer_changes_nothing_a_watcher_can_see_until_a_batch_fills():
-    staff = make_staff("district_admin", "330782")
+    staff = StaffFactory(role="district_admin", region_code=YIWU)
     survey, q = charging_survey(staff, anonymous=True)
-    client = console_client(Client(HTTP_HOST="127.0.0.1"), staff)
-    riders = [make_worker() for _i in range(2 * RESULTS_BATCH + 2)]  # the target group
+    client = login(Client(HTTP_HOST="127.0.0.1"), staff)
+    riders = [WorkerFactory() for _i in range(2 * RESULTS_BATCH + 2)]  # the target group
     before = _poll(client, survey, q)
     changes = []
     for i, rider in enumerate(riders, start=1):
@@ -68,21 +64,21 @@ def test_one_answer_changes_nothing_a_watcher_can_see_until_a_batch_fills():
 
 
 def test_the_results_page_says_the_results_move_in_batches():
-    staff = make_staff()
+    staff = StaffFactory()
     survey, q = charging_survey(staff, anonymous=True)
     for i in range(RESULTS_BATCH + 1):
         _submit(survey, q, i)
-    client = console_client(Client(HTTP_HOST="127.0.0.1"), staff)
+    client = login(Client(HTTP_HOST="127.0.0.1"), staff)
     page = client.get(f"/console/surveys/{survey.pk}/results/").content.decode()
     assert "每满 5 份更新一次" in page
 
 
 def test_the_export_gives_the_week_not_the_day():
-    staff = make_staff()
+    staff = StaffFactory()
     survey, q = charging_survey(staff, anonymous=True)
     for i in range(RESULTS_BATCH):
         _submit(survey, q, i)
-    client = console_client(Client(HTTP_HOST="127.0.0.1"), staff)
+    client = login(Client(HTTP_HOST="127.0.0.1"), staff)
     book = load_workbook(io.BytesIO(
         client.get(f"/console/surveys/{survey.pk}/results.xlsx").content))
     weeks = {row[1] for row in book["答卷"].iter_rows(min_row=2, values_only=True)}
@@ -93,9 +89,9 @@ def test_the_export_gives_the_week_not_the_day():
 
 
 def test_identified_surveys_count_every_answer():
-    staff = make_staff()
+    staff = StaffFactory()
     survey, q = charging_survey(staff)
-    client = console_client(Client(HTTP_HOST="127.0.0.1"), staff)
+    client = login(Client(HTTP_HOST="127.0.0.1"), staff)
     for i in range(1, 4):
         _submit(survey, q, i)
         assert client.get(f"/api/v1/surveys/{survey.pk}/results").json()["responses"] == i
@@ -105,11 +101,11 @@ def test_identified_surveys_count_every_answer():
 @pytest.mark.skipif(connection.vendor != "postgresql",
                     reason="SQLite serialises writers; run with DATABASE_URL=postgres://...")
 def test_two_racing_answers_never_release_a_batch_of_one(regions):
-    survey, q = charging_survey(make_staff(), anonymous=True)
+    survey, q = charging_survey(StaffFactory(), anonymous=True)
     for i in range(RESULTS_BATCH - 1):
         _submit(survey, q, i)
     barrier = threading.Barrier(2)
-    workers = [make_worker(), make_worker()]
+    workers = [WorkerFactory(), WorkerFactory()]
 
     def submit(worker) -> None:
         try:

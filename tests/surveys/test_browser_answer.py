@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from playwright.sync_api import expect
 
 from nuanxin.surveys.selectors import survey_token
-from tests.surveys.helpers import charging_survey, make_staff, make_worker
+from tests.factories.people import StaffFactory, WorkerFactory, browser_login
+from tests.surveys.helpers import charging_survey
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_the_error_highlight_clears_when_the_answer_is_fixed(new_page, live_server, regions):
-    survey, q = charging_survey(make_staff())
-    client = Client()
-    client.force_login(make_worker())
-    page = new_page()
+    survey, q = charging_survey(StaffFactory())
+    page = browser_login(new_page(), WorkerFactory(), live_server.url)
     new_page.allow_error_status("/surveys/a/")  # the refused submit answers 400
-    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
-                               "url": live_server.url}])
     page.goto(f"/surveys/a/{survey_token(survey.pk)}/")
     page.get_by_role("button", name="提交").click()
     rating = page.locator(f"#question-{q['rating'].pk}")

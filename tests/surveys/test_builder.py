@@ -12,16 +12,9 @@ from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
 from nuanxin.surveys import services
 from nuanxin.surveys.models import Option, Question, Survey, SurveyEvent, SurveyStatus
 from nuanxin.surveys.services import OptionInput, QuestionInput
-from tests.surveys.helpers import (
-    CHUITAI,
-    YIJIASHAN,
-    YIWU,
-    charging_survey,
-    make_staff,
-    make_superuser,
-    simple_survey,
-    survey_input,
-)
+from tests.factories.people import StaffFactory, SuperuserFactory
+from tests.factories.places import CHOUCHENG, CHUITAI, YIJIASHAN, YIWU
+from tests.surveys.helpers import charging_survey, simple_survey, survey_input
 
 pytestmark = pytest.mark.django_db
 
@@ -29,11 +22,6 @@ pytestmark = pytest.mark.django_db
 def single(text="愿意吗？", labels=("愿意", "不愿意"), **kw) -> QuestionInput:
     return QuestionInput(kind="single", text=text,
                          options=[OptionInput(label) for label in labels], **kw)
-
-
-@pytest.fixture
-def staff():
-    return make_staff()
 
 
 def test_create_is_a_draft_with_history(staff):
@@ -62,14 +50,14 @@ def test_target_region_must_be_in_scope(staff):
         services.survey_create(actor=staff, data=survey_input(region_code=CHUITAI))
     assert error.value.code == "region_not_found"
     with pytest.raises(NotFound):  # the street above is outside a community's scope too
-        services.survey_create(actor=staff, data=survey_input(region_code="330782001"))
-    district = make_staff("district_admin", YIWU)
+        services.survey_create(actor=staff, data=survey_input(region_code=CHOUCHENG))
+    district = StaffFactory(role="district_admin", region_code=YIWU)
     survey = services.survey_create(actor=district, data=survey_input(region_code=YIWU))
     assert survey.region_id == YIWU
 
 
 def test_station_keepers_and_workers_do_not_build_surveys():
-    keeper = make_staff("station_keeper", YIJIASHAN)
+    keeper = StaffFactory(role="station_keeper", region_code=YIJIASHAN)
     with pytest.raises(PermissionDenied):
         services.survey_create(actor=keeper, data=survey_input())
 
@@ -316,7 +304,7 @@ def test_expired_surveys_close_themselves(staff):
 
 def test_other_regions_surveys_do_not_exist_for_staff(staff):
     survey, _q = simple_survey(staff, publish=False)
-    other = make_staff("community_staff", CHUITAI)
+    other = StaffFactory(region_code=CHUITAI)
     for call in (
         lambda: services.survey_publish(actor=other, survey_id=survey.pk),
         lambda: services.question_add(actor=other, survey_id=survey.pk, data=single()),
@@ -324,7 +312,7 @@ def test_other_regions_surveys_do_not_exist_for_staff(staff):
     ):
         with pytest.raises(NotFound):
             call()
-    services.survey_publish(actor=make_superuser(), survey_id=survey.pk)
+    services.survey_publish(actor=SuperuserFactory(), survey_id=survey.pk)
 
 
 def test_database_refuses_impossible_rows(staff):

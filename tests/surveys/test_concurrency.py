@@ -13,7 +13,8 @@ from django.db import connection, connections
 from nuanxin.common.errors import ServiceError
 from nuanxin.surveys import services
 from nuanxin.surveys.models import Answer, Participation, Response
-from tests.surveys.helpers import answer, charging_survey, make_staff, make_worker
+from tests.factories.people import StaffFactory, WorkerFactory
+from tests.surveys.helpers import answer, charging_survey
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -23,19 +24,10 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def regions(transactional_db):
-    from nuanxin.geo.models import Region
-    from nuanxin.geo.services import regions_load_zhejiang
-
-    if not Region.objects.filter(code="330782001001").exists():
-        regions_load_zhejiang()
-
-
 @pytest.mark.parametrize("anonymous", [False, True])
 def test_two_concurrent_submissions_record_one_answer(regions, anonymous):
-    survey, q = charging_survey(make_staff(), anonymous=anonymous)
-    worker = make_worker()
+    survey, q = charging_survey(StaffFactory(), anonymous=anonymous)
+    worker = WorkerFactory()
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 

@@ -9,7 +9,7 @@ from nuanxin.needs.selectors import need_for
 from nuanxin.surveys import selectors
 from nuanxin.surveys.demo import seed_surveys
 from nuanxin.surveys.models import HomeVisit, Response, Survey, VisitPlan
-from tests.surveys.helpers import make_superuser
+from tests.factories.people import SuperuserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,7 @@ def test_same_seed_same_figures():
 
 def test_demo_raises_needs_and_records_ding_jians_visit():
     summary = seed_surveys(random.Random(2026), now=timezone.now())
-    admin = make_superuser()
+    admin = SuperuserFactory()
     needs = [need_for(admin, pk) for pk in summary["need_ids"]]
     assert {n.source for n in needs} == {"survey", "visit"}
     survey_need = next(n for n in needs if n.source == "survey")

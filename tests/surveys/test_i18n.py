@@ -25,10 +25,10 @@ def test_english_catalogue_is_complete_and_compiled():
 
 @pytest.mark.django_db
 def test_api_errors_in_both_languages():
-    from tests.surveys.helpers import make_worker
+    from tests.factories.people import WorkerFactory
 
     client = Client(HTTP_HOST="127.0.0.1")
-    client.force_login(make_worker())
+    client.force_login(WorkerFactory())
     body = client.get("/api/v1/surveys/987654").json()
     assert body["code"] == "survey_not_found"
     assert (body["message"], body["message_en"]) == ("找不到这份问卷。", "Survey not found.")

@@ -8,7 +8,8 @@ from nuanxin.accounts.models import Notification
 from nuanxin.surveys import services
 from nuanxin.surveys.jobs import announce_survey
 from nuanxin.surveys.services import AnswerInput
-from tests.surveys.helpers import make_staff, make_worker, opt, simple_survey
+from tests.factories.people import StaffFactory, WorkerFactory
+from tests.surveys.helpers import opt, simple_survey
 
 pytestmark = pytest.mark.django_db
 
@@ -16,9 +17,9 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.parametrize("anonymous", [False, True])
 def test_an_answered_survey_says_answered_in_the_inbox(client, anonymous,
                                                        django_capture_on_commit_callbacks):
-    worker = make_worker()
+    worker = WorkerFactory()
     with django_capture_on_commit_callbacks(execute=True):
-        survey, q = simple_survey(make_staff(), anonymous=anonymous, title="充电情况调查")
+        survey, q = simple_survey(StaffFactory(), anonymous=anonymous, title="充电情况调查")
     client.force_login(worker)
     before = client.get("/accounts/inbox/").content.decode()
     assert "新问卷：充电情况调查" in before
@@ -37,8 +38,8 @@ def test_an_answered_survey_says_answered_in_the_inbox(client, anonymous,
 
 def test_whoever_answered_before_the_announcement_is_not_asked(
         django_capture_on_commit_callbacks):
-    staff = make_staff()
-    early, late = make_worker(), make_worker()
+    staff = StaffFactory()
+    early, late = WorkerFactory(), WorkerFactory()
     survey, q = simple_survey(staff)
     services.response_submit(worker=early, survey_id=survey.pk,
                              answers={q.pk: AnswerInput(options=[opt(q, 1)])})

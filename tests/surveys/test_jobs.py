@@ -8,16 +8,18 @@ from nuanxin.accounts.models import Notification
 from nuanxin.surveys import services
 from nuanxin.surveys.jobs import announce_survey
 from nuanxin.surveys.selectors import survey_token
-from tests.surveys.helpers import CHUITAI, make_staff, make_worker, simple_survey
+from tests.factories.people import StaffFactory, WorkerFactory
+from tests.factories.places import CHUITAI, OUHAI, YIJIASHAN, YIWU
+from tests.surveys.helpers import simple_survey
 
 pytestmark = pytest.mark.django_db
 
 
 def test_publishing_tells_the_target_group_once(django_capture_on_commit_callbacks):
-    staff = make_staff()
-    here = [make_worker(occupation="courier"), make_worker(occupation="courier")]
-    other_job = make_worker(occupation="food_delivery")
-    elsewhere = make_worker(home=CHUITAI, occupation="courier")
+    staff = StaffFactory()
+    here = [WorkerFactory(occupation="courier"), WorkerFactory(occupation="courier")]
+    other_job = WorkerFactory(occupation="food_delivery")
+    elsewhere = WorkerFactory(home_region_code=CHUITAI, occupation="courier")
     with django_capture_on_commit_callbacks(execute=True):
         survey, _q = simple_survey(staff, occupations=["courier"])
     told = Notification.objects.filter(dedupe_key=f"survey-{survey.pk}-open")
@@ -39,14 +41,14 @@ def test_figures_count_records_in_the_region():
     from nuanxin.surveys.services import AnswerInput, VisitInput
     from tests.surveys.helpers import opt
 
-    staff = make_staff()
+    staff = StaffFactory()
     survey, q = simple_survey(staff)
     for _i in range(3):
-        services.response_submit(worker=make_worker(), survey_id=survey.pk,
+        services.response_submit(worker=WorkerFactory(), survey_id=survey.pk,
                                  answers={q.pk: AnswerInput(options=[opt(q, 1)])})
     services.visit_record(actor=staff, data=VisitInput(
-        visited_at=survey.opens_at, household_name="王家", region_code="330782001001"))
-    assert stat("surveys.responses").compute("330782", None, None) == 3
-    assert stat("surveys.responses").compute("330304", None, None) == 0
+        visited_at=survey.opens_at, household_name="王家", region_code=YIJIASHAN))
+    assert stat("surveys.responses").compute(YIWU, None, None) == 3
+    assert stat("surveys.responses").compute(OUHAI, None, None) == 0
     assert stat("surveys.home_visits").compute("", None, None) == 1
-    assert stat("surveys.home_visits").records("330782001001", None, None).count() == 1
+    assert stat("surveys.home_visits").records(YIJIASHAN, None, None).count() == 1

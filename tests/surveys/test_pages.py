@@ -20,27 +20,16 @@ from nuanxin.surveys.models import (
     VisitPlan,
 )
 from tests.accounts.qr import read_svg_qr
-from tests.surveys.helpers import (
-    YIJIASHAN,
-    answer,
-    charging_survey,
-    console_client,
-    make_staff,
-    make_worker,
-    opt,
-)
+from tests.factories.people import WorkerFactory, login
+from tests.factories.places import CHUITAI, YIJIASHAN
+from tests.surveys.helpers import answer, charging_survey, opt
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def staff():
-    return make_staff()
-
-
-@pytest.fixture
 def console(staff):
-    return console_client(Client(HTTP_HOST="127.0.0.1"), staff)
+    return login(Client(HTTP_HOST="127.0.0.1"), staff)
 
 
 def _worker_client(worker):
@@ -57,7 +46,7 @@ def _url(survey) -> str:
 
 def test_answering_without_javascript(staff):
     survey, q = charging_survey(staff)
-    worker = make_worker()
+    worker = WorkerFactory()
     client = _worker_client(worker)
     page = client.get(_url(survey))
     assert page.status_code == 200
@@ -92,7 +81,7 @@ def test_answering_without_javascript(staff):
 
 def test_other_text_from_the_form(staff):
     survey, q = charging_survey(staff)
-    client = _worker_client(make_worker())
+    client = _worker_client(WorkerFactory())
     page = client.post(_url(survey), {
         f"q{q['pain'].pk}": ["other"], f"q{q['pain'].pk}_other": "下雨天",
         f"q{q['rating'].pk}": "2", f"q{q['cabinet'].pk}": str(opt(q["cabinet"], 3))})
@@ -102,7 +91,7 @@ def test_other_text_from_the_form(staff):
 
 def test_list_of_my_surveys(staff):
     survey, q = charging_survey(staff)
-    worker = make_worker()
+    worker = WorkerFactory()
     client = _worker_client(worker)
     html = client.get("/surveys/").content.decode()
     assert survey.title in html and _url(survey) in html
@@ -121,7 +110,7 @@ def test_list_of_my_surveys(staff):
 ])
 def test_answering_refusals_are_pages(staff, case, status, code):
     survey, _q = charging_survey(staff)
-    worker = make_worker(home={"outside": "330304001001", "no_home": None}.get(case,
+    worker = WorkerFactory(home_region_code={"outside": CHUITAI, "no_home": None}.get(case,
                                                                                YIJIASHAN))
     url = _url(survey)
     if case == "forged":
@@ -209,7 +198,7 @@ def test_results_page_export_and_need(console, staff, django_assert_max_num_quer
     from nuanxin.surveys import services
 
     for pains in [(1,), (1, 2), (3,), (1,), (2,)]:
-        services.response_submit(worker=make_worker(), survey_id=survey.pk,
+        services.response_submit(worker=WorkerFactory(), survey_id=survey.pk,
                                  answers=answer(q, pains=pains, text="多装柜子"))
     base = f"/console/surveys/{survey.pk}"
     with django_assert_max_num_queries(25):
@@ -235,7 +224,7 @@ def test_results_page_export_and_need(console, staff, django_assert_max_num_quer
 
 
 def test_visits_through_the_console(console, staff):
-    worker = make_worker()
+    worker = WorkerFactory()
     assert console.get("/console/surveys/visits/").status_code == 200
     assert console.get("/console/surveys/visits/new/").status_code == 200
     now = timezone.localtime() - timedelta(hours=1)
@@ -266,7 +255,7 @@ def test_visits_through_the_console(console, staff):
 
 
 def test_plan_and_coverage_pages(console, staff):
-    workers = [make_worker() for _i in range(3)]
+    workers = [WorkerFactory() for _i in range(3)]
     assert console.get("/console/surveys/visits/plan/").status_code == 200
     page = console.post("/console/surveys/visits/plan/", {
         "worker_phone": workers[0].phone, "planned_on": timezone.localdate().isoformat()})

@@ -11,19 +11,9 @@ from django.test import Client
 
 from nuanxin.surveys import services
 from nuanxin.surveys.services import VisitInput
-from tests.surveys.helpers import (
-    CHOUCHENG,
-    CHUITAI,
-    YIJIASHAN,
-    YIWU,
-    answer,
-    charging_survey,
-    console_client,
-    make_staff,
-    make_superuser,
-    make_worker,
-    opt,
-)
+from tests.factories.people import StaffFactory, SuperuserFactory, WorkerFactory, login
+from tests.factories.places import CHOUCHENG, CHUITAI, OUHAI, YIJIASHAN, YIWU
+from tests.surveys.helpers import answer, charging_survey, opt
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +24,7 @@ VIEWERS = [
     ("district_admin", YIWU, 200),
     ("superuser", "", 200),
     ("community_staff", CHUITAI, 404),  # another community's staff
-    ("district_admin", "330304", 404),  # another district
+    ("district_admin", OUHAI, 404),  # another district
     ("station_keeper", YIJIASHAN, 403),
     ("worker", YIJIASHAN, 302),
     ("anonymous", "", 302),
@@ -43,11 +33,11 @@ VIEWERS = [
 
 @pytest.fixture
 def world():
-    owner = make_staff()
+    owner = StaffFactory()
     survey, q = charging_survey(owner)
     for _i in range(5):
-        services.response_submit(worker=make_worker(), survey_id=survey.pk, answers=answer(q))
-    worker = make_worker()
+        services.response_submit(worker=WorkerFactory(), survey_id=survey.pk, answers=answer(q))
+    worker = WorkerFactory()
     visit = services.visit_record(actor=owner, data=VisitInput(
         visited_at=survey.opens_at, worker_id=worker.pk, difficulty_text="充电难"))
     return {"survey": survey, "q": q, "visit": visit, "owner": owner}
@@ -58,10 +48,10 @@ def _client(who: str, region: str) -> Client:
     if who == "anonymous":
         return client
     if who == "worker":
-        client.force_login(make_worker(home=region))
+        client.force_login(WorkerFactory(home_region_code=region))
         return client
-    user = make_superuser() if who == "superuser" else make_staff(who, region)
-    return console_client(client, user)
+    user = SuperuserFactory() if who == "superuser" else StaffFactory(role=who, region_code=region)
+    return login(client, user)
 
 
 def _pages(world) -> list[str]:
@@ -136,7 +126,8 @@ def test_api_grid(world, who, region, expected):
 
 def test_api_refuses_admins_without_their_second_factor(world):
     client = Client(HTTP_HOST="127.0.0.1")
-    client.force_login(make_staff("district_admin", YIWU))  # no TOTP flag in the session
+    # no TOTP flag in the session
+    client.force_login(StaffFactory(role="district_admin", region_code=YIWU))
     response = client.get(f"/api/v1/surveys/{world['survey'].pk}/results")
     assert response.status_code == 403
     assert response.json()["code"] == "totp_required"

@@ -13,14 +13,8 @@ from nuanxin.needs.selectors import need_for
 from nuanxin.surveys import selectors, services, xlsx
 from nuanxin.surveys.models import SurveyNeed
 from nuanxin.surveys.selectors.results import OTHER_KEY
-from tests.surveys.helpers import (
-    answer,
-    charging_survey,
-    console_client,
-    make_staff,
-    make_worker,
-    opt,
-)
+from tests.factories.people import StaffFactory, WorkerFactory, login
+from tests.surveys.helpers import answer, charging_survey, opt
 
 pytestmark = pytest.mark.django_db
 
@@ -34,16 +28,11 @@ CRAFTED = [
 ]
 
 
-@pytest.fixture
-def staff():
-    return make_staff()
-
-
 def crafted(staff, *, anonymous=False):
     survey, q = charging_survey(staff, anonymous=anonymous)
     workers = []
     for pains, details, rating, cabinet, text, other in CRAFTED:
-        worker = make_worker()
+        worker = WorkerFactory()
         services.response_submit(worker=worker, survey_id=survey.pk, answers=answer(
             q, pains=pains, details=details, rating=rating, cabinet=cabinet, text=text,
             other=other))
@@ -145,7 +134,7 @@ def test_xlsx_export_read_back(staff):
 
 def test_export_keeps_formulas_as_text(staff):
     survey, q = charging_survey(staff)
-    services.response_submit(worker=make_worker(), survey_id=survey.pk,
+    services.response_submit(worker=WorkerFactory(), survey_id=survey.pk,
                              answers=answer(q, text='=HYPERLINK("http://x","y")\x07'))
     book = load_workbook(io.BytesIO(xlsx.survey_workbook(survey)))
     cell = book["答卷"].cell(row=2, column=8)
@@ -159,9 +148,9 @@ def test_option_labels_and_question_texts_are_text_in_the_export(staff, client):
     option = q["pain"].options.first()
     option.label = "@SUM(1)\x1b"
     option.save()
-    services.response_submit(worker=make_worker(), survey_id=survey.pk,
+    services.response_submit(worker=WorkerFactory(), survey_id=survey.pk,
                              answers=answer(q, pains=(1,)))
-    console_client(client, staff)
+    login(client, staff)
     response = client.get(f"/console/surveys/{survey.pk}/results.xlsx")
     assert response.status_code == 200
     assert "filename*=utf-8''" in response["Content-Disposition"]
@@ -174,7 +163,7 @@ def test_option_labels_and_question_texts_are_text_in_the_export(staff, client):
 def test_anonymous_results_wait_for_five_answers(staff):
     survey, q = charging_survey(staff, anonymous=True)
     for _i in range(selectors.MIN_ANONYMOUS_RESPONSES - 1):
-        services.response_submit(worker=make_worker(), survey_id=survey.pk, answers=answer(q))
+        services.response_submit(worker=WorkerFactory(), survey_id=survey.pk, answers=answer(q))
     results = selectors.survey_results(survey)
     assert results.withheld and results.questions == []
     assert selectors.texts_withheld(survey)
@@ -183,7 +172,7 @@ def test_anonymous_results_wait_for_five_answers(staff):
         with pytest.raises(ServiceError) as error:
             call()
         assert error.value.code == "results_withheld"
-    services.response_submit(worker=make_worker(), survey_id=survey.pk, answers=answer(q))
+    services.response_submit(worker=WorkerFactory(), survey_id=survey.pk, answers=answer(q))
     assert not selectors.survey_results(survey).withheld
 
 
@@ -236,15 +225,15 @@ def test_raise_need_refusals(staff):
 
 
 def test_results_follow_each_new_answer_through_the_cache():
-    staff_user = make_staff()
+    staff_user = StaffFactory()
     survey, q = charging_survey(staff_user)
-    services.response_submit(worker=make_worker(), survey_id=survey.pk,
+    services.response_submit(worker=WorkerFactory(), survey_id=survey.pk,
                              answers=answer(q, cabinet=1))
     first = {b.option_id: b.count for b in selectors.survey_results(survey).questions[3].buckets}
     assert list(first.values()) == [1, 0, 0]
     # A second view is served from the cache; a new answer changes what it shows.
     assert selectors.survey_results(survey).questions[3].buckets[0].count == 1
-    services.response_submit(worker=make_worker(), survey_id=survey.pk,
+    services.response_submit(worker=WorkerFactory(), survey_id=survey.pk,
                              answers=answer(q, cabinet=3))
     after = [b.count for b in selectors.survey_results(survey).questions[3].buckets]
     assert after == [1, 0, 1]

@@ -17,7 +17,8 @@ from django.utils import timezone
 from nuanxin.surveys import selectors
 from nuanxin.surveys.models import Answer, Response
 from nuanxin.surveys.selectors.results import OTHER_KEY
-from tests.surveys.helpers import charging_survey, make_staff
+from tests.factories.people import StaffFactory
+from tests.surveys.helpers import charging_survey
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +48,7 @@ def _uuids(rng: random.Random):
 
 
 def test_results_with_100000_answers(django_assert_max_num_queries):
-    staff = make_staff()
+    staff = StaffFactory()
     survey, q = charging_survey(staff, anonymous=True)
     ids = {k: [o.pk for o in v.options.all()] for k, v in q.items()}
     rng = random.Random(100_000)

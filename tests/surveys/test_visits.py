@@ -13,21 +13,10 @@ from nuanxin.surveys import selectors, services
 from nuanxin.surveys.models import HomeVisit, VisitPlan
 from nuanxin.surveys.selectors.visits import quarter_of
 from nuanxin.surveys.services import FollowUpInput, VisitInput
-from tests.surveys.helpers import (
-    CHOUCHENG,
-    CHUITAI,
-    YIJIASHAN,
-    make_staff,
-    make_worker,
-    next_door,
-)
+from tests.factories.people import StaffFactory, WorkerFactory
+from tests.factories.places import CHOUCHENG, CHUITAI, YIJIASHAN, next_door
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff():
-    return make_staff()
 
 
 def visit(staff, **overrides) -> HomeVisit:
@@ -41,7 +30,7 @@ def visit(staff, **overrides) -> HomeVisit:
 
 
 def test_record_a_visit_to_a_worker_by_phone(staff):
-    worker = make_worker()
+    worker = WorkerFactory()
     v = visit(staff, worker_phone=f"+86 {worker.phone}", place="义驾山社区党群服务中心",
               follow_ups=[FollowUpInput("联系铁塔公司", timezone.localdate() + timedelta(days=7))])
     assert v.worker == worker and v.region_id == YIJIASHAN
@@ -80,16 +69,16 @@ def test_visit_refusals(staff, overrides, code):
 
 
 def test_workers_outside_the_region_are_not_found(staff):
-    elsewhere = make_worker(home=CHUITAI)
+    elsewhere = WorkerFactory(home_region_code=CHUITAI)
     with pytest.raises(NotFound):
         visit(staff, worker_phone=elsewhere.phone)
-    keeper = make_staff("station_keeper", YIJIASHAN)
+    keeper = StaffFactory(role="station_keeper", region_code=YIJIASHAN)
     with pytest.raises(PermissionDenied):
         visit(keeper, household_name="王家", region_code=YIJIASHAN)
 
 
 def test_an_answer_becomes_a_need_in_one_step(staff):
-    worker = make_worker()
+    worker = WorkerFactory()
     v = visit(staff, worker_phone=worker.phone)
     answer = v.answers.get(question="difficulty")
     need_id = services.visit_answer_to_need(actor=staff, answer_id=answer.pk)
@@ -119,7 +108,7 @@ def test_empty_answers_and_other_regions_cannot_become_needs(staff):
                                       answer_id=v.answers.get(question="community").pk)
     assert error.value.code == "answer_empty"
     with pytest.raises(NotFound):
-        services.visit_answer_to_need(actor=make_staff("community_staff", CHUITAI),
+        services.visit_answer_to_need(actor=StaffFactory(region_code=CHUITAI),
                                       answer_id=v.answers.get(question="difficulty").pk)
 
 
@@ -136,13 +125,13 @@ def test_follow_ups(staff):
     item.refresh_from_db()
     assert not item.done and item.done_at is None
     with pytest.raises(NotFound):
-        services.follow_up_set_done(actor=make_staff("community_staff", CHUITAI),
+        services.follow_up_set_done(actor=StaffFactory(region_code=CHUITAI),
                                     follow_up_id=item.pk)
 
 
 def test_plan_and_done(staff):
     today = timezone.localdate()
-    worker, other = make_worker(), make_worker()
+    worker, other = WorkerFactory(), WorkerFactory()
     plan = services.plan_add(actor=staff, worker_phone=worker.phone, planned_on=today)
     services.plan_add(actor=staff, worker_id=other.pk, planned_on=today + timedelta(days=1))
     with pytest.raises(ServiceError) as error:
@@ -153,7 +142,8 @@ def test_plan_and_done(staff):
                           planned_on=today - timedelta(days=1))
     assert error.value.code == "planned_on_past"
     with pytest.raises(NotFound):
-        services.plan_add(actor=staff, worker_id=make_worker(home=CHUITAI).pk, planned_on=today)
+        services.plan_add(actor=staff, worker_id=WorkerFactory(home_region_code=CHUITAI).pk,
+                          planned_on=today)
 
     _monday, _sunday, plans = selectors.plans_in_week(staff, today)
     assert {p.worker_id for p in plans} >= {worker.pk}
@@ -170,12 +160,12 @@ def test_plan_and_done(staff):
 
 
 def test_coverage_counts_distinct_residents_visited_this_quarter():
-    street = make_staff("street_admin", CHOUCHENG)
-    community = make_staff()
-    here = [make_worker() for _i in range(4)]
-    there = [make_worker(home=next_door()) for _i in range(2)]
-    make_worker(home=CHUITAI)  # lives elsewhere: in nobody's denominator here
-    make_worker(home=None)  # no home community: not counted
+    street = StaffFactory(role="street_admin", region_code=CHOUCHENG)
+    community = StaffFactory()
+    here = [WorkerFactory() for _i in range(4)]
+    there = [WorkerFactory(home_region_code=next_door()) for _i in range(2)]
+    WorkerFactory(home_region_code=CHUITAI)  # lives elsewhere: in nobody's denominator here
+    WorkerFactory(home_region_code=None)  # no home community: not counted
     now = timezone.now()
     start, _end = quarter_of(timezone.localdate())
     last_quarter = timezone.make_aware(datetime.combine(start - timedelta(days=3),

@@ -1,7 +1,7 @@
 import pytest
 from django.utils import translation
 
-from tests.alliance.helpers import CHUITAI, YIJIASHAN, ensure_units
+from tests.factories.places import CHUITAI, YIJIASHAN, ensure_units
 
 
 @pytest.fixture(autouse=True)

@@ -7,8 +7,8 @@ import pytest
 
 from nuanxin.voice import services
 from nuanxin.voice.models import Story, StoryStatus
-from tests.alliance.helpers import CHUITAI, YIJIASHAN, staff, worker
-from tests.stations.factories import console_client
+from tests.factories.people import StaffFactory, WorkerFactory, login
+from tests.factories.places import CHOUCHENG, CHUITAI, YIJIASHAN
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ TEXT = "我常跑夜班，党群服务中心门口那盏灯总亮着。"
 
 @pytest.fixture
 def rider():
-    return worker(home=YIJIASHAN, display_name="李文琼", occupation="ride_hailing")
+    return WorkerFactory(display_name="李文琼", occupation="ride_hailing")
 
 
 def test_worker_writes_from_the_phone(client, rider):
@@ -38,19 +38,19 @@ def test_a_named_story_uses_the_profile_name_or_asks_for_one(client, rider):
                                            "consent_publish": "on", "show_name": "on"})
     assert response.status_code == 302
     assert Story.objects.get().display_name == "李文琼"
-    client.force_login(worker(home=YIJIASHAN, display_name=""))
+    client.force_login(WorkerFactory(display_name=""))
     response = client.post("/voice/new/", {"kind": "story", "text": TEXT, "show_name": "on"})
     assert response.status_code == 200 and "请填写希望显示的称呼" in response.content.decode()
 
 
 def test_pages_need_a_worker(client):
     assert client.get("/voice/new/").status_code == 302
-    console_client(client, staff())
+    login(client, StaffFactory())
     assert client.get("/voice/new/").status_code == 403
 
 
 def test_worker_without_home_is_sent_to_choose_one(client):
-    client.force_login(worker(home=None))
+    client.force_login(WorkerFactory(home_region_code=None))
     assert "去选择社区" in client.get("/voice/new/").content.decode()
 
 
@@ -65,7 +65,7 @@ def test_staff_publish_with_consent_and_it_reaches_the_community_page(client, ri
     consented = services.story_create(author=rider, text=TEXT, consent_publish=True,
                                       show_name=True)
     private = services.story_create(author=rider, text="只想跟社区说：楼道灯坏了。")
-    console_client(client, staff("community_staff", YIJIASHAN))
+    login(client, StaffFactory(region_code=YIJIASHAN))
     listing = client.get("/console/voice/").content.decode()
     assert TEXT in listing and "楼道灯坏了" in listing
     assert f"/console/voice/{private.pk}/publish/" not in listing  # no button without consent
@@ -80,13 +80,13 @@ def test_staff_publish_with_consent_and_it_reaches_the_community_page(client, ri
 
 @pytest.mark.parametrize(("role", "code", "status"), [
     ("community_staff", YIJIASHAN, 302),
-    ("street_admin", "330782001", 302),
+    ("street_admin", CHOUCHENG, 302),
     ("community_staff", CHUITAI, 404),
     ("station_keeper", YIJIASHAN, 403),
 ])
 def test_console_scope_grid(client, rider, role, code, status):
     s = services.story_create(author=rider, text=TEXT, consent_publish=True)
-    console_client(client, staff(role, code))
+    login(client, StaffFactory(role=role, region_code=code))
     assert client.post(f"/console/voice/{s.pk}/publish/").status_code == status
     assert client.post(f"/console/voice/{s.pk}/hide/").status_code == status
     listing = client.get("/console/voice/?status=all")
@@ -104,7 +104,7 @@ def test_api_create_and_list(client, rider):
                            {"text": TEXT, "consent_publish": True, "show_name": True},
                            content_type="application/json")
     assert response.status_code == 201 and response.json()["status"] == "submitted"
-    services.story_publish(actor=staff(), story_id=response.json()["id"])
+    services.story_publish(actor=StaffFactory(), story_id=response.json()["id"])
     client.logout()
     body = client.get(f"/api/v1/voice/stories?region={YIJIASHAN[:9]}").json()
     assert body["count"] == 1

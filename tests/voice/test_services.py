@@ -11,7 +11,8 @@ from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
 from nuanxin.voice import services
 from nuanxin.voice.models import Story, StoryEvent, StoryStatus
 from nuanxin.voice.selectors import byline, public_story, stories_published
-from tests.alliance.helpers import CHUITAI, YIJIASHAN, staff, superuser, worker
+from tests.factories.people import StaffFactory, SuperuserFactory, WorkerFactory
+from tests.factories.places import CHOUCHENG, CHUITAI, YIJIASHAN
 
 pytestmark = pytest.mark.django_db
 
@@ -20,12 +21,12 @@ TEXT = "以前总觉得这个城市是别人的，现在知道党群服务中心
 
 @pytest.fixture
 def rider():
-    return worker(home=YIJIASHAN, display_name="李华贤")
+    return WorkerFactory(display_name="李华贤")
 
 
 @pytest.fixture
 def secretary():
-    return staff("community_staff", YIJIASHAN)
+    return StaffFactory(region_code=YIJIASHAN)
 
 
 def story(author, **kwargs) -> Story:
@@ -52,7 +53,7 @@ def test_input_is_checked(rider, kwargs, code):
 
 
 def test_to_be_named_a_worker_needs_a_name():
-    nameless = worker(home=YIJIASHAN, display_name="")
+    nameless = WorkerFactory(display_name="")
     with pytest.raises(ServiceError) as exc:
         story(nameless, show_name=True)
     assert exc.value.code == "name_required"
@@ -61,7 +62,7 @@ def test_to_be_named_a_worker_needs_a_name():
 
 def test_a_worker_without_a_home_community_is_asked_to_choose_one():
     with pytest.raises(ServiceError) as exc:
-        story(worker(home=None))
+        story(WorkerFactory(home_region_code=None))
     assert exc.value.code == "home_region_required"
 
 
@@ -158,7 +159,7 @@ def test_withdrawing_takes_back_consent_for_good(rider, secretary):
 def test_only_the_author_withdraws(rider):
     s = story(rider)
     with pytest.raises(NotFound):
-        services.story_withdraw(author=worker(), story_id=s.pk)
+        services.story_withdraw(author=WorkerFactory(), story_id=s.pk)
 
 
 @pytest.mark.parametrize(("role", "code", "error"), [
@@ -168,13 +169,14 @@ def test_only_the_author_withdraws(rider):
 def test_reviewers_act_in_their_own_region_only(rider, role, code, error):
     s = story(rider, consent_publish=True)
     with pytest.raises(error):
-        services.story_publish(actor=staff(role, code), story_id=s.pk)
+        services.story_publish(actor=StaffFactory(role=role, region_code=code), story_id=s.pk)
 
 
 def test_superusers_and_admins_above_review(rider):
     s = story(rider, consent_publish=True)
-    services.story_publish(actor=staff("street_admin", "330782001"), story_id=s.pk)
-    services.story_hide(actor=superuser(), story_id=s.pk)
+    services.story_publish(actor=StaffFactory(role="street_admin", region_code=CHOUCHENG),
+                           story_id=s.pk)
+    services.story_hide(actor=SuperuserFactory(), story_id=s.pk)
 
 
 def test_stories_are_in_the_workers_data_export(rider):

@@ -1,28 +1,31 @@
-"""factory_boy factories for the needs list; other apps' tests may reuse them.
+"""Needs: rows straight in the database (NeedFactory), or raised through the services as a
+worker would (raise_need).
 
-Needs are written straight to the database (any status a test needs, fast); each gets the
-organisation unit of its region (made on the fly, as the demo's ensure_org_units would)
-and, with `raisers=[...]`, raiser and follower rows. For the workflow itself go through
-`nuanxin.needs.services` (need_raise, need_accept ...), as the pages and API do.
+NeedFactory writes any status a test needs, fast; each need is owned by the organisation
+unit of its region (`places.org_unit_for`) and, with `raisers=[...]`, gets raiser and
+follower rows. For the workflow itself go through `nuanxin.needs.services` (need_raise,
+need_accept ...), as the pages and API do; raise_need is that path's shortcut.
 
     NeedFactory()                                          # submitted, 义驾山, charging
     NeedFactory(region_code=CHUITAI, category="childcare")
     NeedFactory(status="accepted", raisers=[worker1, worker2])
     NeedFactory(status="resolved")                         # resolved_at and accepted_at set
-    org_unit_for(YIJIASHAN)                                # the unit that owns needs there
-    ensure_units()                                         # units for the article's chain
+    raise_need()                                           # by a new worker of 义驾山社区
+    raise_need(rider, title="充电慢", accept=True)         # accepted by a superuser
+    raise_need(region_code=CHUITAI, point=CHUITAI_POINT, description="…")
 """
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import factory
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from nuanxin.accounts.models import OrgUnit
-from nuanxin.geo.models import Region
+from nuanxin.accounts.models import User
+from nuanxin.needs import services as need_services
 from nuanxin.needs.models import (
     Need,
     NeedCategory,
@@ -32,37 +35,9 @@ from nuanxin.needs.models import (
     NeedStatus,
     Urgency,
 )
-from nuanxin.needs.services import RESPONSE_DAYS, TARGET_DAYS
-
-YIJIASHAN = "330782001001"  # 义乌市稠城街道义驾山社区
-CHOUCHENG = "330782001"  # 义乌市稠城街道
-YIWU = "330782"  # 义乌市
-JINHUA = "330700"
-ZHEJIANG = "330000"
-CHUITAI = "330304001001"  # 温州市瓯海区娄桥街道吹台社区
-QIANJIANGYUAN = "330102001001"  # 杭州市上城区四季青街道钱江苑社区
-HAIJINGYUAN = "330212001001"  # 宁波市鄞州区潘火街道海璟园社区
-YANGHONG = "331004001001"  # 台州市路桥区路桥街道洋洪社区
-
-YIJIASHAN_POINT = (29.3155, 120.0782)
-CHUITAI_POINT = (27.9597, 120.6195)
-
-
-def org_unit_for(region_code: str) -> OrgUnit:
-    place = Region.objects.get(code=region_code)
-    unit = OrgUnit.objects.filter(region=place).order_by("pk").first()
-    if unit is None:
-        unit = OrgUnit.objects.create(region=place, name=f"{place.name}党群服务中心")
-    return unit
-
-
-def ensure_units(*codes: str) -> None:
-    """Units for a region and every level above it (the escalation chain)."""
-    for code in codes or (YIJIASHAN, CHUITAI, QIANJIANGYUAN):
-        node = Region.objects.get(code=code)
-        while node is not None:
-            org_unit_for(node.code)
-            node = node.parent
+from nuanxin.needs.services import RESPONSE_DAYS, TARGET_DAYS, NeedInput
+from tests.factories.people import SuperuserFactory, WorkerFactory
+from tests.factories.places import YIJIASHAN, org_unit_for, region
 
 
 class NeedFactory(DjangoModelFactory):
@@ -77,7 +52,7 @@ class NeedFactory(DjangoModelFactory):
     description = "晚上回来电动车没地方充电，只能拉电线上楼。"
     category = NeedCategory.CHARGING
     source = NeedSource.ONLINE
-    region = factory.LazyAttribute(lambda o: Region.objects.get(code=o.region_code))
+    region = factory.LazyAttribute(lambda o: region(o.region_code))
     owner = factory.LazyAttribute(lambda o: org_unit_for(o.region_code))
     urgency = Urgency.LOW
     status = NeedStatus.SUBMITTED
@@ -103,3 +78,23 @@ class NeedFactory(DjangoModelFactory):
             NeedFollower.objects.get_or_create(need=obj, user=worker)
         Need.objects.filter(pk=obj.pk).update(raised_count=len(extracted))
         obj.raised_count = len(extracted)
+
+
+_numbers = itertools.count(1)
+
+
+def raise_need(by: User | None = None, *, region_code: str = YIJIASHAN, title: str | None = None,
+               category: str = "charging", source: str = "online", accept: bool = False,
+               point: tuple[float, float] | None = None,
+               description: str = "跑单途中充电桩太少，经常排队。", **fields) -> Need:
+    """A need raised through need_raise by `by` (a new worker living there unless given);
+    `accept=True` has a superuser accept it too. `fields`: NeedInput's others (urgency)."""
+    raiser = by or WorkerFactory(home_region_code=region_code)
+    if point is not None:
+        fields.update(lat=point[0], lng=point[1])
+    need = need_services.need_raise(actor=raiser, data=NeedInput(
+        title=title or f"充电难 {next(_numbers)}", category=category, source=source,
+        region_code=region_code, description=description, **fields))
+    if accept:
+        need = need_services.need_accept(actor=SuperuserFactory(), need_id=need.pk)
+    return need

@@ -1,4 +1,9 @@
-"""Builders for the energy app's tests; other apps' tests may reuse them.
+"""Energy: operators, cabinets with their slots and batteries, plans and subscribed riders.
+
+    op = operator()                               # a partner of kind operator, in 义驾山
+    cab = cabinet(op=op, slots=12, full=6)        # 6 full batteries, 2 charging, 4 empty
+    rider = subscribed_rider(op=op)               # a monthly plan, holding a flat battery
+    member = operator_user(op)                    # a login of the operator (its console)
 
 Every battery a builder makes gets its commissioning custody entry, so that
 `ledger_verify()` holds on whatever these build. Serials carry a random run tag: tests share
@@ -14,7 +19,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from nuanxin.accounts.models import Partner, PartnerKind, PartnerMember, User, UserKind
+from nuanxin.accounts.models import PartnerKind, User
 from nuanxin.energy.models import (
     Battery,
     BatteryModel,
@@ -30,8 +35,9 @@ from nuanxin.energy.models import (
     Subscription,
 )
 from nuanxin.geo.models import Region
+from tests.factories.people import PartnerFactory, PartnerUserFactory, WorkerFactory
+from tests.factories.places import YIJIASHAN
 
-YIJIASHAN = "330782001001"  # 义乌市稠城街道义驾山社区
 RUN_TAG = uuid.uuid4().hex[:6].upper()
 _n = itertools.count(1)
 
@@ -48,17 +54,13 @@ def battery_model(code: str = "48V24AH-LFP") -> BatteryModel:
 
 
 def operator(name: str | None = None, *, region_code: str = YIJIASHAN) -> Operator:
-    partner = Partner.objects.create(name=name or f"测试换电运营商{next(_n)}",
-                                     kind=PartnerKind.OPERATOR,
-                                     region=Region.objects.get(code=region_code))
+    partner = PartnerFactory(name=name or f"测试换电运营商{next(_n)}", kind=PartnerKind.OPERATOR,
+                             region_code=region_code)
     return Operator.objects.create(partner=partner, hotline="0579-85550001")
 
 
-def operator_user(of: Operator, username: str | None = None) -> User:
-    user = User.objects.create_user(username=username or f"op{next(_n)}", password="pw-12345678",
-                                    kind=UserKind.PARTNER)
-    PartnerMember.objects.create(user=user, partner=of.partner)
-    return user
+def operator_user(of: Operator) -> User:
+    return PartnerUserFactory(partner=of.partner)
 
 
 def cabinet(*, op: Operator | None = None, region_code: str = YIJIASHAN, station=None,
@@ -112,15 +114,10 @@ def plan(*, op: Operator, kind: str = PlanKind.MONTHLY, price_fen: int = 29900,
                                price_fen=price_fen)
 
 
-def rider(phone: str | None = None) -> User:
-    phone = phone or f"139{next(_n):08d}"
-    return User.objects.create_user(username=f"w{phone}", phone=phone, kind=UserKind.WORKER)
-
-
 def subscribed_rider(*, op: Operator, kind: str = PlanKind.MONTHLY, holding: bool = True,
                      model: BatteryModel | None = None, soc: float = 12.0) -> User:
     """A rider with an active plan of `op`, holding a (flat) battery of the plan's model."""
-    user = rider()
+    user = WorkerFactory()
     the_plan = plan(op=op, kind=kind, model=model,
                     price_fen=29900 if kind == PlanKind.MONTHLY else 600)
     now = timezone.now()
