@@ -6,18 +6,13 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
-from nuanxin.accounts.models import User
 from nuanxin.accounts.selectors import users_visible_to
 from nuanxin.common.errors import NotFound
 from nuanxin.geo.models import Region
-from tests.factories.people import StaffFactory, WorkerFactory
+from tests.factories.people import StaffFactory, SuperuserFactory, WorkerFactory
+from tests.factories.places import CHOUCHENG, CHUITAI, YIJIASHAN
 
 pytestmark = pytest.mark.django_db
-
-CHOUCHENG = "330782001"  # 稠城街道, 义乌
-YIJIASHAN = "330782001001"
-CHUITAI = "330304001001"
-
 
 def test_a_street_admin_picks_only_regions_of_the_street():
     street = StaffFactory(role="street_admin", region_code=CHOUCHENG)
@@ -28,7 +23,7 @@ def test_a_street_admin_picks_only_regions_of_the_street():
 
 
 def test_superusers_pick_every_region_and_others_none():
-    root = User.objects.create_superuser(username="root", password="x")
+    root = SuperuserFactory()
     assert Region.objects.visible_to(root).count() == Region.objects.count()
     for nobody in (WorkerFactory(), AnonymousUser()):
         assert not Region.objects.visible_to(nobody).exists()
@@ -51,6 +46,6 @@ def test_in_region_is_a_subtree_for_figures_and_public_pages():
 def test_staff_see_the_workers_who_live_in_their_region():
     here = WorkerFactory(home_region_code=YIJIASHAN)
     WorkerFactory(home_region_code=CHUITAI)
-    WorkerFactory()  # no home community: nobody's
+    WorkerFactory(home_region_code=None)  # no home community: nobody's
     assert list(users_visible_to(StaffFactory(role="district_admin"))) == [here]
     assert not users_visible_to(here).exists()
