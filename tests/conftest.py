@@ -21,6 +21,17 @@ def django_db_setup(django_db_setup, django_db_blocker):
     reset_locate_index()
 
 
+@pytest.fixture(autouse=True)
+def chinese():
+    """Every test starts in the default language (a page requested in English leaves the
+    thread's language switched for whatever runs next in that thread)."""
+    from django.utils import translation
+
+    translation.activate("zh-hans")
+    yield
+    translation.activate("zh-hans")
+
+
 @pytest.fixture
 def api():
     return Client(HTTP_HOST="127.0.0.1")

@@ -1,6 +1,5 @@
 import pytest
 from django.core.cache import cache
-from django.utils import translation
 
 from tests.factories.places import (
     CHUITAI,
@@ -24,11 +23,3 @@ def places(db):
     yield
     cache.clear()
 
-
-@pytest.fixture(autouse=True)
-def chinese():
-    """Each test starts in the default language (a page requested in English leaves the
-    thread's language switched)."""
-    translation.activate("zh-hans")
-    yield
-    translation.activate("zh-hans")
