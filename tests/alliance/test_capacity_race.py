@@ -16,6 +16,7 @@ from nuanxin.alliance.models import Project, ProjectEvent, ProjectResource, Reso
 from nuanxin.alliance.services import projects as project_services
 from nuanxin.alliance.services.resources import RESOURCE_SEATS
 from nuanxin.common.errors import ServiceError
+from tests.common.threads import committed
 from tests.factories.people import PartnerFactory, SuperuserFactory
 from tests.factories.places import YIJIASHAN, YIWU, OrgUnitFactory
 
@@ -26,24 +27,6 @@ CAPACITY = 12
 EACH = 5  # two requests fit, the third would overbook
 
 
-def _in_thread(fn):
-    """Run `fn` on its own connection (autocommit, outside the test's transaction)."""
-    result = {}
-
-    def run():
-        try:
-            result["value"] = fn()
-        except Exception as exc:  # handed back to the test
-            result["error"] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(30)
-    if "error" in result:
-        raise result["error"]
-    return result.get("value")
 
 
 def test_simultaneous_allocations_never_overbook(monkeypatch):
@@ -64,7 +47,7 @@ def test_simultaneous_allocations_never_overbook(monkeypatch):
                     for i in range(THREADS)]
         return root.pk, unit.pk, tower.pk, cabinet.pk, projects
 
-    root_id, unit_id, tower_id, cabinet_id, project_ids = _in_thread(setup)
+    root_id, unit_id, tower_id, cabinet_id, project_ids = committed(setup)
 
     # Hold every request between counting and writing until all have counted (or until the
     # lock makes that impossible): without the row lock all six would count 0 and book.
@@ -103,7 +86,7 @@ def test_simultaneous_allocations_never_overbook(monkeypatch):
         for t in threads:
             t.join(30)
         assert sorted(outcomes) == ["capacity_exceeded"] * (THREADS - 2) + ["ok"] * 2, outcomes
-        taken = _in_thread(lambda: sum(ProjectResource.objects.filter(
+        taken = committed(lambda: sum(ProjectResource.objects.filter(
             resource_id=cabinet_id).values_list("quantity", flat=True)))
         assert taken == 2 * EACH <= CAPACITY
     finally:
@@ -116,4 +99,4 @@ def test_simultaneous_allocations_never_overbook(monkeypatch):
             OrgUnit.objects.filter(pk=unit_id).delete()
             User.objects.filter(pk=root_id).delete()
 
-        _in_thread(cleanup)
+        committed(cleanup)

@@ -20,6 +20,15 @@ def in_thread(fn: Callable):
     return all_at_once([fn])[0]
 
 
+def committed(fn: Callable):
+    """`fn()` on its own connection, committed; what it raises is raised here (set-up and
+    checks that must see, or be seen by, other connections)."""
+    result = in_thread(fn)
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
 def all_at_once(fns: list[Callable]) -> list:
     """Start every `fn` together on its own connection; each one's result or exception."""
     start = threading.Barrier(len(fns))

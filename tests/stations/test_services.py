@@ -25,6 +25,7 @@ from nuanxin.stations.models import (
     StationIndexVersion,
 )
 from nuanxin.stations.nearby.version import current_index_version
+from tests.common.threads import committed
 from tests.factories.people import StaffFactory, SuperuserFactory, WorkerFactory
 from tests.factories.places import (
     CHUITAI_POINT,
@@ -338,26 +339,6 @@ def test_checkin_does_not_bump_the_nearby_index(station, worker):
     assert StationIndexVersion.objects.count() == 1
 
 
-def _in_thread(fn):
-    """Run `fn` on its own connection (autocommit, outside the test's transaction)."""
-    from django.db import connection
-
-    result = {}
-
-    def run():
-        try:
-            result["value"] = fn()
-        except Exception as exc:
-            result["error"] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(30)
-    if "error" in result:
-        raise result["error"]
-    return result.get("value")
 
 
 def test_simultaneous_scans_record_one_visit():
@@ -374,7 +355,7 @@ def test_simultaneous_scans_record_one_visit():
         station = StationFactory(name="并发测试站", hours=[])
         return worker.pk, station.pk
 
-    worker_id, station_id = _in_thread(setup)
+    worker_id, station_id = committed(setup)
     try:
         token = qr.station_token(station_id)
         barrier = threading.Barrier(8)
@@ -396,14 +377,14 @@ def test_simultaneous_scans_record_one_visit():
         for t in threads:
             t.join(30)
         assert sorted(outcomes, key=str) == [False] * 7 + [True], outcomes
-        assert _in_thread(lambda: CheckIn.objects.filter(station_id=station_id).count()) == 1
+        assert committed(lambda: CheckIn.objects.filter(station_id=station_id).count()) == 1
     finally:
         def cleanup():
             CheckIn.objects.filter(station_id=station_id).delete()
             Station.objects.filter(pk=station_id).delete()
             User.objects.filter(pk=worker_id).delete()
 
-        _in_thread(cleanup)
+        committed(cleanup)
 
 
 def tamper(token: str) -> list[str]:
