@@ -1,6 +1,7 @@
 """Keeping each process's index current: the change log read since the index's version,
-applied in place on the request that finds it (a few stations) or in a background thread
-(thousands), or a new index loaded in the background when the log cannot say."""
+applied in place on the request that finds it (a few stations; a campaign change, from the
+campaign's row and members) or in a background thread (thousands), or a new index loaded
+in the background when the log cannot say. See docs/decisions/0010."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ SYNC_CHANGES = 256
 # More changed stations than this are not worth reading one by one: a new index is loaded.
 BACKGROUND_CHANGES = 50_000
 # Stations a campaign change re-points on the request that finds it (reading the
-# campaign's members and deriving the new hours keys); more, in the background.
+# campaign's members and deriving the new hours keys: ~25 ms of CPU for 10,000 at 220,000
+# stations); more, in the background.
 SYNC_CAMPAIGN_STATIONS = 20_000
 
 
