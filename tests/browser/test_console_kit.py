@@ -6,9 +6,11 @@ a QR poster prints on one sheet of the paper chosen."""
 
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from nuanxin.alliance.services import projects as project_services
@@ -128,6 +130,11 @@ def test_every_console_page_outside_energy_fits_a_phone(new_page, root, live_ser
     project_services.project_add_need(actor=root, project_id=project.pk, need_id=need.pk)
     voice_services.story_create(author=WorkerFactory(), text="谢谢社区的热水和充电宝",
                                 consent_publish=True)
+    first_day = timezone.localdate() + timedelta(days=10)
+    campaign = station_services.campaign_create(
+        user=root, name="春节不打烊", region_code=YIJIASHAN, starts_on=first_day,
+        ends_on=first_day + timedelta(days=7), opens=0, closes=24 * 60,
+        station_ids=[station.pk])
     stations = [f"/console/stations/{station.pk}/{tail}"
                 for tail in ("", "edit/", "hours/", "exceptions/", "photos/", "qr/")]
     surveys = [f"/console/surveys/{survey.pk}/{tail}"
@@ -135,6 +142,7 @@ def test_every_console_page_outside_energy_fits_a_phone(new_page, root, live_ser
                             f"results/texts/{q['text'].pk}/")]
     pages = [
         "/console/", "/console/stations/new/", *stations, "/console/campaigns/",
+        f"/console/campaigns/{campaign.pk}/", f"/console/campaigns/{campaign.pk}/edit/",
         "/console/import/", "/console/needs/", "/console/needs/new/",
         f"/console/needs/{need.pk}/", "/console/surveys/", "/console/surveys/new/", *surveys,
         f"/console/surveys/{draft.pk}/", f"/console/surveys/{draft.pk}/questions/new/?kind=single",

@@ -473,6 +473,79 @@ def test_campaign_form_errors(client):
     assert not HolidayCampaign.objects.exists()
 
 
+def _campaign_with(station, user):
+    starts_on, ends_on = spring_festival()
+    campaign = services.campaign_create(user=user, name="春节不打烊", region_code=YIJIASHAN,
+                                        starts_on=starts_on, ends_on=ends_on,
+                                        opens=8 * H, closes=22 * H)
+    services.campaign_set_stations(user=user, campaign_id=campaign.pk, station_ids=[station.pk])
+    return campaign
+
+
+def test_a_campaigns_hours_and_dates_are_changed_from_its_page(staff_client, keeper, own):
+    campaign = _campaign_with(own, keeper)
+    starts_on, _ends_on = spring_festival()
+    detail = staff_client.get(reverse("console:campaign_detail", args=[campaign.pk]))
+    edit_url = reverse("console:campaign_edit", args=[campaign.pk])
+    assert edit_url in detail.content.decode()
+    form = staff_client.get(edit_url).content.decode()
+    assert 'value="08:00-22:00"' in form and 'value="春节不打烊"' in form
+    assert f'value="{starts_on.isoformat()}"' in form  # what a date input can show
+
+    response = staff_client.post(edit_url, {
+        "name": "春节不打烊（延长）", "starts_on": starts_on.isoformat(),
+        "ends_on": (starts_on + timedelta(days=3)).isoformat(), "hours": "07:00-23:30"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("console:campaign_detail", args=[campaign.pk])
+    campaign.refresh_from_db()
+    assert (campaign.name, campaign.opens, campaign.closes) == (
+        "春节不打烊（延长）", 7 * H, 23 * H + 30)
+    # The station keeps the new hours during the campaign, and its own after the new end.
+    schedule = selectors.schedule_of(own)
+    assert schedule.spans_on(starts_on) == [(7 * H, 23 * H + 30)]
+    assert schedule.spans_on(starts_on + timedelta(days=5)) != [(7 * H, 23 * H + 30)]
+    assert "07:00–23:30" in staff_client.get(response["Location"]).content.decode()
+
+
+def test_a_bad_campaign_change_is_explained_and_changes_nothing(staff_client, keeper, own):
+    campaign = _campaign_with(own, keeper)
+    starts_on, ends_on = spring_festival()
+    version = current_index_version()
+    response = staff_client.post(reverse("console:campaign_edit", args=[campaign.pk]), {
+        "name": "春节不打烊", "starts_on": starts_on.isoformat(),
+        "ends_on": (starts_on - timedelta(days=1)).isoformat(), "hours": "08:00-22:00"})
+    assert response.status_code == 200
+    assert "ends_on" in response.context["form"].errors
+    campaign.refresh_from_db()
+    assert campaign.ends_on == ends_on and current_index_version() == version
+
+
+def test_a_campaign_is_deleted_and_its_stations_keep_their_own_hours(staff_client, keeper,
+                                                                      own):
+    campaign = _campaign_with(own, keeper)
+    starts_on, _ends_on = spring_festival()
+    own_hours = selectors.schedule_of(own).spans_on(starts_on - timedelta(days=7))
+    response = staff_client.post(reverse("console:campaign_delete", args=[campaign.pk]))
+    assert response.status_code == 302 and response["Location"] == reverse("console:campaigns")
+    assert not HolidayCampaign.objects.filter(pk=campaign.pk).exists()
+    assert selectors.schedule_of(own).spans_on(starts_on - timedelta(days=7)) == own_hours
+    listing = staff_client.get(response["Location"]).content.decode()
+    assert "已删除活动“春节不打烊”" in listing
+
+
+def test_another_regions_campaign_cannot_be_changed_or_deleted(client, own, foreign):
+    wenzhou = StaffFactory(region_code=CHUITAI)
+    starts_on, ends_on = spring_festival()
+    campaign = services.campaign_create(user=wenzhou, name="吹台不打烊", region_code=CHUITAI,
+                                        starts_on=starts_on, ends_on=ends_on,
+                                        opens=0, closes=24 * H)
+    login(client, StaffFactory(region_code=YIJIASHAN))
+    assert client.get(reverse("console:campaign_edit", args=[campaign.pk])).status_code == 404
+    assert client.post(reverse("console:campaign_delete",
+                               args=[campaign.pk])).status_code == 404
+    assert HolidayCampaign.objects.filter(pk=campaign.pk, name="吹台不打烊").exists()
+
+
 def test_campaign_services_check_scope_and_dates(own, foreign):
     keeper = StaffFactory(region_code=YIJIASHAN)
     starts_on, ends_on = spring_festival()

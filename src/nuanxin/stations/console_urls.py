@@ -22,6 +22,8 @@ urlpatterns = [
     path("stations/<int:station_id>/qr.svg", views.station_qr_svg, name="station_qr_svg"),
     path("campaigns/", views.campaign_list, name="campaigns"),
     path("campaigns/<int:campaign_id>/", views.campaign_detail, name="campaign_detail"),
+    path("campaigns/<int:campaign_id>/edit/", views.campaign_edit, name="campaign_edit"),
+    path("campaigns/<int:campaign_id>/delete/", views.campaign_delete, name="campaign_delete"),
     path("campaigns/<int:campaign_id>/stations/<int:station_id>/remove/",
          views.campaign_remove_station, name="campaign_remove_station"),
     path("import/", views.import_page, name="import"),

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from nuanxin.common.errors import NotFound, PermissionDenied, ServiceError
 from nuanxin.common.exports import xlsx_response
-from nuanxin.common.forms import OUT_OF_REACH, form_page
+from nuanxin.common.forms import OUT_OF_REACH, form_page, run_action
 from nuanxin.common.qr import Poster, poster_page, qr_file_response
 from nuanxin.common.scoping import console_view
 from nuanxin.stations import imports, qr, selectors, services, xlsx
@@ -28,6 +28,7 @@ from nuanxin.stations.amenities import amenity_label, codes_for
 from nuanxin.stations.forms import (
     WEEKDAY_FIELDS,
     WEEKDAY_LABELS,
+    CampaignEditForm,
     CampaignForm,
     ExceptionForm,
     ImportForm,
@@ -313,6 +314,35 @@ def campaign_detail(request, campaign_id: int):
         "candidates": candidates[:CAMPAIGN_CANDIDATES],
         "candidate_count": candidates.count(),
     })
+
+
+@require_http_methods(["GET", "POST"])
+@console_view
+def campaign_edit(request, campaign_id: int):
+    campaign = _campaign_for(request.user, campaign_id)
+    form = CampaignEditForm(request.POST or None, user=request.user,
+                            initial=CampaignEditForm.initial_for(campaign))
+    here = reverse("console:campaign_detail", args=[campaign.pk])
+    return form_page(
+        request, form,
+        save=lambda d: services.campaign_update(
+            user=request.user, campaign_id=campaign.pk, name=d["name"],
+            starts_on=d["starts_on"], ends_on=d["ends_on"], opens=d["opens"],
+            closes=d["closes"]),
+        done=lambda _: (gettext("已保存。参加的服务阵地按新的日期和时间营业。"), here),
+        title=gettext("修改活动：%(name)s") % {"name": campaign.name}, back=here)
+
+
+@require_POST
+@console_view
+def campaign_delete(request, campaign_id: int):
+    campaign = _campaign_for(request.user, campaign_id)
+    name = campaign.name
+    return run_action(
+        request, lambda: services.campaign_delete(user=request.user, campaign_id=campaign.pk),
+        success=gettext("已删除活动“%(name)s”，参加的服务阵地恢复平时的营业时间。")
+        % {"name": name},
+        back=reverse("console:campaigns"))
 
 
 @require_POST

@@ -254,7 +254,8 @@ class WeeklyHoursForm(forms.Form):
 
 class ExceptionForm(forms.Form):
     CLOSED, HOURS = "closed", "hours"
-    date = forms.DateField(label=_("日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(label=_("日期"), widget=forms.DateInput(
+        attrs={"type": "date"}, format="%Y-%m-%d"))
     mode = forms.ChoiceField(
         label=_("安排"), widget=forms.RadioSelect, initial=CLOSED,
         choices=[(CLOSED, _("全天关闭")), (HOURS, _("特别营业时间"))],
@@ -280,9 +281,12 @@ class ExceptionForm(forms.Form):
 class CampaignForm(ServiceErrorsMixin, forms.Form):
     name = forms.CharField(label=_("名称"), max_length=60,
                            widget=forms.TextInput(attrs={"placeholder": _("春节不打烊")}))
-    starts_on = forms.DateField(label=_("开始日期"),
-                                widget=forms.DateInput(attrs={"type": "date"}))
-    ends_on = forms.DateField(label=_("结束日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    # A date input shows only an ISO date: in the locale's format the field would come up
+    # empty when the form is shown again or for editing.
+    starts_on = forms.DateField(label=_("开始日期"), widget=forms.DateInput(
+        attrs={"type": "date"}, format="%Y-%m-%d"))
+    ends_on = forms.DateField(label=_("结束日期"), widget=forms.DateInput(
+        attrs={"type": "date"}, format="%Y-%m-%d"))
     hours = forms.CharField(label=_("活动期间营业时间"), max_length=20, initial="00:00-24:00",
                             help_text=_("默认全天 00:00-24:00；也可以写 08:00-22:00 或跨夜 "
                                         "18:00-06:00。"))
@@ -312,6 +316,21 @@ class CampaignForm(ServiceErrorsMixin, forms.Form):
             except HoursTextError as error:
                 self.add_error("hours", error.message)
         return cleaned
+
+
+class CampaignEditForm(CampaignForm):
+    """Rename a campaign, move its dates, change its hours or end it early; its region and
+    stations stay as they are."""
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, user=user, **kwargs)
+        del self.fields["region"]
+
+    @staticmethod
+    def initial_for(campaign) -> dict:
+        return {"name": campaign.name, "starts_on": campaign.starts_on,
+                "ends_on": campaign.ends_on,
+                "hours": f"{format_minutes(campaign.opens)}-{format_minutes(campaign.closes)}"}
 
 
 def _own_region_code(user) -> str | None:
