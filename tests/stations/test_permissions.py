@@ -258,8 +258,10 @@ def thirty_stations():
     make_station(user=root, region_code=CHUITAI, point=CHUITAI_POINT, name="吹台站")
     workers = [WorkerFactory(home_region_code=None) for _ in range(3)]
     now = timezone.now()
+    # Five minutes ago, unless that was before local midnight: the suite may run at 00:03.
+    earlier_today = max(now - timedelta(minutes=5), selectors.local_day_start())
     CheckIn.objects.bulk_create(
-        CheckIn(station=s, worker=w, at=now - timedelta(minutes=5))
+        CheckIn(station=s, worker=w, at=earlier_today)
         for s in made[:10] for w in workers
     )
     CheckIn.objects.bulk_create(  # yesterday's visits do not count today

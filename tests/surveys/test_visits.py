@@ -59,7 +59,7 @@ def test_record_a_household_without_an_account(staff):
     ({"household_name": "王家", "region_code": YIJIASHAN,
       "difficulty_categories": ["money"]}, "invalid_category"),
     ({"household_name": "王家", "region_code": YIJIASHAN,
-      "follow_ups": [FollowUpInput(" ", date.today())]}, "follow_up_note_required"),
+      "follow_ups": [FollowUpInput(" ", timezone.localdate())]}, "follow_up_note_required"),
 ])
 def test_visit_refusals(staff, overrides, code):
     with pytest.raises(ServiceError) as error:

@@ -85,9 +85,15 @@ def stations_active_for_geojson() -> QuerySet[Station]:
     )
 
 
+def local_day_start() -> datetime:
+    """Midnight of today in Asia/Shanghai, as an aware moment: "today's visits" follow the
+    community's calendar, not UTC's."""
+    return timezone.now().astimezone(LOCAL_TZ).replace(hour=0, minute=0, second=0,
+                                                       microsecond=0)
+
+
 def stations_for_staff(user, *, search: str = "") -> QuerySet[Station]:
-    today_start = timezone.now().astimezone(LOCAL_TZ).replace(hour=0, minute=0, second=0,
-                                                              microsecond=0)
+    today_start = local_day_start()
     qs = Station.objects.visible_to(user).select_related("region")
     if search:
         qs = qs.filter(Q(name__icontains=search) | Q(address__icontains=search))
@@ -102,6 +108,4 @@ def station_for_staff(user, station_id: int) -> Station:
 
 
 def visits_today(station: Station) -> int:
-    today_start = timezone.now().astimezone(LOCAL_TZ).replace(hour=0, minute=0, second=0,
-                                                              microsecond=0)
-    return CheckIn.objects.filter(station=station, at__gte=today_start).count()
+    return CheckIn.objects.filter(station=station, at__gte=local_day_start()).count()
