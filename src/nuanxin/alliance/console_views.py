@@ -302,7 +302,7 @@ def routing_list(request):
 def routing_detail(request, routing_id: int):
     routing = selectors.routing_for(request.user, routing_id)
     return render(request, "alliance/console/routing_detail.html", {
-        "routing": routing, "events": routing.events.select_related("actor")})
+        "routing": routing, "history": routing_services.ROUTING_WORKFLOW.timeline(routing)})
 
 
 # --- projects -------------------------------------------------------------------------------
@@ -371,7 +371,7 @@ def _project_context(request, project, **forms):
         "project": project, "needs": needs, "candidates": candidates,
         "allocations": selectors.project_allocations(project), "resources": resources,
         "milestones": milestones, "milestones_done": sum(1 for m in milestones if m.done_at),
-        "events": project.events.select_related("actor"),
+        "history": project_services.PROJECT_WORKFLOW.timeline(project),
         "partners": selectors.project_partner_names([project.pk])[project.pk],
         "can_manage": selectors.is_manager(request.user),
         "need_form": forms.get("need_form") or AddNeedForm(),

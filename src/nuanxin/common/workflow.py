@@ -16,6 +16,11 @@ keeps that step in its table too.
 Every workflow registers itself by name; `registered()` lists them all (apps' `services`
 modules are imported to find them), so one test walks every state x action grid.
 
+A workflow also names, in `labels`, every action code its history may hold (moves and the
+notable acts `record` writes), in words a page shows. `timeline(row)` reads the history as
+`TimelineEntry` rows, which the console's `console/_timeline.html` renders; a test checks
+that every code written anywhere in the source has its words in both languages.
+
 See docs/decisions/0012-workflows.md for the example a new app copies.
 """
 
@@ -26,6 +31,7 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from importlib import import_module
 from typing import Any
 
@@ -109,8 +115,30 @@ def move(sources: Iterable[str], target: str | Callable[[Any], str], code: str, 
 _REGISTRY: dict[str, Workflow] = {}
 
 
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One history row as a page shows it: the words of its code and of its states."""
+
+    at: datetime
+    actor: Any
+    code: str
+    label: str
+    from_state: str
+    to_state: str
+    from_label: str
+    to_label: str
+    reason: str
+    data: dict
+
+    @property
+    def moved(self) -> bool:
+        """The row changed the state (not a note made in passing, like "edited")."""
+        return bool(self.from_state) and self.from_state != self.to_state
+
+
 class Workflow:
-    """States, moves, the refusal's wording and the history model of one kind of row."""
+    """States, moves, the refusal's wording, the history model of one kind of row and the
+    words for each action code that history holds."""
 
     def __init__(
         self,
@@ -123,6 +151,7 @@ class Workflow:
         field: str = "status",
         on_change: Callable[[Any, Change], None] | None = None,
         on_enter: dict[str, Callable[[Any, Change], None]] | None = None,
+        labels: dict[str, Any] | None = None,
     ) -> None:
         if name in _REGISTRY:
             raise ValueError(f"workflow {name!r} is registered twice")
@@ -143,6 +172,8 @@ class Workflow:
         self.field = field
         self.on_change = on_change
         self.on_enter = dict(on_enter or {})
+        # {action code: translatable words}, for every code the history may hold.
+        self.labels = dict(labels or {})
         _REGISTRY[name] = self
 
     def __repr__(self) -> str:
@@ -167,6 +198,36 @@ class Workflow:
             "invalid_transition", lazy_format(self.refusal, state=label), status=409,
             details={"state": state, "action": action, "allowed": self.allowed(state)},
         )
+
+    def codes(self) -> set[str]:
+        """The action codes this workflow's moves write (`record` may write others)."""
+        return {t.code for t in self.transitions.values()}
+
+    def label(self, code: str) -> str:
+        words = self.labels.get(code)
+        return str(words) if words is not None else code
+
+    def state_label(self, state: str) -> str:
+        return str(self.states(state).label) if state in self.states.values else state
+
+    def timeline(self, obj: Any, *, newest_first: bool = False,
+                 limit: int | None = None) -> list[TimelineEntry]:
+        """The row's history in words, oldest first unless asked otherwise."""
+        if self.history is None:
+            return []
+        order = ("-at", "-id") if newest_first else ("at", "id")
+        entries = (self.history.objects.filter(**{self.history.subject_field: obj})
+                   .select_related("actor").order_by(*order))
+        if limit is not None:
+            entries = entries[:limit]
+        return [
+            TimelineEntry(at=e.at, actor=e.actor, code=e.action, label=self.label(e.action),
+                          from_state=e.from_state, to_state=e.to_state,
+                          from_label=self.state_label(e.from_state),
+                          to_label=self.state_label(e.to_state), reason=e.reason,
+                          data=e.data or {})
+            for e in entries
+        ]
 
     def check(self, obj: Any, action: str) -> Transition:
         """The move, if the table allows it from the row's state; else the refusal."""
@@ -218,14 +279,28 @@ class Workflow:
         )
 
 
+def action_label(code: str) -> str:
+    """The words for an action code of any registered workflow (the code itself when none
+    claims it): for a page that lists several workflows' history together."""
+    for workflow in registered().values():
+        if code in workflow.labels:
+            return workflow.label(code)
+    return code
+
+
 def registered() -> dict[str, Workflow]:
     """Every workflow of every installed app, by name: each app's `services` module is
     imported, and every module of it when it is a package (services/swaps.py ...)."""
+    _discover()
+    return dict(_REGISTRY)
+
+
+@cache
+def _discover() -> None:
     autodiscover_modules("services")
     for app in apps.get_app_configs():
         package = sys.modules.get(f"{app.name}.services")
         if package is not None and hasattr(package, "__path__"):
             for module in pkgutil.iter_modules(package.__path__):
                 import_module(f"{package.__name__}.{module.name}")
-    return dict(_REGISTRY)
 

@@ -37,6 +37,7 @@ from nuanxin.energy.models import (
 from nuanxin.energy.qr import cabinet_token
 from nuanxin.energy.selectors import console as selectors
 from nuanxin.energy.services import safety, workorders
+from nuanxin.energy.services.workflows import ALARM_WORKFLOW, WORK_ORDER_WORKFLOW
 from nuanxin.geo.datum import from_wgs84, tile_crs
 
 PAGE_SIZE = 50
@@ -245,6 +246,17 @@ def alarm_list(request):
     })
 
 
+@require_GET
+@energy_console_view
+def alarm_detail(request, alarm_id: int):
+    alarm = selectors.alarm_for(request.user, alarm_id)
+    return _render(request, "energy/console/alarm_detail.html", {
+        "alarm": alarm, "history": ALARM_WORKFLOW.timeline(alarm),
+        "work_orders": selectors.work_orders_visible_to(request.user).filter(alarm=alarm)
+        .order_by("created_at", "pk"),
+    })
+
+
 @require_POST
 @energy_console_view
 def alarm_acknowledge(request, alarm_id: int):
@@ -294,6 +306,15 @@ def work_order_list(request):
     return _render(request, "energy/console/work_orders.html", {
         "page": page, "state": state, "states": WorkOrderState.choices,
         "kinds": WorkOrderKind.choices,
+    })
+
+
+@require_GET
+@energy_console_view
+def work_order_detail(request, work_order_id: int):
+    order = selectors.work_order_for(request.user, work_order_id)
+    return _render(request, "energy/console/work_order_detail.html", {
+        "o": order, "history": WORK_ORDER_WORKFLOW.timeline(order),
     })
 
 

@@ -6,6 +6,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.needs.models import NeedCategory, NeedStatus, Urgency
+from nuanxin.needs.services import NEED_WORKFLOW
 
 # One line under each category button: what riders mean by it.
 CATEGORY_HINTS = {
@@ -32,21 +33,6 @@ STATUS_TONE = {
     NeedStatus.MERGED: "s-closed",
 }
 
-EVENT_TEXT = {
-    "needs.need.raised": _("提交了需求"),
-    "needs.need.raised_again": _("又有一位骑手反映了同样的问题"),
-    "needs.need.accepted": _("受理了需求"),
-    "needs.need.declined": _("不予受理"),
-    "needs.need.attached_to_project": _("纳入项目推进"),
-    "needs.need.detached_from_project": _("移出项目，继续跟进"),
-    "needs.need.resolved": _("已解决"),
-    "needs.need.not_feasible": _("暂时无法解决"),
-    "needs.need.merged": _("与相同的需求合并处理"),
-    "needs.need.absorbed": _("合并了一条相同的需求"),
-    "needs.need.escalated": _("逾期未办结，升级到上一级"),
-    "needs.need.updated": _("修改了需求信息"),
-    "needs.need.reopened": _("重新受理了需求"),
-}
 
 FIELD_LABELS = {"title": _("标题"), "category": _("类别"), "urgency": _("紧急程度")}
 
@@ -112,7 +98,7 @@ def event_rows(events, *, viewer=None, for_staff: bool) -> list[dict]:
             "at": event.at,
             "action": event.action,
             "who": who,
-            "text": str(EVENT_TEXT.get(event.action, event.action)),
+            "text": NEED_WORKFLOW.label(event.action),
             "details": _details(event, for_staff=for_staff),
             "note": event.reason,
             "to_status": event.to_state,

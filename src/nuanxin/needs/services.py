@@ -219,6 +219,21 @@ def _on_change(need: Need, change: Change) -> None:
 NEED_WORKFLOW = Workflow(
     "needs.need", states=NeedStatus, transitions=TRANSITIONS, history=NeedEvent,
     refusal=_("这条需求现在是“%(state)s”，不能这样操作。"), on_change=_on_change,
+    labels={
+    "needs.need.raised": _("提交了需求"),
+    "needs.need.raised_again": _("又有一位骑手反映了同样的问题"),
+    "needs.need.accepted": _("受理了需求"),
+    "needs.need.declined": _("不予受理"),
+    "needs.need.attached_to_project": _("纳入项目推进"),
+    "needs.need.detached_from_project": _("移出项目，继续跟进"),
+    "needs.need.resolved": _("已解决"),
+    "needs.need.not_feasible": _("暂时无法解决"),
+    "needs.need.merged": _("与相同的需求合并处理"),
+    "needs.need.absorbed": _("合并了一条相同的需求"),
+    "needs.need.escalated": _("逾期未办结，升级到上一级"),
+    "needs.need.updated": _("修改了需求信息"),
+    "needs.need.reopened": _("重新受理了需求"),
+    },
 )
 
 

@@ -117,26 +117,6 @@ def survey_edit(request, survey_id: int):
         template="surveys/console/survey_form.html", survey=survey)
 
 
-EVENT_LABELS = {
-    "surveys.survey.created": _("创建问卷"),
-    "surveys.survey.updated": _("修改设置"),
-    "surveys.survey.closing_changed": _("修改截止时间"),
-    "surveys.survey.published": _("发布"),
-    "surveys.survey.closed": _("结束"),
-    "surveys.survey.reopened": _("重新开放"),
-    "surveys.survey.need_raised": _("列入需求清单"),
-    "surveys.question.added": _("添加题目"),
-    "surveys.question.updated": _("修改题目"),
-    "surveys.question.deleted": _("删除题目"),
-    "surveys.question.reordered": _("调整题目顺序"),
-}
-
-
-def _history(survey):
-    events = list(survey.events.select_related("actor").order_by("-at", "-id")[:30])
-    for event in events:
-        event.label = EVENT_LABELS.get(event.action, "")
-    return events
 
 
 @require_GET
@@ -157,7 +137,8 @@ def survey_detail(request, survey_id: int):
                      if q.show_if_id else None})
     return render(request, "surveys/console/survey_detail.html", {
         "survey": survey, "rows": rows, "draft": survey.status == SurveyStatus.DRAFT,
-        "kinds": QuestionKind.choices, "history": _history(survey),
+        "kinds": QuestionKind.choices,
+        "history": services.SURVEY_WORKFLOW.timeline(survey, newest_first=True, limit=30),
         "occupations": [str(Occupation(o).label) for o in survey.occupations
                         if o in Occupation.values],
         "reopen_form": ReopenForm(initial={

@@ -46,6 +46,12 @@ STORY_WORKFLOW = Workflow(
     "voice.story", states=StoryStatus, transitions=TRANSITIONS, history=StoryEvent,
     refusal=_("这条心里话现在是“%(state)s”，不能这样操作。"), on_change=_on_change,
     on_enter={S.PUBLISHED: _thank_author},
+    labels={
+        "voice.story.created": _("提交了心里话"),
+        "voice.story.published": _("发布到社区页面"),
+        "voice.story.hidden": _("隐藏"),
+        "voice.story.withdrawn": _("作者撤回"),
+    },
 )
 
 

@@ -72,6 +72,22 @@ def _on_change(project: Project, change: Change) -> None:
 PROJECT_WORKFLOW = Workflow(
     "alliance.project", states=ProjectStatus, transitions=TRANSITIONS, history=ProjectEvent,
     refusal=_("项目现在是“%(state)s”，不能这样操作。"), on_change=_on_change,
+    labels={
+    "alliance.project.created": _("新建项目"),
+    "alliance.project.updated": _("修改项目"),
+    "alliance.project.started": _("项目启动"),
+    "alliance.project.closed": _("项目完成"),
+    "alliance.project.cancelled": _("项目取消"),
+    "alliance.project.need_added": _("纳入需求"),
+    "alliance.project.need_removed": _("移出需求"),
+    "alliance.project.needs_resolved": _("需求办结"),
+    "alliance.project.resource_added": _("加入资源"),
+    "alliance.project.resource_changed": _("调整资源数量"),
+    "alliance.project.resource_removed": _("移除资源"),
+    "alliance.project.milestone_added": _("添加节点"),
+    "alliance.project.milestone_done": _("节点完成"),
+    "alliance.project.milestone_reopened": _("节点改为未完成"),
+    },
 )
 CANCEL_NEEDS = ("detach", "not_feasible")
 MAX_COST_FEN = 10**12  # ten billion yuan: anything above is a typing error

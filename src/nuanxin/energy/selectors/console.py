@@ -33,6 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.phones import mask_phone
+from nuanxin.common.errors import NotFound
 from nuanxin.energy.models import (
     Alarm,
     AlarmState,
@@ -87,7 +88,19 @@ def work_orders_visible_to(user) -> QuerySet[WorkOrder]:
 
 
 def work_order_for(user, work_order_id: int) -> WorkOrder:
-    return WorkOrder.objects.get_visible_or_404(user, pk=work_order_id)
+    return (WorkOrder.objects.select_related("battery", "cabinet", "slot", "alarm", "created_by",
+                                             "done_by")
+            .get_visible_or_404(user, pk=work_order_id))
+
+
+def alarm_for(user, alarm_id: int) -> Alarm:
+    """An alarm at a cabinet the viewer sees; any other looks as if it did not exist."""
+    alarm = (Alarm.objects.filter(cabinet__in=cabinets_visible_to(user), pk=alarm_id)
+             .select_related("cabinet", "slot", "battery", "acknowledged_by", "resolved_by")
+             .first())
+    if alarm is None:
+        raise NotFound("alarm_not_found", _("找不到这条告警。"))
+    return alarm
 
 
 # --- cabinets and slots -------------------------------------------------------------------

@@ -94,6 +94,29 @@ SWAP_WORKFLOW = Workflow(
         "fail": move(ACTIVE_STEPS | {S.SUSPENDED}, S.FAILED, "energy.swap.failed"),
     },
     on_change=_swap_changed,
+    labels={
+        "energy.swap.reserved": _("预约了电池"),
+        "energy.swap.started": _("开始换电"),
+        "energy.swap.started_pickup": _("开始取电"),
+        "energy.swap.door_commanded": _("下发开门指令"),
+        "energy.swap.door_command_resent": _("重发开门指令"),
+        "energy.swap.command_acked": _("柜机确认了指令"),
+        "energy.swap.return_door_opened": _("还电仓门已打开"),
+        "energy.swap.return_slot_changed": _("改用另一个还电仓"),
+        "energy.swap.return_door_reopened": _("还电仓门重新打开"),
+        "energy.swap.battery_returned": _("旧电池已放回"),
+        "energy.swap.release_door_opened": _("取电仓门已打开"),
+        "energy.swap.release_slot_changed": _("改用另一个取电仓"),
+        "energy.swap.release_door_reopened": _("取电仓门重新打开"),
+        "energy.swap.battery_released": _("新电池已取走"),
+        "energy.swap.completed": _("换电完成"),
+        "energy.swap.suspended": _("暂停（柜机失联）"),
+        "energy.swap.resumed": _("恢复"),
+        "energy.swap.cancelled": _("已取消"),
+        "energy.swap.expired": _("预约已过期"),
+        "energy.swap.failed": _("换电失败"),
+        "energy.swap.report_ignored": _("柜机报告与本次换电无关，未采用"),
+    },
 )
 
 
@@ -140,6 +163,12 @@ ALARM_WORKFLOW = Workflow(
                         "energy.alarm.resolved", guard=_cleared),
     },
     on_change=_alarm_changed,
+    labels={
+        "energy.alarm.raised": _("柜机报警"),
+        "energy.alarm.cleared": _("柜机报告已消除"),
+        "energy.alarm.acknowledged": _("确认告警，由其跟进"),
+        "energy.alarm.resolved": _("解决了告警"),
+    },
 )
 
 
@@ -159,6 +188,11 @@ WORK_ORDER_WORKFLOW = Workflow(
                        "energy.work_order.cancelled"),
     },
     on_change=_order_closed,
+    labels={
+        "energy.work_order.opened": _("开工单"),
+        "energy.work_order.completed": _("完成工单"),
+        "energy.work_order.cancelled": _("取消工单"),
+    },
 )
 
 
@@ -172,5 +206,10 @@ SUBSCRIPTION_WORKFLOW = Workflow(
     transitions={
         "cancel": move({SubscriptionStatus.ACTIVE}, SubscriptionStatus.CANCELLED,
                        "energy.subscription.cancelled"),
+    },
+    labels={
+        "energy.subscription.started": _("开通套餐"),
+        "energy.subscription.renewed": _("续费"),
+        "energy.subscription.cancelled": _("退订套餐"),
     },
 )

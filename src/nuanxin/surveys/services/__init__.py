@@ -13,6 +13,7 @@ from nuanxin.surveys.services.responses import (
     survey_raise_need,
 )
 from nuanxin.surveys.services.surveys import (
+    SURVEY_WORKFLOW,
     TRANSITIONS,
     OptionInput,
     QuestionInput,
@@ -45,7 +46,8 @@ from nuanxin.surveys.services.visits import (
 )
 
 __all__ = [
-    "TRANSITIONS", "AnswerInput", "FollowUpInput", "OptionInput", "QuestionInput",
+    "SURVEY_WORKFLOW", "TRANSITIONS", "AnswerInput", "FollowUpInput", "OptionInput",
+    "QuestionInput",
     "SurveyInput", "VisitInput", "check_can_answer", "follow_up_add", "follow_up_set_done",
     "has_answered", "plan_add", "plan_remove", "question_add", "question_delete",
     "question_move", "question_update", "questions_reorder", "response_submit",

@@ -65,6 +65,19 @@ TRANSITIONS = {
 SURVEY_WORKFLOW = Workflow(
     "surveys.survey", states=SurveyStatus, transitions=TRANSITIONS, history=SurveyEvent,
     refusal=_("问卷现在是“%(state)s”，不能这样操作。"), on_change=_on_change,
+    labels={
+    "surveys.survey.created": _("创建问卷"),
+    "surveys.survey.updated": _("修改设置"),
+    "surveys.survey.closing_changed": _("修改截止时间"),
+    "surveys.survey.published": _("发布"),
+    "surveys.survey.closed": _("结束"),
+    "surveys.survey.reopened": _("重新开放"),
+    "surveys.survey.need_raised": _("列入需求清单"),
+    "surveys.question.added": _("添加题目"),
+    "surveys.question.updated": _("修改题目"),
+    "surveys.question.deleted": _("删除题目"),
+    "surveys.question.reordered": _("调整题目顺序"),
+    },
 )
 
 MAX_QUESTIONS = 50
