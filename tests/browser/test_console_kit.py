@@ -188,13 +188,19 @@ def energy_desk(root):
 
 
 def test_every_energy_console_page_fits_a_phone(new_page, root, live_server):
+    from nuanxin.energy.models import Alarm, Swap, WorkOrder
     from tests.factories import energy as f
 
-    op, cab, _order = energy_desk(root)
+    op, cab, order = energy_desk(root)
+    alarm, swap = Alarm.objects.get(cabinet=cab), Swap.objects.get(cabinet=cab)
+    done = WorkOrder.objects.exclude(pk=order.pk).get()
     pages = ["/console/energy/", f"/console/energy/cabinets/{cab.pk}/",
              f"/console/energy/cabinets/{cab.pk}/qr/", "/console/energy/alarms/?state=",
-             "/console/energy/work-orders/?state=", "/console/energy/swaps/",
-             "/console/energy/health/", "/console/energy/coverage/"]
+             f"/console/energy/alarms/{alarm.pk}/", "/console/energy/work-orders/?state=",
+             f"/console/energy/work-orders/{order.pk}/",
+             f"/console/energy/work-orders/{done.pk}/", "/console/energy/swaps/",
+             f"/console/energy/swaps/{swap.pk}/", "/console/energy/health/",
+             "/console/energy/coverage/"]
     too_wide = {}
     for user in (root, f.operator_user(op)):
         page = browser_login(new_page(), user, live_server.url)
@@ -208,6 +214,10 @@ def test_every_energy_console_page_fits_a_phone(new_page, root, live_server):
         row = page.locator("tr[data-alarm]").first
         expect(row.locator("td[data-label='类型']")).to_contain_text("温度过高")
         page.screenshot(path=str(SHOTS / f"console-kit-energy-alarms-{user.pk}-360.png"),
+                        full_page=True)
+        page.goto(f"/console/energy/alarms/{alarm.pk}/")
+        expect(page.locator("[data-timeline] li").first).to_contain_text("柜机报警")
+        page.screenshot(path=str(SHOTS / f"console-kit-energy-alarm-{user.pk}-360.png"),
                         full_page=True)
     assert too_wide == {}
 

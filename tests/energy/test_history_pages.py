@@ -10,8 +10,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from nuanxin.accounts.phones import mask_phone
 from nuanxin.energy.models import AlarmKind, BatteryStatus, WorkOrder, WorkOrderKind
-from nuanxin.energy.services import safety, workorders
+from nuanxin.energy.services import safety, swaps, workorders
+from tests.energy.test_swaps import ack_last, held, return_battery, take_battery, world
 from tests.factories import energy as f
 from tests.factories.people import StaffFactory, login
 from tests.factories.places import CHUITAI, YIJIASHAN, StationFactory
@@ -37,6 +39,13 @@ def timeline(response) -> list[str]:
     block = block[:block.index("</ol>")]
     rows = re.findall(r"<li[^>]*>(.*?)</li>", block, re.S)
     return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)).strip() for row in rows]
+
+
+def steps(response) -> list[str]:
+    """The words of each timeline row (what happened), in order."""
+    html = response.content.decode()
+    block = html[html.index("data-timeline"):]
+    return re.findall(r"<strong>(.*?)</strong>", block[:block.index("</ol>")])
 
 
 def hot_battery_alarm(cab):
@@ -149,3 +158,31 @@ def test_station_staff_of_the_community_see_both_pages(client, cab, member):
     login(client, StaffFactory(region_code=YIJIASHAN))
     assert client.get(reverse("energy_console:alarm", args=[alarm.pk])).status_code == 200
     assert client.get(reverse("energy_console:work_order", args=[order.pk])).status_code == 200
+
+
+def test_a_swaps_page_tells_it_door_by_door_with_the_rider_masked(client):
+    cab, rider = world()
+    rider.display_name = "张师傅"
+    rider.save()
+    old = held(rider)
+    swap = swaps.swap_start(rider=rider, cabinet_id=cab.pk)
+    ack_last(swap)
+    swap = take_battery(return_battery(swap, old.serial))
+    client.force_login(f.operator_user(cab.operator))
+    page = client.get(reverse("energy_console:swap", args=[swap.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'data-testid="swap-state">换电完成<' in html
+    assert old.serial in html and swap.battery_released.serial in html
+    assert rider.phone not in html and "张师傅" not in html
+    rows = timeline(page)
+    done = steps(page)
+    assert done[0] == "开始换电" and done[-1] == "换电完成"
+    doors = ("还电仓门已打开", "旧电池已放回", "取电仓门已打开")
+    assert [s for s in done if s in doors] == list(doors)
+    assert "下发开门指令" in done and "柜机确认了指令" in done
+    assert mask_phone(rider.phone) in rows[0]
+    assert client.get(reverse("energy_console:swaps")).content.decode().count(
+        f'href="{reverse("energy_console:swap", args=[swap.pk])}"') == 1
+    client.force_login(f.operator_user(f.operator(name="别家换电")))
+    assert client.get(reverse("energy_console:swap", args=[swap.pk])).status_code == 404

@@ -26,6 +26,7 @@ urlpatterns = [
     path("work-orders/<int:work_order_id>/cancel/", views.work_order_cancel,
          name="work_order_cancel"),
     path("swaps/", views.swap_list, name="swaps"),
+    path("swaps/<int:swap_id>/", views.swap_detail, name="swap"),
     path("health/", views.fleet_health, name="health"),
     path("coverage/", views.coverage, name="coverage"),
 ]

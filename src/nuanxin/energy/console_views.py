@@ -9,6 +9,7 @@ outside the viewer's scope answers 404.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from functools import wraps
 from urllib.parse import urlencode
@@ -37,7 +38,11 @@ from nuanxin.energy.models import (
 from nuanxin.energy.qr import cabinet_token
 from nuanxin.energy.selectors import console as selectors
 from nuanxin.energy.services import safety, workorders
-from nuanxin.energy.services.workflows import ALARM_WORKFLOW, WORK_ORDER_WORKFLOW
+from nuanxin.energy.services.workflows import (
+    ALARM_WORKFLOW,
+    SWAP_WORKFLOW,
+    WORK_ORDER_WORKFLOW,
+)
 from nuanxin.geo.datum import from_wgs84, tile_crs
 
 PAGE_SIZE = 50
@@ -373,6 +378,21 @@ def swap_list(request):
         "states": SwapState.choices, "filters": params,
         "cabinets": selectors.cabinets_visible_to(request.user).order_by("name")
         .only("pk", "name")[:200],
+    })
+
+
+@require_GET
+@energy_console_view
+def swap_detail(request, swap_id: int):
+    swap = selectors.swap_for(request.user, swap_id)
+    rider = selectors.rider_label(swap.rider)
+    # The rider acts in a swap's history too: named as on the list, by the masked number.
+    history = [replace(e, actor=rider) if e.actor is not None and e.actor.pk == swap.rider_id
+               else e for e in SWAP_WORKFLOW.timeline(swap)]
+    return _render(request, "energy/console/swap_detail.html", {
+        "s": swap, "rider": rider, "history": history,
+        "work_orders": selectors.work_orders_visible_to(request.user).filter(swap=swap)
+        .order_by("created_at", "pk"),
     })
 
 

@@ -288,10 +288,23 @@ def swaps_for(user, *, cabinet_id: int | None = None, state: str = "",
             .order_by("-created_at", "-pk"))
 
 
+def rider_label(rider) -> str:
+    """How the console names a rider: the number masked (138****1234), never in full, and
+    never the rider's name."""
+    return mask_phone(rider.phone) or rider.username[:3] + "…"
+
+
 def swap_rows(swaps) -> list[dict]:
-    """What a console row shows: the rider's number masked (138****1234), never in full."""
-    return [{"swap": s, "rider_phone": mask_phone(s.rider.phone) or s.rider.username[:3] + "…",
+    return [{"swap": s, "rider_phone": rider_label(s.rider),
              "state_label": s.get_state_display()} for s in swaps]
+
+
+def swap_for(user, swap_id: int) -> Swap:
+    """A swap at a cabinet the viewer sees; any other looks as if it did not exist."""
+    swap = swaps_for(user).filter(pk=swap_id).first()
+    if swap is None:
+        raise NotFound("swap_not_found", _("找不到这次换电。"))
+    return swap
 
 
 # --- fleet health -------------------------------------------------------------------------
