@@ -410,6 +410,11 @@ def seed_energy(rng: random.Random, *, now: datetime | None = None,
             at = local.astimezone(UTC)
             if start < at < now - timedelta(minutes=30):
                 visits.append((at, rider.pk, rider))
+    # A few riders are at the cabinets within the hour before the demo is seeded, at any hour
+    # (night-shift riders swap too): their returned batteries are still charging, so the
+    # slot grid shows charging slots beside full ones at 03:00 as at 15:00.
+    for rider in rng.sample(riders, min(12, len(riders))):
+        visits.append((now - timedelta(minutes=rng.uniform(31, 70)), rider.pk, rider))
     visits.sort(key=lambda v: (v[0], v[1]))
 
     def full_at(b: B, at: datetime) -> bool:
