@@ -3,6 +3,8 @@ personal data), answer, and manage their own offers."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from nuanxin.accounts.models import PartnerKind
@@ -139,3 +141,20 @@ def test_partner_api_sees_only_own_routings(client, engineer, routed):
                          {"action": "decline", "text": "电力容量不足"},
                          content_type="application/json")
     assert answer.status_code == 200 and answer.json()["status"] == "declined"
+
+
+def test_the_routings_console_page_tells_who_routed_and_how_the_partner_answered(
+        client, engineer, routed):
+    client.force_login(engineer)
+    client.post(f"/partner/routings/{routed[0].pk}/",
+                {"action": "propose", "text": "先在取餐点放 2 组试点"})
+    secretary = routed[0].routed_by
+    login(client, secretary)
+    html = client.get(f"/console/alliance/routings/{routed[0].pk}/").content.decode()
+    block = html[html.index("data-timeline"):]
+    rows = [" ".join(re.sub(r"<[^>]+>", " ", row).split())
+            for row in re.findall(r"<li[^>]*>(.*?)</li>", block[:block.index("</ol>")], re.S)]
+    assert len(rows) == 2
+    assert rows[0].endswith(f"{secretary} 派单")
+    assert f"{engineer} 对方提出方案 待答复 → 提出方案 先在取餐点放 2 组试点" in rows[1]
+    assert RAISER_NAME not in html and RAISER_PHONE not in html

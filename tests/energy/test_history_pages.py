@@ -7,12 +7,15 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from nuanxin.accounts.phones import mask_phone
 from nuanxin.energy.models import AlarmKind, BatteryStatus, WorkOrder, WorkOrderKind
 from nuanxin.energy.services import safety, swaps, workorders
+from nuanxin.energy.services.workflows import ALARM_WORKFLOW
 from tests.energy.test_swaps import ack_last, held, return_battery, take_battery, world
 from tests.factories import energy as f
 from tests.factories.people import StaffFactory, login
@@ -186,3 +189,26 @@ def test_a_swaps_page_tells_it_door_by_door_with_the_rider_masked(client):
         f'href="{reverse("energy_console:swap", args=[swap.pk])}"') == 1
     client.force_login(f.operator_user(f.operator(name="别家换电")))
     assert client.get(reverse("energy_console:swap", args=[swap.pk])).status_code == 404
+
+
+def test_a_longer_history_costs_no_more_queries(client, cab, member):
+    """Each page reads its history in one query, whoever acted and however long it is."""
+    alarm = hot_battery_alarm(cab)
+    client.force_login(member)
+    url = reverse("energy_console:alarm", args=[alarm.pk])
+    client.get(url)  # sessions, caches and the like settle on the first request
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as run:
+            assert client.get(url).status_code == 200
+        return len(run)
+
+    short = queries()
+    for _ in range(6):
+        ALARM_WORKFLOW.record(alarm, "energy.alarm.cleared", at=timezone.now(),
+                              actor=f.operator_user(cab.operator))
+    safety.alarm_acknowledge(user=member, alarm_id=alarm.pk)
+    workorders.work_order_open(user=member, kind=WorkOrderKind.TO_MAINTENANCE,
+                               alarm_id=alarm.pk)
+    assert len(timeline(client.get(url))) == 8
+    assert queries() == short

@@ -19,7 +19,8 @@ modules are imported to find them), so one test walks every state x action grid.
 A workflow also names, in `labels`, every action code its history may hold (moves and the
 notable acts `record` writes), in words a page shows. `timeline(row)` reads the history as
 `TimelineEntry` rows, which the console's `console/_timeline.html` renders; a test checks
-that every code written anywhere in the source has its words in both languages.
+that every code written anywhere in the source (under the workflow's name, or a prefix it
+names in `also_records`) has its words in both languages.
 
 See docs/decisions/0012-workflows.md for the example a new app copies.
 """
@@ -152,6 +153,7 @@ class Workflow:
         on_change: Callable[[Any, Change], None] | None = None,
         on_enter: dict[str, Callable[[Any, Change], None]] | None = None,
         labels: dict[str, Any] | None = None,
+        also_records: Iterable[str] = (),
     ) -> None:
         if name in _REGISTRY:
             raise ValueError(f"workflow {name!r} is registered twice")
@@ -174,6 +176,9 @@ class Workflow:
         self.on_enter = dict(on_enter or {})
         # {action code: translatable words}, for every code the history may hold.
         self.labels = dict(labels or {})
+        # Codes in the history are "<name>.<act>", or "<prefix>.<act>" for the other things
+        # `record` notes there (a survey's history holds its questions' edits).
+        self.code_prefixes = (name, *also_records)
         _REGISTRY[name] = self
 
     def __repr__(self) -> str:
@@ -277,15 +282,6 @@ class Workflow:
             from_state=from_state, to_state=to_state, reason=reason, data=data or {},
             at=at or timezone.now(), **(extra or {}),
         )
-
-
-def action_label(code: str) -> str:
-    """The words for an action code of any registered workflow (the code itself when none
-    claims it): for a page that lists several workflows' history together."""
-    for workflow in registered().values():
-        if code in workflow.labels:
-            return workflow.label(code)
-    return code
 
 
 def registered() -> dict[str, Workflow]:

@@ -9,7 +9,6 @@ outside the viewer's scope answers 404.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, time, timedelta
 from functools import wraps
 from urllib.parse import urlencode
@@ -38,11 +37,7 @@ from nuanxin.energy.models import (
 from nuanxin.energy.qr import cabinet_token
 from nuanxin.energy.selectors import console as selectors
 from nuanxin.energy.services import safety, workorders
-from nuanxin.energy.services.workflows import (
-    ALARM_WORKFLOW,
-    SWAP_WORKFLOW,
-    WORK_ORDER_WORKFLOW,
-)
+from nuanxin.energy.services.workflows import ALARM_WORKFLOW, WORK_ORDER_WORKFLOW
 from nuanxin.geo.datum import from_wgs84, tile_crs
 
 PAGE_SIZE = 50
@@ -257,8 +252,7 @@ def alarm_detail(request, alarm_id: int):
     alarm = selectors.alarm_for(request.user, alarm_id)
     return _render(request, "energy/console/alarm_detail.html", {
         "alarm": alarm, "history": ALARM_WORKFLOW.timeline(alarm),
-        "work_orders": selectors.work_orders_visible_to(request.user).filter(alarm=alarm)
-        .order_by("created_at", "pk"),
+        "work_orders": selectors.work_orders_for(request.user, alarm=alarm),
     })
 
 
@@ -385,14 +379,10 @@ def swap_list(request):
 @energy_console_view
 def swap_detail(request, swap_id: int):
     swap = selectors.swap_for(request.user, swap_id)
-    rider = selectors.rider_label(swap.rider)
-    # The rider acts in a swap's history too: named as on the list, by the masked number.
-    history = [replace(e, actor=rider) if e.actor is not None and e.actor.pk == swap.rider_id
-               else e for e in SWAP_WORKFLOW.timeline(swap)]
     return _render(request, "energy/console/swap_detail.html", {
-        "s": swap, "rider": rider, "history": history,
-        "work_orders": selectors.work_orders_visible_to(request.user).filter(swap=swap)
-        .order_by("created_at", "pk"),
+        "s": swap, "rider": selectors.rider_label(swap.rider),
+        "history": selectors.swap_timeline(swap),
+        "work_orders": selectors.work_orders_for(request.user, swap=swap),
     })
 
 

@@ -41,10 +41,10 @@ ROUTING_WORKFLOW = Workflow(
     "alliance.routing", states=RoutingStatus, transitions=TRANSITIONS, history=RoutingEvent,
     refusal=_("这条派单现在是“%(state)s”，不能这样答复。"), on_change=_on_change,
     labels={
-    "alliance.routing.routed": _("派单"),
-    "alliance.routing.accepted": _("对方接单"),
-    "alliance.routing.proposed": _("对方提出方案"),
-    "alliance.routing.declined": _("对方婉拒"),
+        "alliance.routing.routed": _("派单"),
+        "alliance.routing.accepted": _("对方接单"),
+        "alliance.routing.proposed": _("对方提出方案"),
+        "alliance.routing.declined": _("对方婉拒"),
     },
 )
 

@@ -12,7 +12,7 @@ to a budget).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -34,6 +34,7 @@ from django.utils.translation import gettext_lazy as _
 
 from nuanxin.accounts.phones import mask_phone
 from nuanxin.common.errors import NotFound
+from nuanxin.common.workflow import TimelineEntry
 from nuanxin.energy.models import (
     Alarm,
     AlarmState,
@@ -49,6 +50,7 @@ from nuanxin.energy.models import (
     WorkOrder,
     WorkOrderState,
 )
+from nuanxin.energy.services.workflows import SWAP_WORKFLOW
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 UNRESOLVED = (AlarmState.OPEN, AlarmState.ACKNOWLEDGED)
@@ -262,10 +264,15 @@ def alarms_for(user, *, state: str = "", cabinet_id: int | None = None,
             .order_by("rank", "-started_at", "-pk"))
 
 
-def work_orders_for(user, *, state: str = "") -> QuerySet[WorkOrder]:
+def work_orders_for(user, *, state: str = "", alarm: Alarm | None = None,
+                    swap: Swap | None = None) -> QuerySet[WorkOrder]:
     qs = work_orders_visible_to(user)
     if state in WorkOrderState.values:
         qs = qs.filter(state=state)
+    if alarm is not None:
+        qs = qs.filter(alarm=alarm)
+    if swap is not None:
+        qs = qs.filter(swap=swap)
     return (qs.select_related("battery", "cabinet", "slot", "alarm", "created_by", "done_by")
             .annotate(rank=Case(When(state=WorkOrderState.OPEN, then=Value(0)), default=Value(1),
                                 output_field=IntegerField()))
@@ -297,6 +304,13 @@ def rider_label(rider) -> str:
 def swap_rows(swaps) -> list[dict]:
     return [{"swap": s, "rider_phone": rider_label(s.rider),
              "state_label": s.get_state_display()} for s in swaps]
+
+
+def swap_timeline(swap: Swap) -> list[TimelineEntry]:
+    """The swap's history in words, the rider named as on the list (by the masked number)."""
+    rider = rider_label(swap.rider)
+    return [replace(e, actor=rider) if e.actor is not None and e.actor.pk == swap.rider_id
+            else e for e in SWAP_WORKFLOW.timeline(swap)]
 
 
 def swap_for(user, swap_id: int) -> Swap:

@@ -274,5 +274,5 @@ def survey_raise_need(*, actor: User, survey_id: int, option_id: int,
     SurveyNeed.objects.create(survey=survey, option=option, need_id=need.pk,
                               respondents=chose, raised_by=actor, raised_at=_now())
     SURVEY_WORKFLOW.record(survey, "surveys.survey.need_raised", actor=actor,
-                           reason=f"option {option.pk} → need {need.pk}", at=_now())
+                           data={"option": option.pk, "need": need.pk}, at=_now())
     return need.pk

@@ -65,18 +65,19 @@ TRANSITIONS = {
 SURVEY_WORKFLOW = Workflow(
     "surveys.survey", states=SurveyStatus, transitions=TRANSITIONS, history=SurveyEvent,
     refusal=_("问卷现在是“%(state)s”，不能这样操作。"), on_change=_on_change,
+    also_records=("surveys.question",),
     labels={
-    "surveys.survey.created": _("创建问卷"),
-    "surveys.survey.updated": _("修改设置"),
-    "surveys.survey.closing_changed": _("修改截止时间"),
-    "surveys.survey.published": _("发布"),
-    "surveys.survey.closed": _("结束"),
-    "surveys.survey.reopened": _("重新开放"),
-    "surveys.survey.need_raised": _("列入需求清单"),
-    "surveys.question.added": _("添加题目"),
-    "surveys.question.updated": _("修改题目"),
-    "surveys.question.deleted": _("删除题目"),
-    "surveys.question.reordered": _("调整题目顺序"),
+        "surveys.survey.created": _("创建问卷"),
+        "surveys.survey.updated": _("修改设置"),
+        "surveys.survey.closing_changed": _("修改截止时间"),
+        "surveys.survey.published": _("发布"),
+        "surveys.survey.closed": _("结束"),
+        "surveys.survey.reopened": _("重新开放"),
+        "surveys.survey.need_raised": _("列入需求清单"),
+        "surveys.question.added": _("添加题目"),
+        "surveys.question.updated": _("修改题目"),
+        "surveys.question.deleted": _("删除题目"),
+        "surveys.question.reordered": _("调整题目顺序"),
     },
 )
 
@@ -106,9 +107,10 @@ def locked_survey(actor: User, survey_id: int) -> Survey:
 
 
 def _event(survey: Survey, *, actor: User | None, action: str, to_state: str = "",
-           reason: str = "") -> SurveyEvent:
+           data: dict | None = None) -> SurveyEvent:
+    # Ids and times go in `data`: `reason` is what a person wrote, and pages show it as is.
     return SURVEY_WORKFLOW.record(survey, action, actor=actor, to_state=to_state,
-                                  reason=reason, at=_now())
+                                  data=data, at=_now())
 
 
 # --- the survey itself --------------------------------------------------------------------
@@ -183,7 +185,7 @@ def survey_update(*, actor: User, survey_id: int, data: SurveyInput) -> Survey:
         survey.closes_at = data.closes_at
         survey.save(update_fields=["closes_at"])
         _event(survey, actor=actor, action="surveys.survey.closing_changed",
-               reason=data.closes_at.isoformat())
+               data={"closes_at": data.closes_at.isoformat()})
         return survey
     survey.title, survey.intro, survey.region = title, intro, region
     survey.occupations, survey.anonymous = occupations, bool(data.anonymous)
@@ -234,7 +236,7 @@ def survey_copy(*, actor: User, survey_id: int) -> Survey:
         if q.show_if_id:
             new_q.show_if_options.set([option_map[o.pk] for o in q.show_if_options.all()])
     _event(copy, actor=actor, action="surveys.survey.created", to_state=copy.status,
-           reason=f"copy of {source.pk}")
+           data={"copy_of": source.pk})
     return copy
 
 
@@ -398,7 +400,7 @@ def question_add(*, actor: User, survey_id: int, data: QuestionInput) -> Questio
         Option.objects.create(question=question, position=index, label=item.label,
                               need_category=item.need_category)
     question.show_if_options.set(condition)
-    _event(survey, actor=actor, action="surveys.question.added", reason=str(question.pk))
+    _event(survey, actor=actor, action="surveys.question.added", data={"question": question.pk})
     return question
 
 
@@ -419,7 +421,8 @@ def question_update(*, actor: User, question_id: int, data: QuestionInput) -> Qu
     question.save()
     _sync_options(question, options)
     question.show_if_options.set(condition)
-    _event(survey, actor=actor, action="surveys.question.updated", reason=str(question.pk))
+    _event(survey, actor=actor, action="surveys.question.updated",
+           data={"question": question.pk})
     return question
 
 
@@ -432,7 +435,7 @@ def question_delete(*, actor: User, question_id: int) -> None:
                            status=409)
     question.delete()
     _apply_order(survey, list(survey.questions.order_by("position").values_list("pk", flat=True)))
-    _event(survey, actor=actor, action="surveys.question.deleted", reason=str(question_id))
+    _event(survey, actor=actor, action="surveys.question.deleted", data={"question": question_id})
 
 
 def _apply_order(survey: Survey, order: list[int]) -> None:
